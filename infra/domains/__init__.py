@@ -1,0 +1,1 @@
+"""Constructs, one module per domain: network, keys and secrets, database, monitoring, migration."""

@@ -1,0 +1,1 @@
+"""nox sessions, one module per concern; ``noxfile.py`` imports them all."""

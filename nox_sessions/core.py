@@ -1,0 +1,48 @@
+"""Core sessions: synth (writes cdk.out/), tests (the whole suite), lint."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+
+import nox
+
+from nox_sessions.tools import CDK_OUT, ROOT, cli_context_json, ensure_checkov, install_locked
+
+
+@nox.session
+def synth(session: nox.Session) -> None:
+    """Synthesize the app into cdk.out/ offline (no CDK CLI, no credentials). Args: -c key=value ..."""
+    parser = argparse.ArgumentParser(prog="nox -s synth --")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("-o", "--output", default=str(CDK_OUT))
+    args = parser.parse_args(session.posargs)
+    install_locked(session, "app")
+    shutil.rmtree(args.output, ignore_errors=True)
+    env = {"CDK_OUTDIR": args.output}
+    if args.context:
+        env["CDK_CONTEXT_JSON"] = cli_context_json(args.context)
+    session.run("python", str(ROOT / "app.py"), env=env)
+    session.log(f"cloud assembly written to {args.output}")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite: unit, snapshot, property, policy and harness tests. Args go to pytest."""
+    install_locked(session, "test")
+    checkov = ensure_checkov(session)
+    session.run(
+        "pytest",
+        *(session.posargs or ["tests"]),
+        env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy over app, infra, harness, tests and sessions."""
+    install_locked(session, "lint")
+    targets = [p for p in ("app.py", "infra", "harness", "policies", "tests", "nox_sessions", "noxfile.py") if (ROOT / p).exists()]
+    session.run("ruff", "check", *targets)
+    session.run("ruff", "format", "--check", *targets)
+    session.run("mypy", *[t for t in targets if t not in ("policies",)])

@@ -1,0 +1,92 @@
+"""Shared helpers for sessions: paths, lock-file installs, the isolated checkov venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "requirements"
+CDK_OUT = ROOT / "cdk.out"
+REPORTS = ROOT / "reports"
+CHECKOV_VENV = ROOT / ".nox" / "_checkov-tool"
+
+# checkov must never phone home: no vendor API, no update check, parse errors are fatal.
+CHECKOV_OFFLINE_ENV = {
+    "BC_SKIP_MAPPING": "TRUE",
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    "CKV_PARSE_ERROR_FAIL": "true",
+}
+
+
+def install_locked(session: nox.Session, *lock_names: str) -> None:
+    """Install hash-pinned lock files from requirements/ (skipped under ``nox -R``)."""
+    args: list[str] = []
+    for name in lock_names:
+        args += ["-r", str(REQUIREMENTS / f"{name}.txt")]
+    session.install("--require-hashes", *args) if _pip_backend(session) else session.install(*args)
+
+
+def _pip_backend(session: nox.Session) -> bool:
+    return getattr(session.virtualenv, "venv_backend", "") not in ("uv",)
+
+
+def ensure_checkov(session: nox.Session) -> Path:
+    """Create (or reuse) checkov's own venv from requirements/checkov.txt; return its executable.
+
+    checkov pins boto3, packaging, networkx and more, so it never shares a venv with the
+    project. The venv is rebuilt when the lock file changes.
+    """
+    lock = REQUIREMENTS / "checkov.txt"
+    stamp = CHECKOV_VENV / ".lock-stamp"
+    executable = CHECKOV_VENV / "bin" / "checkov"
+    wanted = lock.read_text(encoding="utf-8")
+    if not (executable.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted):
+        if session.posargs and "--no-install" in session.posargs:
+            session.error("checkov venv missing; run without --no-install once")
+        shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
+        uv = shutil.which("uv")
+        if uv:
+            session.run(uv, "venv", "--quiet", "--python", sys.executable, str(CHECKOV_VENV), external=True)
+            session.run(
+                uv, "pip", "install", "--quiet", "--require-hashes", "--python", str(CHECKOV_VENV / "bin" / "python"),
+                "-r", str(lock), external=True,
+            )  # fmt: skip
+        else:
+            session.run(sys.executable, "-m", "venv", str(CHECKOV_VENV), external=True)
+            session.run(
+                str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(lock),
+                external=True,
+            )  # fmt: skip
+        stamp.write_text(wanted, encoding="utf-8")
+    if not executable.exists():
+        session.error(f"checkov is missing from {CHECKOV_VENV}: the install from {lock} did not produce it")
+    return executable
+
+
+def cli_context_json(pairs: list[str]) -> str:
+    """``key=value`` pairs -> CDK_CONTEXT_JSON, the way the CDK CLI passes ``-c``."""
+    context: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"context override {pair!r} must be key=value")
+        key, value = pair.split("=", 1)
+        context[key] = value
+    return json.dumps(context)
+
+
+def node_version(binary: str) -> str:
+    try:
+        return subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unavailable"
+
+
+def environ_without(*names: str) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in names}
