@@ -22,3 +22,4 @@ nox.options.error_on_external_run = True
 nox.options.sessions = ["lint", "tests"]
 
 from nox_sessions import core  # noqa: E402,F401  (importing a module registers its sessions)
+from nox_sessions import bench  # noqa: E402,F401

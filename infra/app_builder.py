@@ -55,3 +55,11 @@ def apply_required_tags(app: App, *, tags: Mapping[str, str]) -> None:
     raw_tagger = TagRawCfnResources(tags=tags)
     Aspects.of(app).add(raw_tagger, priority=AspectPriority.MUTATING)
     Aspects.of(app).add(RequiredTagsValidator(required=tags, raw_tagger=raw_tagger), priority=AspectPriority.READONLY)
+
+
+def synthesize(*, outdir: str, context: Mapping[str, Any] | None = None) -> Path:
+    """Build and synthesize the whole app into ``outdir``; return the assembly directory."""
+    app = new_app(context=context, outdir=outdir)
+    add_staging_stacks(app)
+    app.synth()
+    return Path(outdir)

@@ -30,11 +30,7 @@ def install_locked(session: nox.Session, *lock_names: str) -> None:
     args: list[str] = []
     for name in lock_names:
         args += ["-r", str(REQUIREMENTS / f"{name}.txt")]
-    session.install("--require-hashes", *args) if _pip_backend(session) else session.install(*args)
-
-
-def _pip_backend(session: nox.Session) -> bool:
-    return getattr(session.virtualenv, "venv_backend", "") not in ("uv",)
+    session.install("--require-hashes", *args)
 
 
 def ensure_checkov(session: nox.Session) -> Path:
