@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-from nox_sessions.tools import ROOT, ensure_checkov, install_locked
+from nox_sessions.tools import ROOT, ensure_checkov, install_locked, jsii_node_env
 
 
 @nox.session(default=False)
@@ -18,4 +18,4 @@ def bench(session: nox.Session) -> None:
         if wanted and script.stem not in wanted:
             continue
         session.log(f"benchmark {script.stem}")
-        session.run("python", str(script), env={"CHECKOV_BIN": str(checkov)})
+        session.run("python", str(script), env={"CHECKOV_BIN": str(checkov), "PYTHONPATH": str(ROOT), **jsii_node_env(session)})

@@ -7,7 +7,7 @@ import shutil
 
 import nox
 
-from nox_sessions.tools import CDK_OUT, ROOT, cli_context_json, ensure_checkov, install_locked
+from nox_sessions.tools import CDK_OUT, ROOT, cli_context_json, ensure_checkov, install_locked, jsii_node_env
 
 
 @nox.session
@@ -19,7 +19,7 @@ def synth(session: nox.Session) -> None:
     args = parser.parse_args(session.posargs)
     install_locked(session, "app")
     shutil.rmtree(args.output, ignore_errors=True)
-    env = {"CDK_OUTDIR": args.output}
+    env = {"CDK_OUTDIR": args.output, **jsii_node_env(session)}
     if args.context:
         env["CDK_CONTEXT_JSON"] = cli_context_json(args.context)
     session.run("python", str(ROOT / "app.py"), env=env)
@@ -34,7 +34,7 @@ def tests(session: nox.Session) -> None:
     session.run(
         "pytest",
         *(session.posargs or ["tests"]),
-        env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci"},
+        env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **jsii_node_env(session)},
     )
 
 

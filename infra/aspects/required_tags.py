@@ -15,11 +15,13 @@ import jsii
 from aws_cdk import CfnResource, IAspect, TagManager
 from constructs import IConstruct
 
+from infra.errors import SynthesisRuleError
+
 # Raw CfnResource types CDK helpers emit that CloudFormation can tag (list-of-Key/Value form).
 RAW_TAGGABLE_TYPES = frozenset({"AWS::IAM::Role", "AWS::Lambda::Function"})
 
 
-class RequiredTagsMissingError(Exception):
+class RequiredTagsMissingError(SynthesisRuleError):
     """A taggable resource lacks a required tag; the message names its construct path."""
 
 

@@ -88,8 +88,18 @@ class DatabaseMonitoring(Construct):
             default_interval=Duration.hours(3),
             widgets=[
                 [
-                    cloudwatch.AlarmWidget(title="CPU utilization (%)", alarm=self.cpu_alarm, width=12),
-                    cloudwatch.AlarmWidget(title="Free storage (bytes)", alarm=self.free_storage_alarm, width=12),
+                    cloudwatch.GraphWidget(
+                        title="CPU utilization (%)",
+                        left=[self.cpu_alarm.metric],
+                        left_annotations=[self.cpu_alarm.to_annotation()],
+                        width=12,
+                    ),
+                    cloudwatch.GraphWidget(
+                        title="Free storage (bytes)",
+                        left=[self.free_storage_alarm.metric],
+                        left_annotations=[self.free_storage_alarm.to_annotation()],
+                        width=12,
+                    ),
                 ],
                 [
                     cloudwatch.GraphWidget(
