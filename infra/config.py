@@ -115,6 +115,9 @@ class MigrationSource:
     dev_db_port: int
     dev_route_table_ids: tuple[str, ...]
     dev_db_security_group_id: str
+    # rds.logical_replication=1 on staging: lets staging publish back to dev after the
+    # cut-over (reverse replication, the rollback path). Optional key, default on.
+    staging_logical_replication: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -486,6 +489,7 @@ _MIGRATION_EXAMPLE = (
     '"devDbPort":5432,"devRouteTableIds":["rtb-0a1b2c3d4e5f60718"],"devDbSecurityGroupId":"sg-0a1b2c3d4e5f60718"}'
 )
 _MIGRATION_KEYS = ("devVpcId", "devVpcCidr", "devDbEndpoint", "devDbPort", "devRouteTableIds", "devDbSecurityGroupId")
+_MIGRATION_OPTIONAL_KEYS = ("stagingLogicalReplication",)
 
 
 def _parse_migration(staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Callable[[str, Any], MigrationSource]:
@@ -493,9 +497,10 @@ def _parse_migration(staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network)
         raw = _json_if_string(raw, dict)
         if not isinstance(raw, dict):
             raise _Invalid("must be an object with the dev VPC and dev database details")
-        unknown = sorted(set(raw) - set(_MIGRATION_KEYS))
+        allowed = _MIGRATION_KEYS + _MIGRATION_OPTIONAL_KEYS
+        unknown = sorted(set(raw) - set(allowed))
         if unknown:
-            raise _Invalid(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(_MIGRATION_KEYS)}")
+            raise _Invalid(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
         for sub_key in _MIGRATION_KEYS:
             if raw.get(sub_key) in (None, "", []):
                 raise _Invalid("is required when migration is on", key=f"{key}.{sub_key}", value=raw.get(sub_key), example=_MIGRATION_EXAMPLE)
@@ -520,6 +525,7 @@ def _parse_migration(staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network)
             dev_db_security_group_id=sub(
                 "devDbSecurityGroupId", _regex(re.compile(r"^sg-[0-9a-f]{8,17}$"), "a security group id like sg-0a1b2c3d4e5f60718")
             ),
+            staging_logical_replication=sub("stagingLogicalReplication", _parse_bool) if "stagingLogicalReplication" in raw else True,
         )
 
     return parse

@@ -11,6 +11,7 @@ from constructs import Construct
 from infra.config import LOG_RETENTION_DAYS, StagingDatabaseConfig
 from infra.domains.database import EXPORTED_LOG_TYPES, PaymentsDatabase, database_log_group_name
 from infra.domains.encryption import DataEncryptionKey
+from infra.domains.migration import MigrationPeering, migration_parameters
 from infra.domains.monitoring import DatabaseMonitoring
 from infra.domains.network import StagingNetwork
 from infra.naming import NameKind, ResourceNamer
@@ -72,7 +73,14 @@ class StagingDatabaseStack(Stack):
             app_subnet_cidrs=config.app_subnet_cidrs,
             encryption_key=key,
             log_retention=log_retention,
+            extra_parameters=migration_parameters(config.migration),
         )
+        if config.migration is not None:  # off by default: context turns the migration path on
+            self.migration = MigrationPeering(
+                self, "Migration", namer=namer, source=config.migration, vpc=self.network.vpc,
+                database_subnets=self.network.database_subnets, database_subnet_cidrs=config.database_subnet_cidrs,
+                database_security_group=self.database.security_group,
+            )  # fmt: skip
         self.monitoring = DatabaseMonitoring(
             self,
             "Monitoring",
