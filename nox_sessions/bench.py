@@ -18,4 +18,6 @@ def bench(session: nox.Session) -> None:
         if wanted and script.stem not in wanted:
             continue
         session.log(f"benchmark {script.stem}")
-        session.run("python", str(script), env={"CHECKOV_BIN": str(checkov), "PYTHONPATH": str(ROOT), **jsii_node_env(session)})
+        session.run(
+            "python", str(script), env={"CHECKOV_BIN": str(checkov), "PYTHONPATH": str(ROOT), **jsii_node_env(session)}
+        )

@@ -44,7 +44,11 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy over app, infra, harness, tests and sessions."""
     install_locked(session, "lint")
-    targets = [p for p in ("app.py", "infra", "harness", "policies", "tests", "nox_sessions", "noxfile.py") if (ROOT / p).exists()]
+    targets = [
+        p
+        for p in ("app.py", "infra", "harness", "policies", "tests", "nox_sessions", "noxfile.py")
+        if (ROOT / p).exists()
+    ]
     session.run("ruff", "check", *targets)
     session.run("ruff", "format", "--check", *targets)
     session.run("mypy", *[t for t in targets if t not in ("policies",)])

@@ -26,7 +26,10 @@ class ForbidRetainPolicies:
         if not isinstance(node, CfnResource):
             return
         options = node.cfn_options
-        for attribute, policy in (("DeletionPolicy", options.deletion_policy), ("UpdateReplacePolicy", options.update_replace_policy)):
+        for attribute, policy in (
+            ("DeletionPolicy", options.deletion_policy),
+            ("UpdateReplacePolicy", options.update_replace_policy),
+        ):
             if policy in _RETAINING:
                 raise RetainPolicyError(
                     f"{node.node.path} ({node.cfn_resource_type}) has {attribute} {policy.name.title().replace('_', '')}: "

@@ -11,6 +11,7 @@ required tag or carries the wrong value.
 from __future__ import annotations
 
 from collections.abc import Mapping
+
 import jsii
 from aws_cdk import CfnResource, IAspect, TagManager
 from constructs import IConstruct
@@ -35,7 +36,11 @@ class TagRawCfnResources:
         self.applied: dict[str, dict[str, str]] = {}
 
     def visit(self, node: IConstruct) -> None:
-        if isinstance(node, CfnResource) and not TagManager.is_taggable(node) and node.cfn_resource_type in RAW_TAGGABLE_TYPES:
+        if (
+            isinstance(node, CfnResource)
+            and not TagManager.is_taggable(node)
+            and node.cfn_resource_type in RAW_TAGGABLE_TYPES
+        ):
             node.add_property_override("Tags", [{"Key": k, "Value": v} for k, v in self._tags.items()])
             self.applied[node.node.path] = dict(self._tags)
 
@@ -57,9 +62,7 @@ class RequiredTagsValidator:
             present = self._raw_tagger.applied.get(node.node.path, {}) if self._raw_tagger else {}
         else:
             return
-        problems = [
-            f"{key}={value}" for key, value in self._required.items() if present.get(key) != value
-        ]
+        problems = [f"{key}={value}" for key, value in self._required.items() if present.get(key) != value]
         if problems:
             raise RequiredTagsMissingError(
                 f"{node.node.path} ({node.cfn_resource_type}) lacks required tag(s) {', '.join(problems)}"
@@ -69,4 +72,3 @@ class RequiredTagsValidator:
 def _tag_manager_values(node: CfnResource) -> dict[str, str]:
     tags: TagManager = node.tags  # type: ignore[attr-defined]
     return dict(tags.tag_values())
-

@@ -83,7 +83,9 @@ class DataEncryptionKey(Construct):
 
 def _key_policy(*, region: str, log_group_names: Sequence[str]) -> iam.PolicyDocument:
     account = iam.AccountRootPrincipal()
-    log_group_arns = [f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:{name}" for name in log_group_names]
+    log_group_arns = [
+        f"arn:{Aws.PARTITION}:logs:{region}:{Aws.ACCOUNT_ID}:log-group:{name}" for name in log_group_names
+    ]
     return iam.PolicyDocument(
         statements=[
             iam.PolicyStatement(

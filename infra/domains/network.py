@@ -10,6 +10,7 @@ application subnets by literal CIDR instead of a token.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy
@@ -33,7 +34,9 @@ class ContextSubnetCidrs:
     the team configured (they are the SG's allowed sources and the migration's routes).
     """
 
-    def __init__(self, *, vpc_cidr: str, subnet_cidrs: Mapping[str, Sequence[str]], availability_zones: Sequence[str]) -> None:
+    def __init__(
+        self, *, vpc_cidr: str, subnet_cidrs: Mapping[str, Sequence[str]], availability_zones: Sequence[str]
+    ) -> None:
         self._vpc_cidr = vpc_cidr
         self._subnet_cidrs = subnet_cidrs
         self._availability_zones = list(availability_zones)
@@ -42,10 +45,11 @@ class ContextSubnetCidrs:
         return ec2.VpcIpamOptions(cidr_block=self._vpc_cidr)
 
     def allocate_subnets_cidr(
-        self, *, requested_subnets: Sequence[ec2.RequestedSubnet], vpc_cidr: str
+        self, *, requested_subnets: Sequence[ec2.RequestedSubnet | dict[str, Any]], vpc_cidr: str
     ) -> ec2.SubnetIpamOptions:
         allocated = []
         for request in requested_subnets:
+            assert isinstance(request, ec2.RequestedSubnet), "jsii hands structs over as RequestedSubnet"
             group = request.configuration.name
             zone_index = self._availability_zones.index(request.availability_zone)
             allocated.append(ec2.AllocatedSubnet(cidr=self._subnet_cidrs[group][zone_index]))
@@ -86,7 +90,9 @@ class StagingNetwork(Construct):
             nat_gateways=0,
             restrict_default_security_group=True,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name=APP_SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=mask),
+                ec2.SubnetConfiguration(
+                    name=APP_SUBNET_GROUP, subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=mask
+                ),
                 ec2.SubnetConfiguration(
                     name=DATABASE_SUBNET_GROUP,
                     subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
@@ -124,7 +130,9 @@ class StagingNetwork(Construct):
             allow_all_outbound=False,
         )
         for cidr in app_subnet_cidrs:
-            endpoint_sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from application subnet {cidr}")
+            endpoint_sg.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from application subnet {cidr}"
+            )
         self.vpc.add_interface_endpoint(
             "SecretsManagerEndpoint",
             service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,

@@ -40,7 +40,9 @@ class StagingDatabaseStack(Stack):
         log_retention = retention_days(config.log_retention_days)
         db_identifier = namer.name("rds", kind=NameKind.DB_INSTANCE)
         flow_log_group_name = namer.log_group("aws", "vpc", namer.name("flowlogs", kind=NameKind.LOG_GROUP))
-        log_group_names = [flow_log_group_name] + [database_log_group_name(db_identifier, t) for t in EXPORTED_LOG_TYPES]
+        log_group_names = [flow_log_group_name] + [
+            database_log_group_name(db_identifier, t) for t in EXPORTED_LOG_TYPES
+        ]
 
         self.encryption = DataEncryptionKey(
             self,
@@ -103,7 +105,11 @@ class StagingDatabaseStack(Stack):
             "DatabaseEndpointAddress": (instance.db_instance_endpoint_address, "endpoint", "DB endpoint host name"),
             "DatabasePort": (instance.db_instance_endpoint_port, "port", "DB port"),
             "DatabaseSecretArn": (secret.secret_arn, "secret-arn", "Secrets Manager ARN of the master credentials"),
-            "DatabaseSecurityGroupId": (self.database.security_group.security_group_id, "sg-id", "DB security group id"),
+            "DatabaseSecurityGroupId": (
+                self.database.security_group.security_group_id,
+                "sg-id",
+                "DB security group id",
+            ),
             "VpcId": (self.network.vpc.vpc_id, "vpc-id", "Staging VPC id"),
             "KmsKeyArn": (self.encryption.key.key_arn, "kms-arn", "ARN of the stack's KMS key"),
         }
@@ -115,7 +121,6 @@ class StagingDatabaseStack(Stack):
                 description=description,
                 export_name=self.namer.name(f"export-{export_token}", kind=NameKind.EXPORT),
             )
-
 
 
 def retention_days(days: int) -> logs.RetentionDays:

@@ -17,7 +17,13 @@ def run_app(tmp_path: Path, *, context: dict[str, object] | None = None) -> subp
     if context is not None:
         env["CDK_CONTEXT_JSON"] = json.dumps(context)  # how `cdk synth -c` hands context over
     return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "app.py")], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

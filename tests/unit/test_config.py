@@ -8,6 +8,7 @@ import pytest
 
 from infra.app_builder import cdk_json_context
 from infra.config import ConfigError, StagingDatabaseConfig
+from infra.naming import NameKind, ResourceNamer
 
 DEFAULTS = cdk_json_context()
 MIGRATION = {
@@ -120,7 +121,9 @@ def test_invalid_value_names_key_value_rule_and_example(key: str, value: Any, ru
 
 
 def test_app_and_database_subnets_must_not_overlap() -> None:
-    with pytest.raises(ConfigError, match=r"'databaseSubnetCidrs' .*10.1.10.0/24 overlaps 10.1.10.0/24 from 'appSubnetCidrs'"):
+    with pytest.raises(
+        ConfigError, match=r"'databaseSubnetCidrs' .*10.1.10.0/24 overlaps 10.1.10.0/24 from 'appSubnetCidrs'"
+    ):
         parse(appSubnetCidrs=["10.1.10.0/24", "10.1.1.0/24", "10.1.2.0/24"])
 
 
@@ -139,7 +142,10 @@ def test_migration_is_off_when_empty_and_parsed_when_complete() -> None:
 @pytest.mark.parametrize("missing", sorted(MIGRATION))
 def test_partial_migration_context_names_the_missing_key(missing: str) -> None:
     partial = {k: v for k, v in MIGRATION.items() if k != missing}
-    with pytest.raises(ConfigError, match=rf"context key 'migration.{missing}' has invalid value None: is required when migration is on"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"context key 'migration.{missing}' has invalid value None: is required when migration is on",
+    ):
         parse(migration=partial)
 
 
@@ -150,8 +156,6 @@ def test_migration_dev_cidr_must_not_overlap_staging() -> None:
 
 def test_suffix_that_would_overflow_a_name_limit_is_impossible() -> None:
     # 16 characters is the longest suffix; the longest derived name (an IAM role, 64 max) still fits.
-    from infra.naming import NameKind, ResourceNamer
-
     namer = ResourceNamer(environment="staging", suffix="a" * 16)
     assert len(namer.name("role-rds-monitoring", kind=NameKind.IAM_ROLE)) <= 64
     with pytest.raises(ConfigError, match=r"context key 'environmentSuffix'.*at most 64 characters"):

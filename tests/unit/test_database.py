@@ -76,7 +76,9 @@ def test_database_lives_in_the_isolated_database_subnets(default_template: dict[
 def test_security_group_allows_only_the_app_subnets_on_the_db_port(default_template: dict[str, Any]) -> None:
     groups = [g["Properties"] for g in resources_of_type(default_template, "AWS::EC2::SecurityGroup").values()]
     db_group = next(g for g in groups if g["GroupName"] == "sg-db-staging-main")
-    ingress = sorted((r["CidrIp"], r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in db_group["SecurityGroupIngress"])
+    ingress = sorted(
+        (r["CidrIp"], r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in db_group["SecurityGroupIngress"]
+    )
     assert ingress == [
         ("10.1.0.0/24", "tcp", 5432, 5432),
         ("10.1.1.0/24", "tcp", 5432, 5432),
@@ -84,7 +86,13 @@ def test_security_group_allows_only_the_app_subnets_on_the_db_port(default_templ
     ]
     # No egress at all (CDK's placeholder rule that matches no traffic).
     assert db_group["SecurityGroupEgress"] == [
-        {"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic", "FromPort": 252, "IpProtocol": "icmp", "ToPort": 86}
+        {
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+            "FromPort": 252,
+            "IpProtocol": "icmp",
+            "ToPort": 86,
+        }
     ]
     # Standalone ingress resources would bypass the rules above: there are none.
     assert resources_of_type(default_template, "AWS::EC2::SecurityGroupIngress") == {}
@@ -131,4 +139,6 @@ def test_instance_keeps_a_final_snapshot_and_is_never_retained(template: Templat
 
 
 def test_engine_is_pinned_to_extended_support_explicitly(template: Template) -> None:
-    template.has_resource_properties("AWS::RDS::DBInstance", {"EngineLifecycleSupport": "open-source-rds-extended-support"})
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance", {"EngineLifecycleSupport": "open-source-rds-extended-support"}
+    )

@@ -88,7 +88,9 @@ def test_generated_roles_are_reviewed_and_minimal(default_template: dict[str, An
 
 
 def test_cdk_helper_role_only_touches_the_default_security_group(default_template: dict[str, Any]) -> None:
-    helper = next(r for lid, r in resources_of_type(default_template, "AWS::IAM::Role").items() if lid.startswith("Custom"))
+    helper = next(
+        r for lid, r in resources_of_type(default_template, "AWS::IAM::Role").items() if lid.startswith("Custom")
+    )
     statements = [s for p in helper["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     assert sorted(a for s in statements for a in _actions(s)) == [
         "ec2:AuthorizeSecurityGroupEgress",

@@ -19,7 +19,9 @@ def test_cpu_alarm_fires_strictly_above_80_percent(template: Template) -> None:
             "AlarmName": "alarm-cpu-staging-main",
             "MetricName": "CPUUtilization",
             "Namespace": "AWS/RDS",
-            "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": {"Ref": Match.string_like_regexp("^DatabaseInstance")}}],
+            "Dimensions": [
+                {"Name": "DBInstanceIdentifier", "Value": {"Ref": Match.string_like_regexp("^DatabaseInstance")}}
+            ],
             "Threshold": 80,
             "ComparisonOperator": "GreaterThanThreshold",
             "EvaluationPeriods": 3,
@@ -51,11 +53,20 @@ def test_free_storage_alarm_fires_strictly_below_10_gib_in_bytes(template: Templ
 def test_alarm_topic_is_encrypted_with_the_stack_key_and_requires_tls(template: Template) -> None:
     template.has_resource_properties(
         "AWS::SNS::Topic",
-        {"TopicName": "sns-alarms-staging-main", "KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^EncryptionKey"), "Arn"]}},
+        {
+            "TopicName": "sns-alarms-staging-main",
+            "KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp("^EncryptionKey"), "Arn"]},
+        },
     )
     template.has_resource_properties(
         "AWS::SNS::TopicPolicy",
-        {"PolicyDocument": {"Statement": [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]}},
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+                ]
+            }
+        },
     )
 
 
@@ -63,5 +74,12 @@ def test_dashboard_shows_the_six_database_metrics(default_template: dict[str, An
     dashboard = next(iter(resources_of_type(default_template, "AWS::CloudWatch::Dashboard").values()))["Properties"]
     assert dashboard["DashboardName"] == "dashboard-staging-main"
     body = json.dumps(dashboard["DashboardBody"])
-    for metric in ("CPUUtilization", "FreeStorageSpace", "DatabaseConnections", "FreeableMemory", "ReadLatency", "WriteLatency"):
+    for metric in (
+        "CPUUtilization",
+        "FreeStorageSpace",
+        "DatabaseConnections",
+        "FreeableMemory",
+        "ReadLatency",
+        "WriteLatency",
+    ):
         assert metric in body, metric

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import Tags
+from aws_cdk import RemovalPolicy, Tags
 from aws_cdk import aws_sns as sns
 
 from infra.app_builder import add_staging_stacks, new_app
+from infra.errors import as_synthesis_rule_error
 from infra.naming import follows_convention
 
 REQUIRED = {"Environment": "staging", "CostCenter": "engineering"}
@@ -44,7 +45,9 @@ def test_every_tagged_resource_carries_both_required_tags(default_template: dict
 
 
 def test_cdk_helper_resources_are_tagged_too(default_template: dict[str, Any]) -> None:
-    helpers = {lid: r for lid, r in default_template["Resources"].items() if lid.startswith("CustomVpcRestrictDefaultSG")}
+    helpers = {
+        lid: r for lid, r in default_template["Resources"].items() if lid.startswith("CustomVpcRestrictDefaultSG")
+    }
     assert {r["Type"] for r in helpers.values()} == {"AWS::IAM::Role", "AWS::Lambda::Function"}
     for resource in helpers.values():
         tags = _tags(resource)
@@ -56,7 +59,10 @@ def test_tag_aspect_fails_synthesis_naming_the_untagged_construct(tmp_path: Any)
     (stack,) = add_staging_stacks(app)
     rogue = sns.Topic(stack, "RogueTopic")
     Tags.of(rogue).remove("CostCenter")
-    with pytest.raises(Exception, match=r"StagingDatabase/RogueTopic/Resource \(AWS::SNS::Topic\) lacks required tag\(s\) CostCenter=engineering"):
+    with pytest.raises(
+        Exception,
+        match=r"StagingDatabase/RogueTopic/Resource \(AWS::SNS::Topic\) lacks required tag\(s\) CostCenter=engineering",
+    ):
         app.synth()
 
 
@@ -70,12 +76,12 @@ def test_tag_aspect_rejects_a_wrong_value(tmp_path: Any) -> None:
 
 
 def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> None:
-    from aws_cdk import RemovalPolicy
-
     app = new_app(outdir=str(tmp_path))
     (stack,) = add_staging_stacks(app)
     stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
-    with pytest.raises(Exception, match=r"StagingDatabase/Encryption/Key/Resource \(AWS::KMS::Key\) has DeletionPolicy Retain"):
+    with pytest.raises(
+        Exception, match=r"StagingDatabase/Encryption/Key/Resource \(AWS::KMS::Key\) has DeletionPolicy Retain"
+    ):
         app.synth()
 
 
@@ -101,8 +107,12 @@ def test_outputs_expose_connection_details_with_suffixed_exports(default_templat
         "KmsKeyArn": "export-kms-arn-staging-main",
     }
     assert {k: outputs[k]["Export"]["Name"] for k in expected} == expected
-    assert outputs["DatabaseEndpointAddress"]["Value"] == {"Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "Endpoint.Address"]}
-    assert outputs["DatabaseSecretArn"]["Value"] == {"Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "MasterUserSecret.SecretArn"]}
+    assert outputs["DatabaseEndpointAddress"]["Value"] == {
+        "Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "Endpoint.Address"]
+    }
+    assert outputs["DatabaseSecretArn"]["Value"] == {
+        "Fn::GetAtt": ["DatabaseInstanceAA8A5FDE", "MasterUserSecret.SecretArn"]
+    }
 
 
 def test_no_retain_policy_anywhere(default_template: dict[str, Any]) -> None:
@@ -118,8 +128,6 @@ def test_stateful_logical_ids_do_not_depend_on_the_suffix(default_template: dict
 
 
 def test_rule_errors_surface_as_one_line_for_the_cli(tmp_path: Any) -> None:
-    from infra.errors import as_synthesis_rule_error
-
     app = new_app(outdir=str(tmp_path))
     (stack,) = add_staging_stacks(app)
     Tags.of(sns.Topic(stack, "RogueTopic")).remove("Environment")
@@ -127,4 +135,7 @@ def test_rule_errors_surface_as_one_line_for_the_cli(tmp_path: Any) -> None:
         app.synth()
     rule_error = as_synthesis_rule_error(caught.value)
     assert rule_error is not None
-    assert str(rule_error) == "StagingDatabase/RogueTopic/Resource (AWS::SNS::Topic) lacks required tag(s) Environment=staging"
+    assert (
+        str(rule_error)
+        == "StagingDatabase/RogueTopic/Resource (AWS::SNS::Topic) lacks required tag(s) Environment=staging"
+    )
