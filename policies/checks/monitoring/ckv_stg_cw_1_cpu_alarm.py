@@ -1,0 +1,47 @@
+"""CKV_STG_CW_1: each RDS instance has a CPU alarm at > 80 %.
+
+Python because "an alarm exists for this instance" is a fact about other resources: removing
+the alarm must fail the instance, which no per-alarm check can do.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_LIB = str(Path(__file__).resolve().parents[2] / "lib")
+if _LIB not in sys.path:
+    sys.path.insert(0, _LIB)
+
+import stg_policy_lib as lib  # noqa: E402
+
+import stg_alarms  # noqa: E402
+
+METADATA = {
+    "id": "CKV_STG_CW_1",
+    "name": "RDS DB instances have a CPUUtilization alarm above 80 percent with actions",
+    "category": "LOGGING",
+    "severity": "HIGH",
+    "rationale": (
+        "The spec requires a CloudWatch alarm for CPU utilization above 80%. 'Above' is strictly greater "
+        "(GreaterThanThreshold; CDK's default is >=). EvaluationPeriods and TreatMissingData must be explicit "
+        "so the alarm's behaviour during gaps (reboot, failover) is a reviewed decision, and it must notify "
+        "through an alarm action."
+    ),
+    "requirements": ["REQ-MON-02", "REQ-TECH-09"],
+    "remediation": (
+        "cloudwatch.Alarm(metric=instance.metric_cpu_utilization(), threshold=80, "
+        "comparison_operator=GREATER_THAN_THRESHOLD, evaluation_periods=3, treat_missing_data=NOT_BREACHING) "
+        "plus add_alarm_action(SnsAction(topic))."
+    ),
+    "resource_types": ["AWS::RDS::DBInstance"],
+}
+
+
+def rule(template: lib.Template, logical_id: str) -> bool | None:
+    return stg_alarms.has_compliant_alarm(
+        template, logical_id, metric="CPUUtilization", operator="GreaterThanThreshold", threshold=80
+    )
+
+
+check = lib.make_check(METADATA, rule)

@@ -1,0 +1,49 @@
+"""CKV_STG_CW_2: each RDS instance has a free-storage alarm below 10 GiB, in bytes.
+
+Python for the same reason as CKV_STG_CW_1 (the alarm is another resource), and because the
+unit matters: FreeStorageSpace is reported in bytes, so 10 GiB is 10737418240, not 10.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_LIB = str(Path(__file__).resolve().parents[2] / "lib")
+if _LIB not in sys.path:
+    sys.path.insert(0, _LIB)
+
+import stg_policy_lib as lib  # noqa: E402
+
+import stg_alarms  # noqa: E402
+
+METADATA = {
+    "id": "CKV_STG_CW_2",
+    "name": "RDS DB instances have a FreeStorageSpace alarm below 10 GiB (10737418240 bytes) with actions",
+    "category": "LOGGING",
+    "severity": "HIGH",
+    "rationale": (
+        "The spec requires a CloudWatch alarm for storage space below 10GB. RDS publishes FreeStorageSpace in "
+        "bytes and allocates storage in GiB, so the threshold is 10 * 1024^3 = 10737418240 with "
+        "LessThanThreshold; a threshold of 10 (the unit mistake) would never fire. EvaluationPeriods and "
+        "TreatMissingData must be explicit and the alarm must notify."
+    ),
+    "requirements": ["REQ-MON-03", "REQ-TECH-09"],
+    "remediation": (
+        "cloudwatch.Alarm(metric=instance.metric_free_storage_space(), threshold=Size.gibibytes(10).to_bytes(), "
+        "comparison_operator=LESS_THAN_THRESHOLD, evaluation_periods=3, treat_missing_data=BREACHING) plus "
+        "add_alarm_action(SnsAction(topic))."
+    ),
+    "resource_types": ["AWS::RDS::DBInstance"],
+}
+
+TEN_GIB_IN_BYTES = 10 * 1024**3
+
+
+def rule(template: lib.Template, logical_id: str) -> bool | None:
+    return stg_alarms.has_compliant_alarm(
+        template, logical_id, metric="FreeStorageSpace", operator="LessThanThreshold", threshold=TEN_GIB_IN_BYTES
+    )
+
+
+check = lib.make_check(METADATA, rule)
