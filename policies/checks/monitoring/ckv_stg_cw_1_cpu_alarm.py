@@ -28,7 +28,7 @@ METADATA = {
         "so the alarm's behaviour during gaps (reboot, failover) is a reviewed decision, and it must notify "
         "through an alarm action."
     ),
-    "requirements": ["REQ-MON-02", "REQ-TECH-09"],
+    "requirements": ["REQ-MON-02", "REQ-TECH-06"],
     "remediation": (
         "cloudwatch.Alarm(metric=instance.metric_cpu_utilization(), threshold=80, "
         "comparison_operator=GREATER_THAN_THRESHOLD, evaluation_periods=3, treat_missing_data=NOT_BREACHING) "

@@ -28,7 +28,7 @@ METADATA = {
         "LessThanThreshold; a threshold of 10 (the unit mistake) would never fire. EvaluationPeriods and "
         "TreatMissingData must be explicit and the alarm must notify."
     ),
-    "requirements": ["REQ-MON-03", "REQ-TECH-09"],
+    "requirements": ["REQ-MON-03", "REQ-TECH-06"],
     "remediation": (
         "cloudwatch.Alarm(metric=instance.metric_free_storage_space(), threshold=Size.gibibytes(10).to_bytes(), "
         "comparison_operator=LESS_THAN_THRESHOLD, evaluation_periods=3, treat_missing_data=BREACHING) plus "

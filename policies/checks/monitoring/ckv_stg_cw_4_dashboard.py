@@ -25,7 +25,7 @@ METADATA = {
         "The spec asks for CloudWatch metrics and dashboards. A dashboard that plots the instance's metrics "
         "(and the alarms) is what on-call opens first during the migration and after."
     ),
-    "requirements": ["REQ-MON-04", "REQ-TECH-09"],
+    "requirements": ["REQ-MON-04", "REQ-TECH-06"],
     "remediation": "Add a cloudwatch.Dashboard with widgets on the instance's metrics and alarms.",
     "resource_types": ["AWS::RDS::DBInstance"],
 }

@@ -28,7 +28,7 @@ METADATA = {
         "whole staging VPC (includes the database subnets themselves), or a prefix list nobody reviews here. "
         "Sources given as another security group are allowed: they name workloads, not address ranges."
     ),
-    "requirements": ["REQ-NET-03", "REQ-NET-04", "REQ-CON-02", "REQ-NET-01"],
+    "requirements": ["REQ-NET-03", "REQ-NET-04", "REQ-CON-02", "REQ-NET-01", "REQ-TECH-03"],
     "remediation": (
         "Add ingress rules per application subnet CIDR (10.1.0.0/24, 10.1.1.0/24, 10.1.2.0/24: cdk.json "
         "appSubnetCidrs) or per security group; never ec2.Peer.any_ipv4() or the VPC CIDR."

@@ -25,7 +25,7 @@ METADATA = {
         "needs at least two; three lets RDS fail over even while one zone is impaired. Environment-agnostic "
         "CDK stacks silently get only two zones (Fn::GetAZs), so the zones must be literal."
     ),
-    "requirements": ["REQ-NET-02", "REQ-TECH-06"],
+    "requirements": ["REQ-NET-02", "REQ-TECH-11"],
     "remediation": (
         'Give ec2.Vpc availability_zones=["us-east-1a", "us-east-1b", "us-east-1c"] (cdk.json '
         "availabilityZones) and one database subnet per zone."

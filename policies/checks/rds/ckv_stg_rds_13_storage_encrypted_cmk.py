@@ -28,7 +28,7 @@ METADATA = {
         "(reviewed key policy, yearly rotation, crypto-shredding on teardown). The spec's 'AWS managed KMS "
         "keys' is read as 'keys managed in AWS KMS'; see infra/domains/encryption.py."
     ),
-    "requirements": ["REQ-SEC-03", "REQ-CON-04", "REQ-TECH-08"],
+    "requirements": ["REQ-SEC-03", "REQ-CON-04", "REQ-TECH-05"],
     "remediation": (
         "Set storage_encrypted=True and storage_encryption_key=<the stack's kms.Key> on rds.DatabaseInstance "
         "(StorageEncrypted: true, KmsKeyId: {Fn::GetAtt: [Key, Arn]})."

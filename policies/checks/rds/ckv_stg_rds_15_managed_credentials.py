@@ -30,7 +30,7 @@ METADATA = {
         "reference to a secret (whose rotation CKV_STG_SM_1 checks); a literal or a parameter is a plaintext "
         "credential."
     ),
-    "requirements": ["REQ-SEC-01", "REQ-SEC-02", "REQ-TECH-07"],
+    "requirements": ["REQ-SEC-01", "REQ-SEC-02", "REQ-TECH-04"],
     "remediation": (
         "Use credentials=rds.Credentials.from_username(user, encryption_key=key) with "
         "manage_master_user_password=True (ManageMasterUserPassword: true, MasterUserSecret.KmsKeyId set, no "

@@ -26,7 +26,7 @@ METADATA = {
         "The spec requires automatic secret rotation. A secret without an AWS::SecretsManager::RotationSchedule "
         "(with RotationRules) keeps the same credential until someone remembers to change it."
     ),
-    "requirements": ["REQ-SEC-02", "REQ-TECH-07"],
+    "requirements": ["REQ-SEC-02", "REQ-TECH-04"],
     "remediation": (
         "Prefer RDS-managed master passwords (no secret resource at all). Otherwise call "
         "secret.add_rotation_schedule(...) or instance.add_rotation_single_user(...)."

@@ -28,7 +28,7 @@ METADATA = {
         "migration tooling import them; an export name without the environment suffix collides between "
         "copies of the stack in one account."
     ),
-    "requirements": ["REQ-CON-08", "REQ-TECH-04"],
+    "requirements": ["REQ-CON-08", "REQ-TECH-09"],
     "remediation": (
         "CfnOutput(value=..., export_name=namer.name('export-...')) for DatabaseEndpointAddress, DatabasePort, "
         "DatabaseSecretArn, DatabaseSecurityGroupId, VpcId and KmsKeyArn (infra/stacks/staging_database.py)."
