@@ -24,3 +24,4 @@ nox.options.sessions = ["lint", "tests"]
 from nox_sessions import core  # noqa: E402,F401  (importing a module registers its sessions)
 from nox_sessions import bench  # noqa: E402,F401
 from nox_sessions import snapshot  # noqa: E402,F401
+from nox_sessions import compliance  # noqa: E402,F401

@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_cdk import App, AspectPriority, Aspects, Tags
 
+from harness.nag import add_nag_validations
 from infra.aspects import ForbidRetainPolicies, RequiredTagsValidator, TagRawCfnResources
 from infra.config import StagingDatabaseConfig
 from infra.stacks.staging_database import STACK_ID, StagingDatabaseStack
@@ -45,6 +46,7 @@ def add_staging_stacks(app: App) -> list[StagingDatabaseStack]:
     stack = StagingDatabaseStack(app, STACK_ID, config=config)
     apply_required_tags(app, tags=config.required_tags)
     Aspects.of(app).add(ForbidRetainPolicies(), priority=AspectPriority.READONLY)
+    add_nag_validations(app)  # cdk-nag packs + policies/ acknowledgements (context cdkNagPacks=false skips)
     return [stack]
 
 

@@ -1,0 +1,183 @@
+"""``python -m harness``: the compliance gate's command line (``nox -s compliance`` runs it).
+
+Exit codes: 0 clean, 1 violations, 2 the harness itself failed (missing tool, crash,
+unparseable input, empty assembly, a check that did not run). Reports go to ``reports/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.console import Console
+from harness.errors import HarnessError
+from harness.model import ExitCode
+from harness.reports import ReportInput, write_reports
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument(
+        "--assembly",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="gate an existing cloud assembly instead of synthesizing (repeatable); skips the test tiers",
+    )
+    p.add_argument("--out", type=Path, default=None, help="where to synthesize (default: cdk.out)")
+    p.add_argument("--reports", type=Path, default=ROOT / "reports", help="report directory (default: reports/)")
+    p.add_argument(
+        "--checkov",
+        default=os.environ.get("CHECKOV_BIN", str(DEFAULT_CHECKOV)),
+        help="checkov executable (default: $CHECKOV_BIN or .nox/_checkov-tool/bin/checkov)",
+    )
+    p.add_argument("--cfn-lint", default=None, help="cfn-lint executable (default: the one next to this Python)")
+    p.add_argument(
+        "--tiers",
+        default=None,
+        help="comma-separated test tiers to run (default: unit,snapshot,property; none with --assembly)",
+    )
+    p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
+    p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
+    p.add_argument("--today", type=dt.date.fromisoformat, default=None, help="date for waiver expiry (YYYY-MM-DD)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(quiet=args.quiet)
+    reports_dir: Path = args.reports.resolve()
+    mode = "assembly" if args.assembly else "synth"
+    try:
+        from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
+        from harness.proc import resolve_executable  # noqa: PLC0415
+        from harness.run_cfnlint import default_executable  # noqa: PLC0415
+        from harness.run_pytest import TIERS  # noqa: PLC0415
+
+        checkov = resolve_executable(args.checkov, tool="checkov")
+        cfn_lint = resolve_executable(args.cfn_lint or default_executable(), tool="cfn-lint")
+        if args.no_tests:
+            tiers: tuple[str, ...] = ()
+        elif args.tiers is not None:
+            tiers = tuple(t for t in args.tiers.split(",") if t)
+        else:
+            tiers = () if args.assembly else TIERS
+        console.progress(f"policies: loading the catalog from policies/ ({mode} mode)")
+        catalog = load_catalog(args.policies.resolve() if args.policies else None)
+        options = GateOptions(
+            root=ROOT,
+            assemblies=list(args.assembly),
+            outdir=args.out.resolve() if args.out else None,
+            reports_dir=reports_dir,
+            checkov=checkov,
+            cfn_lint=cfn_lint,
+            tiers=tiers,
+            today=args.today or dt.date.today(),
+        )
+        result = run_gate(options, catalog=catalog, progress=console.progress)
+        data = report_input(result)
+    except HarnessError as error:
+        data = error_input(mode=mode, error=str(error))
+    except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
+        data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
+    write_reports(data, reports_dir)
+    console.summary(data, report_dir=_shown(reports_dir))
+    if data.error:
+        print(f"compliance gate error: {data.error}", file=sys.stderr)
+    return int(data.exit_code)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _plain(obj: Any) -> Any:  # noqa: PLR0911
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return _relative(obj)
+    if isinstance(obj, (dt.date,)):
+        return obj.isoformat()
+    if hasattr(obj, "value") and isinstance(obj.value, (str, int)):
+        return obj.value
+    return obj
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def report_input(result: Any) -> ReportInput:
+    from harness.mutations import MUTATIONS  # noqa: PLC0415
+
+    catalog = result.catalog
+    return ReportInput(
+        exit_code=result.exit_code,
+        mode=result.mode,
+        error="",
+        findings=result.findings,
+        assemblies=[
+            {
+                "label": a.label,
+                "path": _relative(Path(a.path)),
+                "abs_path": a.path,
+                "exit_code": int(a.exit_code),
+                "failed_rules": a.failed_rules,
+            }
+            for a in result.assemblies
+        ],
+        waivers=[_plain(w) for w in result.waivers],
+        tools=[
+            {
+                "tool": r.source.value,
+                "version": r.version,
+                "command": r.command,
+                "evaluated": r.evaluated,
+                "notes": r.notes,
+            }
+            for r in result.tool_runs
+        ],
+        requirements=[_plain(r) for r in catalog.requirements],
+        policies=[_plain(p) for p in catalog.policies],
+        mappings=[_plain(m) for m in catalog.mappings],
+        mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
+        root=ROOT,
+    )
+
+
+def error_input(*, mode: str, error: str) -> ReportInput:
+    return ReportInput(
+        exit_code=ExitCode.HARNESS_FAILURE,
+        mode=mode,
+        error=error,
+        findings=[],
+        assemblies=[],
+        waivers=[],
+        tools=[],
+        requirements=[],
+        policies=[],
+        mappings=[],
+        mutations=[],
+        root=ROOT,
+    )

@@ -1,0 +1,93 @@
+"""Records every stage produces and every report reads: findings, tool runs, the verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+
+
+class ExitCode(IntEnum):
+    CLEAN = 0
+    VIOLATIONS = 1
+    HARNESS_FAILURE = 2
+
+
+class Status(StrEnum):
+    FAILED = "failed"  # fails the gate
+    WARNING = "warning"  # reported, does not fail the gate
+    WAIVED = "waived"  # a matching, unexpired waiver from policies/ covers it
+    PASSED = "passed"
+
+
+class Source(StrEnum):
+    """Which layer produced a finding (the Markdown report counts per source)."""
+
+    CDK_NAG = "cdk-nag"
+    CDK_VALIDATE = "cdk-validate"  # other CDK validation plugins (CloudFormation Validate, annotations)
+    CHECKOV = "checkov"
+    PROJECT = "project"  # the project's own checkov custom checks in policies/
+    CFN_LINT = "cfn-lint"
+    TESTS = "tests"
+    GATE = "gate"  # the gate's own rules: expired waivers, unregistered suppressions
+
+
+STATUS_ORDER = {Status.FAILED: 0, Status.WARNING: 1, Status.WAIVED: 2, Status.PASSED: 3}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One check evaluated on one resource (or one test), with its outcome."""
+
+    source: Source
+    rule_id: str  # policy id, checkov/cfn-lint rule id, namespaced cdk-nag rule, or test node id
+    status: Status
+    title: str
+    assembly: str = ""  # label of the cloud assembly (matters when several are gated at once)
+    template: str = ""  # template file, relative to its assembly
+    logical_id: str = ""
+    construct_path: str = ""
+    resource_type: str = ""
+    message: str = ""
+    severity: str = ""
+    remediation: str = ""
+    waiver_id: str = ""
+    waiver_expires: str = ""
+
+    def sort_key(self) -> tuple[str, int, str, str, str, str, str, str]:
+        return (
+            self.assembly,
+            STATUS_ORDER[self.status],
+            self.source.value,
+            self.rule_id,
+            self.template,
+            self.logical_id,
+            self.construct_path,
+            self.message,
+        )
+
+
+@dataclass(kw_only=True)
+class ToolRun:
+    """What one tool did: proof that it ran, what it evaluated, how long it took."""
+
+    source: Source
+    version: str = ""
+    command: str = ""
+    evaluated: int = 0  # results (check x resource) or tests the tool produced
+    duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WaiverUse:
+    """A waiver from policies/ and what it matched in this run."""
+
+    waiver_id: str
+    tool: str
+    rule: str
+    target: str
+    owner: str
+    expires: str
+    reason: str
+    matched: int
+    expired: bool

@@ -1,0 +1,271 @@
+"""cdk-nag v3 in the gate: register the packs, apply waivers, prove they ran, read the report.
+
+cdk-nag 3 packs are CDK policy-validation plugins. The framework writes their findings to
+``validation-report.json`` but *omits* a plugin that ran clean, so the report alone cannot
+tell "clean" from "never ran". Each pack is therefore wrapped in :class:`PackRecorder`,
+which records that ``validate`` was called, on how many resources, and with what result;
+and :func:`probe_packs` runs every pack on a known-bad probe resource to prove its rules
+fire in this runtime. The gate fails closed (exit 2) on any gap.
+
+Acknowledgements come from the waiver data in ``policies/`` and use the namespaced id
+(``AwsSolutions::AwsSolutions-RDS11``) so they land in ``suppressedViolations``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import Acknowledgment, App, IPolicyValidationContext, IPolicyValidationPlugin, Stack, Validations
+from aws_cdk import aws_rds as rds
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NagPack, NIST80053R5Checks, PCIDSS321Checks
+from constructs import IConstruct
+
+import infra  # noqa: F401  (selects the bundled Node.js before aws_cdk starts jsii)
+from harness.errors import HarnessError
+
+# Context key: "false" skips the packs (property tests that synthesize hundreds of apps).
+NAG_CONTEXT_KEY = "cdkNagPacks"
+CDK_NAG_VERSION = "3.0.2"
+VALIDATION_REPORT = "validation-report.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackSpec:
+    name: str  # the plugin name cdk-nag reports under; the ack namespace is derived from it
+    factory: Callable[[], NagPack]
+    probe_rule: str  # a rule that must fire on the probe (an unencrypted RDS instance)
+
+    @property
+    def namespace(self) -> str:
+        return self.name.replace(" ", "-")
+
+
+PACKS: tuple[PackSpec, ...] = (
+    PackSpec(name="AwsSolutions", factory=AwsSolutionsChecks, probe_rule="AwsSolutions-RDS2"),
+    PackSpec(name="NIST.800.53.R5", factory=NIST80053R5Checks, probe_rule="NIST.800.53.R5-RDSStorageEncrypted"),
+    PackSpec(name="HIPAA.Security", factory=HIPAASecurityChecks, probe_rule="HIPAA.Security-RDSStorageEncrypted"),
+    PackSpec(name="PCI.DSS.321", factory=PCIDSS321Checks, probe_rule="PCI.DSS.321-RDSStorageEncrypted"),
+)
+PACK_NAMES = tuple(spec.name for spec in PACKS)
+
+
+@dataclass(kw_only=True)
+class PackRun:
+    """What one pack did during one synthesis."""
+
+    name: str
+    calls: int = 0
+    resources: int = 0  # resources in the templates handed to the pack
+    violations: int = 0
+    success: bool = True
+
+
+@jsii.implements(IPolicyValidationPlugin)
+class PackRecorder:
+    """Delegates to a cdk-nag pack under the pack's own name and records that it ran."""
+
+    def __init__(self, pack: NagPack) -> None:
+        self._pack = pack
+        self.run = PackRun(name=pack.name)
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def version(self) -> str:
+        return CDK_NAG_VERSION
+
+    @property
+    def rule_ids(self) -> list[str] | None:
+        return None
+
+    def validate(self, context: IPolicyValidationContext) -> Any:
+        # An exception here propagates: the framework then records a plugin failure.
+        report = self._pack.validate(context)
+        self.run.calls += 1
+        self.run.resources += sum(_resource_count(Path(p)) for p in context.template_paths)
+        self.run.violations += len(report.violations)
+        self.run.success = self.run.success and bool(report.success)
+        return report
+
+
+def _resource_count(template: Path) -> int:
+    try:
+        return len(json.loads(template.read_text(encoding="utf-8")).get("Resources") or {})
+    except (OSError, ValueError):
+        return 0
+
+
+# App address -> the recorders registered on it (read back by the gate after synth).
+_RECORDERS: dict[str, list[PackRecorder]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Acknowledgement:
+    """A cdk-nag waiver reduced to what CDK needs (built from harness.catalog.Waiver)."""
+
+    waiver_id: str
+    rule: str  # namespaced: "<Pack>::<Rule>"
+    target: str  # construct path
+    reason: str
+
+
+def context_enabled(app: App) -> bool:
+    value = app.node.try_get_context(NAG_CONTEXT_KEY)
+    return value is None or value not in (False, "false", "False", "0", 0)
+
+
+def add_nag_validations(app: App, *, acknowledgements: Sequence[Acknowledgement] | None = None) -> list[PackRecorder]:
+    """Register the four packs on ``app`` and acknowledge the waivers on their construct paths.
+
+    Called from ``infra.app_builder.add_staging_stacks`` so ``cdk synth``, ``nox -s synth``
+    and the gate all run the packs. Waivers default to the cdk-nag waivers in policies/.
+    """
+    if not context_enabled(app):
+        return []
+    recorders = [PackRecorder(spec.factory()) for spec in PACKS]
+    Validations.of(app).add_plugins(*recorders)
+    acks = default_acknowledgements() if acknowledgements is None else acknowledgements
+    for ack in acks:
+        node = find_construct(app, ack.target)
+        if node is not None:  # a waiver whose target is gone matches nothing: the gate reports it stale
+            Validations.of(node).acknowledge(Acknowledgment(id=ack.rule, reason=f"{ack.waiver_id}: {ack.reason}"))
+    _RECORDERS[app.node.addr] = recorders
+    return recorders
+
+
+def recorded_runs(app: App) -> dict[str, PackRun] | None:
+    """The pack runs recorded for ``app``, or None if the packs were never registered on it."""
+    recorders = _RECORDERS.get(app.node.addr)
+    return None if recorders is None else {r.name: r.run for r in recorders}
+
+
+def default_acknowledgements() -> list[Acknowledgement]:
+    from harness.catalog import POLICIES_DIR, Tool, load_waivers  # noqa: PLC0415  (read at synth time only)
+
+    if not (POLICIES_DIR / "waivers.yaml").is_file():
+        return []  # no waiver data: nothing acknowledged; the gate reports every finding
+    waivers = load_waivers()
+    return [
+        Acknowledgement(waiver_id=w.id, rule=w.rule, target=w.target, reason=w.reason)
+        for w in waivers
+        if w.tool is Tool.CDK_NAG
+    ]
+
+
+def find_construct(root: IConstruct, path: str) -> IConstruct | None:
+    node: IConstruct | None = root
+    for segment in (s for s in path.split("/") if s):
+        node = node.node.try_find_child(segment) if node is not None else None
+    return node
+
+
+_PROBE_RESULT: dict[str, list[str]] = {}
+
+
+def probe_packs(specs: Iterable[PackSpec] = PACKS) -> None:
+    """Run each pack on an unencrypted RDS instance; a pack whose probe rule does not fire is dead."""
+    specs = list(specs)
+    if not _PROBE_RESULT:
+        probe_app = App()
+        stack = Stack(probe_app, "NagProbe")
+        rds.CfnDBInstance(stack, "Db", db_instance_class="db.t3.micro", engine="postgres", storage_encrypted=False)
+        for spec in specs:
+            report = spec.factory().validate_scope(probe_app)
+            _PROBE_RESULT[spec.name] = sorted(v.rule_name for v in report.violations)
+    for spec in specs:
+        if spec.probe_rule not in _PROBE_RESULT.get(spec.name, []):
+            raise HarnessError(
+                f"cdk-nag pack {spec.name} evaluated nothing: its probe rule {spec.probe_rule} "
+                "did not fire on an unencrypted RDS instance"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NagViolation:
+    plugin: str
+    rule: str  # rule name as reported, e.g. "AwsSolutions-IAM5[Resource::*]"
+    description: str
+    severity: str  # error | warning | info | fatal | custom
+    construct_path: str
+    template: str = ""
+    logical_id: str = ""
+    acknowledged_id: str = ""  # set when suppressed
+    acknowledged_at: str = ""
+    reason: str = ""
+
+    @property
+    def namespaced_rule(self) -> str:
+        return f"{self.plugin.replace(' ', '-')}::{self.rule}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NagOutcome:
+    violations: list[NagViolation] = field(default_factory=list)
+    suppressed: list[NagViolation] = field(default_factory=list)
+    packs_in_report: list[str] = field(default_factory=list)
+
+
+def read_validation_report(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise HarnessError(f"cdk-nag did not run: no validation report at {path} ({error.strerror})") from error
+    except ValueError as error:
+        raise HarnessError(f"unparseable validation report {path}: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("pluginReports"), list):
+        raise HarnessError(f"malformed validation report {path}: no pluginReports list")
+    return data
+
+
+def judge_report(
+    report: Mapping[str, Any], *, runs: Mapping[str, PackRun] | None, expected: Sequence[str] = PACK_NAMES
+) -> NagOutcome:
+    """Turn the validation report into violations, failing closed when a pack did not run.
+
+    ``runs`` is what :class:`PackRecorder` saw; ``None`` means there is no record (a report
+    read on its own), so a pack missing from the report is taken as not run.
+    """
+    by_name = {str(p.get("pluginName")): p for p in report["pluginReports"]}
+    for name in expected:
+        plugin = by_name.get(name)
+        error = (plugin or {}).get("metadata", {}) or {}
+        if plugin is not None and isinstance(error, dict) and error.get("error"):
+            raise HarnessError(f"cdk-nag pack {name} reported a plugin failure: {error['error']}")
+        if plugin is not None and plugin.get("conclusion") == "failure" and not plugin.get("violations"):
+            raise HarnessError(f"cdk-nag pack {name} reported a plugin failure without findings")
+        run = None if runs is None else runs.get(name)
+        if runs is not None and (run is None or run.calls == 0):
+            raise HarnessError(f"cdk-nag pack {name} did not run: it was not invoked during synthesis")
+        if run is not None and run.resources == 0:
+            raise HarnessError(f"cdk-nag pack {name} evaluated nothing: it was handed no resources")
+        if plugin is None and (run is None or run.violations > 0):
+            raise HarnessError(f"cdk-nag pack {name} did not run: it is missing from the validation report")
+    outcome = NagOutcome(packs_in_report=sorted(by_name))
+    for plugin in report["pluginReports"]:
+        name = str(plugin.get("pluginName"))
+        for key, bucket in (("violations", outcome.violations), ("suppressedViolations", outcome.suppressed)):
+            for violation in plugin.get(key) or []:
+                for construct in violation.get("violatingConstructs") or [{}]:
+                    resource = construct.get("cloudFormationResource") or {}
+                    bucket.append(
+                        NagViolation(
+                            plugin=name,
+                            rule=str(violation.get("ruleName", "")),
+                            description=str(violation.get("description", "")),
+                            severity=str(violation.get("severity", "error")),
+                            construct_path=str(construct.get("constructPath", "")),
+                            template=str(resource.get("templatePath", "")),
+                            logical_id=str(resource.get("logicalId", "")),
+                            acknowledged_id=str(violation.get("acknowledgedId", "")),
+                            acknowledged_at=str(violation.get("acknowledgedAt", "")),
+                            reason=str(violation.get("reason", "")),
+                        )
+                    )
+    return outcome

@@ -1,0 +1,417 @@
+"""The gate's reports under ``reports/``: Markdown, JSON, JUnit XML, SARIF 2.1.0, catalog, traceability.
+
+Every report is deterministic for the same inputs: findings are sorted (Finding.sort_key),
+no timestamps or durations appear in the files (the console shows timings), and paths are
+relative to the project root where possible.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.model import ExitCode, Finding, Source, Status
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+VERDICTS = {ExitCode.CLEAN: "PASS", ExitCode.VIOLATIONS: "FAIL", ExitCode.HARNESS_FAILURE: "ERROR"}
+REPORT_FILES = {
+    "markdown": "compliance.md",
+    "json": "compliance.json",
+    "junit": "compliance.junit.xml",
+    "sarif": "compliance.sarif",
+    "catalog": "policy-catalog.md",
+    "traceability": "traceability.md",
+}
+SOURCE_ORDER = [s for s in Source]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportInput:
+    """What every report renders; built by the CLI from a GateResult (or from an error alone)."""
+
+    exit_code: ExitCode
+    mode: str
+    error: str
+    findings: Sequence[Finding]
+    assemblies: Sequence[dict[str, Any]]
+    waivers: Sequence[dict[str, Any]]
+    tools: Sequence[dict[str, Any]]
+    requirements: Sequence[dict[str, Any]]
+    policies: Sequence[dict[str, Any]]
+    mappings: Sequence[dict[str, Any]]
+    mutations: Sequence[dict[str, Any]]
+    root: Path
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[self.exit_code]
+
+
+def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    rendered = {
+        "markdown": render_markdown(data),
+        "json": render_json(data),
+        "junit": render_junit(data),
+        "sarif": render_sarif(data),
+        "catalog": render_catalog(data),
+        "traceability": render_traceability(data),
+    }
+    paths = {}
+    for kind, text in rendered.items():
+        path = directory / REPORT_FILES[kind]
+        path.write_text(text, encoding="utf-8")
+        paths[kind] = path
+    return paths
+
+
+def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
+    table: dict[Source, Counter[Status]] = {source: Counter() for source in SOURCE_ORDER}
+    for finding in findings:
+        table[finding.source][finding.status] += 1
+    return table
+
+
+def _cell(text: str) -> str:
+    return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "-"
+
+
+def _resource(f: Finding) -> str:
+    if f.logical_id:
+        return f"{f.logical_id} ({f.resource_type})" if f.resource_type else f.logical_id
+    return f.template or "-"
+
+
+def render_markdown(data: ReportInput) -> str:
+    icon = {"PASS": "✅", "FAIL": "❌", "ERROR": "⛔"}[data.verdict]
+    lines = [f"# {icon} Compliance gate: {data.verdict}", ""]
+    lines.append(
+        f"Exit code **{int(data.exit_code)}** · mode **{data.mode}** · "
+        "`nox -s compliance` (0 clean, 1 violations, 2 harness failure)"
+    )
+    lines.append("")
+    if data.error:
+        lines += [
+            "## Harness failure",
+            "",
+            f"> {data.error}",
+            "",
+            "The gate could not prove that every check ran, so it fails closed.",
+            "",
+        ]
+    if data.findings:
+        lines += [
+            "## Counts per tool",
+            "",
+            "| Tool | Failed | Warnings | Waived | Passed |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for source, counter in counts(data.findings).items():
+            if sum(counter.values()):
+                lines.append(
+                    f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.WARNING]} | "
+                    f"{counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
+                )
+        lines.append("")
+    if len(data.assemblies) > 1:
+        lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
+        lines += [
+            f"| {a['label']} | {a['exit_code']} | {_cell(', '.join(a['failed_rules']))} |" for a in data.assemblies
+        ]
+        lines.append("")
+    failures = [f for f in data.findings if f.status is Status.FAILED]
+    if failures:
+        lines += [
+            f"## Failures ({len(failures)})",
+            "",
+            "| Policy | Tool | Resource | Construct path | Remediation | Detail |",
+            "|---|---|---|---|---|---|",
+        ]
+        for f in failures:
+            lines.append(
+                f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
+                f"{_cell(f.remediation)} | {_cell(f.message or f.title)} |"
+            )
+        lines.append("")
+    waived = [f for f in data.findings if f.status is Status.WAIVED]
+    if waived:
+        lines += [
+            f"## Waived ({len(waived)})",
+            "",
+            "| Waiver | Rule | Resource | Construct path | Expires |",
+            "|---|---|---|---|---|",
+        ]
+        for f in waived:
+            lines.append(
+                f"| {_cell(f.waiver_id)} | `{_cell(f.rule_id)}` | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
+                f"{_cell(f.waiver_expires)} |"
+            )
+        lines.append("")
+    stale = [w for w in data.waivers if w["matched"] == 0 and not w["expired"]]
+    expired = [w for w in data.waivers if w["expired"]]
+    if expired or stale:
+        lines += [
+            "## Waivers needing attention",
+            "",
+            "| Waiver | State | Rule | Target | Owner | Expires |",
+            "|---|---|---|---|---|---|",
+        ]
+        for w in expired:
+            lines.append(
+                f"| {w['waiver_id']} | **expired** (fails) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
+            )
+        for w in stale:
+            lines.append(
+                f"| {w['waiver_id']} | stale (warning) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
+            )
+        lines.append("")
+    warnings = [f for f in data.findings if f.status is Status.WARNING and f.source is not Source.GATE]
+    if warnings:
+        lines += [
+            "<details><summary>Warnings (" + str(len(warnings)) + ", not gating)</summary>",
+            "",
+            "| Rule | Tool | Resource | Detail |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.message or f.title)} |"
+            for f in warnings
+        ]
+        lines += ["", "</details>", ""]
+    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
+    return "\n".join(lines)
+
+
+def render_json(data: ReportInput) -> str:
+    document = {
+        "schema": "staging-rds-compliance-gate/1",
+        "verdict": data.verdict,
+        "exit_code": int(data.exit_code),
+        "mode": data.mode,
+        "error": data.error,
+        "counts": {
+            source.value: {status.value: counter[status] for status in Status}
+            for source, counter in counts(data.findings).items()
+            if sum(counter.values())
+        },
+        "assemblies": list(data.assemblies),
+        "tools": list(data.tools),
+        "waivers": list(data.waivers),
+        "findings": [
+            {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
+            for f in data.findings
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render_junit(data: ReportInput) -> str:
+    suites = ET.Element("testsuites", name="compliance-gate")
+    by_source: dict[Source, list[Finding]] = {}
+    for f in data.findings:
+        by_source.setdefault(f.source, []).append(f)
+    if data.error:
+        suite = ET.SubElement(suites, "testsuite", name="harness", tests="1", failures="0", errors="1", skipped="0")
+        case = ET.SubElement(suite, "testcase", classname="harness", name="gate ran every check")
+        ET.SubElement(case, "error", message=data.error, type="HarnessError").text = data.error
+    for source in SOURCE_ORDER:
+        items = by_source.get(source, [])
+        if not items:
+            continue
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=source.value,
+            tests=str(len(items)),
+            failures=str(sum(f.status is Status.FAILED for f in items)),
+            errors="0",
+            skipped=str(sum(f.status is Status.WAIVED for f in items)),
+        )
+        for f in items:
+            where = "/".join(p for p in (f.assembly, f.template, f.logical_id) if p) or f.rule_id
+            case = ET.SubElement(suite, "testcase", classname=f"{source.value}.{f.rule_id}", name=where)
+            if f.status is Status.FAILED:
+                text = "\n".join(
+                    p
+                    for p in (
+                        f.message,
+                        f"construct path: {f.construct_path}" if f.construct_path else "",
+                        f"remediation: {f.remediation}" if f.remediation else "",
+                    )
+                    if p
+                )
+                ET.SubElement(case, "failure", message=(f.message or f.title)[:500], type=f.rule_id).text = text
+            elif f.status is Status.WAIVED:
+                ET.SubElement(case, "skipped", message=f"waived by {f.waiver_id} until {f.waiver_expires or 'n/a'}")
+            elif f.status is Status.WARNING:
+                ET.SubElement(case, "system-out").text = f"warning: {f.message or f.title}"
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _template_line(root: Path, assembly_root: str, template: str, logical_id: str, cache: dict[str, list[str]]) -> int:
+    path = Path(assembly_root) / template
+    key = str(path)
+    if key not in cache:
+        try:
+            cache[key] = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            cache[key] = []
+    needle = f'"{logical_id}": {{'
+    return next((i for i, line in enumerate(cache[key], start=1) if line.strip().startswith(needle)), 1)
+
+
+def _relative(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.resolve().as_posix()
+
+
+def render_sarif(data: ReportInput) -> str:
+    roots = {a["label"]: a["abs_path"] for a in data.assemblies}
+    line_cache: dict[str, list[str]] = {}
+    policies = {p["id"]: p for p in data.policies}
+    runs = []
+    for source in SOURCE_ORDER:
+        items = [f for f in data.findings if f.source is source and f.status is not Status.PASSED]
+        all_rules = sorted({f.rule_id for f in data.findings if f.source is source})
+        if not all_rules:
+            continue
+        rules = []
+        for rule_id in all_rules:
+            example = next(f for f in data.findings if f.source is source and f.rule_id == rule_id)
+            policy = policies.get(rule_id)
+            rule: dict[str, Any] = {
+                "id": rule_id,
+                "name": rule_id,
+                "shortDescription": {"text": (policy or {}).get("title") or example.title or rule_id},
+                "fullDescription": {"text": (policy or {}).get("rationale") or example.title or rule_id},
+                "help": {
+                    "text": (policy or {}).get("remediation") or example.remediation or "see the tool's documentation"
+                },
+                "properties": {"tool": source.value},
+            }
+            if example.severity or policy:
+                rule["properties"]["severity"] = (policy or {}).get("severity") or example.severity
+            if policy:
+                rule["properties"]["requirements"] = policy.get("requirements", [])
+            rules.append(rule)
+        index = {rule["id"]: i for i, rule in enumerate(rules)}
+        results = []
+        for f in items:
+            result: dict[str, Any] = {
+                "ruleId": f.rule_id,
+                "ruleIndex": index[f.rule_id],
+                "level": {"failed": "error", "warning": "warning", "waived": "note"}[f.status.value],
+                "message": {"text": f.message or f.title or f.rule_id},
+            }
+            if f.template and f.assembly in roots:
+                uri = _relative(data.root, Path(roots[f.assembly]) / f.template)
+                line = (
+                    _template_line(data.root, roots[f.assembly], f.template, f.logical_id, line_cache)
+                    if f.logical_id
+                    else 1
+                )
+                location: dict[str, Any] = {
+                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
+                }
+                if f.logical_id:
+                    location["logicalLocations"] = [
+                        {
+                            "name": f.logical_id,
+                            "fullyQualifiedName": f.construct_path or f.logical_id,
+                            "kind": "resource",
+                        }
+                    ]
+                result["locations"] = [location]
+            if f.status is Status.WAIVED:
+                result["suppressions"] = [
+                    {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
+                ]
+            results.append(result)
+        runs.append(
+            {
+                "tool": {
+                    "driver": {
+                        "name": f"compliance-gate/{source.value}",
+                        "informationUri": "https://github.com/",
+                        "rules": rules,
+                    }
+                },
+                "automationDetails": {"id": f"compliance-gate/{source.value}/"},
+                "results": results,
+            }
+        )
+    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}, indent=2, sort_keys=True) + "\n"
+
+
+def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:
+    relevant = [f for f in findings if f.rule_id in rule_ids]
+    if not relevant:
+        return "not evaluated"
+    statuses = {f.status for f in relevant}
+    if Status.FAILED in statuses:
+        return "FAIL"
+    if Status.WAIVED in statuses:
+        return "PASS (waived: " + ", ".join(sorted({f.waiver_id for f in relevant if f.waiver_id})) + ")"
+    return "PASS"
+
+
+def render_catalog(data: ReportInput) -> str:
+    controls: dict[str, list[str]] = {}
+    for m in data.mappings:
+        controls.setdefault(m["check_id"], []).append(f"{m['framework']}: {', '.join(m['controls'])}")
+    lines = [
+        "# Policy catalog",
+        "",
+        "Generated from `policies/` by the compliance gate. One row per project policy.",
+        "",
+        "| Id | Desired state | Severity | Requirements | Resource types | Controls | Remediation |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in sorted(data.policies, key=lambda p: p["id"]):
+        lines.append(
+            f"| `{p['id']}` | {_cell(p['title'])} | {p['severity']} | {_cell(', '.join(p['requirements']))} | "
+            f"{_cell(', '.join(p['resource_types']))} | {_cell('; '.join(sorted(controls.get(p['id'], []))))} | {_cell(p['remediation'])} |"
+        )
+    lines += ["", "## Rationale", ""]
+    for p in sorted(data.policies, key=lambda p: p["id"]):
+        lines += [f"### {p['id']}: {p['title']}", "", p["rationale"].strip(), "", f"Check: `{p['check_file']}`", ""]
+    return "\n".join(lines)
+
+
+def render_traceability(data: ReportInput) -> str:
+    test_ids = sorted({f.rule_id for f in data.findings if f.source is Source.TESTS})
+    lines = [
+        "# Traceability: spec requirement → policies → tests → result of this run",
+        "",
+        f"Verdict of this run: **{data.verdict}** (mode {data.mode}).",
+        "",
+        "| Requirement | Spec text | Policies | Tests | Result |",
+        "|---|---|---|---|---|",
+    ]
+    for req in sorted(data.requirements, key=lambda r: r["id"]):
+        policy_ids = sorted(p["id"] for p in data.policies if req["id"] in p["requirements"])
+        tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
+        tests += [t for t in test_ids if req["id"] in t or any(pid in t for pid in policy_ids)]
+        fixtures = sorted(
+            {
+                f"{pid} {kind} fixture"
+                for p in data.policies
+                if (pid := p["id"]) in policy_ids
+                for kind in p.get("fixtures", {})
+            }
+        )
+        result = _run_result(data.findings, set(policy_ids)) if policy_ids else "no policy (gap)"
+        lines.append(
+            f"| {req['id']} | {_cell(req['text'])} | {_cell(', '.join(f'`{p}`' for p in policy_ids))} | "
+            f"{_cell('<br>'.join(sorted(set(tests)) + fixtures))} | {result} |"
+        )
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""cfn-lint on the templates: deployability (deprecated engine versions, invalid values).
+
+Gate rule (docs/compliance-gate.md): every Error and every Warning fails the gate, because
+deployability problems such as W3691 (an engine version RDS no longer creates, e.g.
+PostgreSQL 13.7) are warnings in cfn-lint. Informational findings are reported only.
+Two warnings are reported but do not gate, for the reasons in :data:`NOT_GATING`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.proc import Started, last_line
+
+CFN_LINT_VERSION = "1.58.0"
+NOT_GATING = {
+    "W3010": "the spec names three availability zones; CDK writes them literally and acknowledges W3010 itself",
+    "W3005": "redundant DependsOn that CDK emits on its own custom-resource provider; harmless to deploy",
+}
+# cfn-lint could not evaluate the template at all: that is a harness failure, not a finding.
+UNEVALUATED_RULES = frozenset({"E0000", "E0001", "E0002"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class LintMatch:
+    rule_id: str
+    level: str  # Error | Warning | Informational
+    message: str
+    description: str
+    template: Path
+    logical_id: str
+    path: str  # JSON path inside the template, e.g. Resources/X/Properties/EngineVersion
+
+
+@dataclass(frozen=True, kw_only=True)
+class LintRun:
+    matches: list[LintMatch]
+    templates: list[Path]
+    duration_s: float
+
+
+def default_executable() -> str:
+    # cfn-lint lives in the same venv as the gate (the test venv); it has no __main__ module.
+    return str(Path(sys.executable).with_name("cfn-lint"))
+
+
+def start_cfnlint(*, executable: str, templates: Sequence[Path], regions: Sequence[str], cwd: Path) -> Started:
+    argv = [executable, "--format", "json", "--regions", *sorted(set(regions)), "--", *map(str, templates)]
+    return Started(tool="cfn-lint", argv=argv, env=_env(), cwd=cwd)
+
+
+def _env() -> dict[str, str]:
+    import os  # noqa: PLC0415
+
+    return dict(os.environ)
+
+
+def collect_cfnlint(started: Started, *, templates: Sequence[Path], timeout_s: float = 300) -> LintRun:
+    done = started.wait(timeout_s=timeout_s)
+    # Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; 1 (or more) means cfn-lint failed.
+    if done.returncode & 1 or done.returncode > 15 or done.returncode < 0:
+        raise HarnessError(f"cfn-lint crashed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}")
+    try:
+        data: Any = json.loads(done.stdout or "null")
+    except ValueError as error:
+        raise HarnessError(f"cfn-lint output is not JSON (exit {done.returncode}): {last_line(done.stdout)}") from error
+    if not isinstance(data, list):
+        raise HarnessError(f"cfn-lint output is not a JSON list (exit {done.returncode}): {last_line(done.stdout)}")
+    if done.returncode == 0 and data:
+        raise HarnessError("cfn-lint reported findings but exited 0")
+    matches: list[LintMatch] = []
+    for item in data:
+        rule = item.get("Rule") or {}
+        path = [str(p) for p in (item.get("Location") or {}).get("Path") or []]
+        match = LintMatch(
+            rule_id=str(rule.get("Id", "")),
+            level=str(item.get("Level", "")),
+            message=str(item.get("Message", "")),
+            description=str(rule.get("ShortDescription") or rule.get("Description") or ""),
+            template=Path(str(item.get("Filename", ""))).resolve(),
+            logical_id=path[1] if len(path) > 1 and path[0] == "Resources" else "",
+            path="/".join(path),
+        )
+        if match.rule_id in UNEVALUATED_RULES:
+            raise HarnessError(f"cfn-lint could not evaluate {match.template}: {match.rule_id} {match.message}")
+        matches.append(match)
+    return LintRun(matches=matches, templates=list(templates), duration_s=done.duration_s)
