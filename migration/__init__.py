@@ -1,0 +1,1 @@
+"""The dev -> staging migration: runbook scripts (docs/migration.md) and their rehearsal."""
