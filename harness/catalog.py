@@ -258,9 +258,10 @@ def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
             resource_types = metadata.get("resource_types")
         else:
             document = _read_yaml(path)
-            metadata = document.get("metadata") if isinstance(document, Mapping) else None
-            if not isinstance(metadata, Mapping) or "definition" not in document:
+            raw_metadata = document.get("metadata") if isinstance(document, Mapping) else None
+            if not isinstance(raw_metadata, Mapping) or "definition" not in document:
                 raise ValueError(f"{path}: entry {path.stem!r}: a YAML rule needs 'metadata' and 'definition'")
+            metadata = raw_metadata
             engine = "yaml"
             resource_types = sorted(set(_yaml_resource_types(document["definition"])))
         policy_id = _require_str(path, path.stem, metadata, "id")

@@ -73,7 +73,7 @@ def load_template(path: str) -> Template:
         with open(path, encoding="utf-8") as handle:
             template: Template = json.load(handle)
     else:  # pragma: no cover - CDK emits JSON; YAML only when the gate scans hand-written templates
-        from checkov.cloudformation.parser import parse  # type: ignore[import-not-found]
+        from checkov.cloudformation.parser import parse  # type: ignore[import-not-found]  # noqa: PLC0415
 
         template, _ = parse(path)
     _TEMPLATE_CACHE[key] = template
@@ -86,11 +86,11 @@ def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
     ``rule(template, logical_id)`` returns True (pass), False (fail) or None (not applicable,
     no record). An exception in the rule, or a template that cannot be located, is a FAIL.
     """
-    from checkov.cloudformation.checks.resource.base_resource_check import (  # type: ignore[import-not-found]
+    from checkov.cloudformation.checks.resource.base_resource_check import (  # type: ignore[import-not-found]  # noqa: PLC0415
         BaseResourceCheck,
     )
-    from checkov.common.bridgecrew.severities import Severities  # type: ignore[import-not-found]
-    from checkov.common.models.enums import CheckCategories, CheckResult  # type: ignore[import-not-found]
+    from checkov.common.bridgecrew.severities import Severities  # type: ignore[import-not-found]  # noqa: PLC0415
+    from checkov.common.models.enums import CheckCategories, CheckResult  # type: ignore[import-not-found]  # noqa: PLC0415
 
     class ProjectTemplateCheck(BaseResourceCheck):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -313,7 +313,8 @@ def stack_suffix(template: Template) -> str | None:
         return pinned
     counts = Counter(
         s
-        for s in [name_suffix(n) for _, _, n in physical_names(template)] + [name_suffix(n) for n in export_names(template)]
+        for s in [name_suffix(n) for _, _, n in physical_names(template)]
+        + [name_suffix(n) for n in export_names(template)]
         if s
     )
     if not counts:

@@ -17,7 +17,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_IAM_1",
     "name": "IAM and resource policies grant no wildcard actions",

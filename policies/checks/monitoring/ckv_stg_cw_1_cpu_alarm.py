@@ -13,9 +13,8 @@ _LIB = str(Path(__file__).resolve().parents[2] / "lib")
 if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
-import stg_policy_lib as lib  # noqa: E402
-
 import stg_alarms  # noqa: E402
+import stg_policy_lib as lib  # noqa: E402
 
 METADATA = {
     "id": "CKV_STG_CW_1",

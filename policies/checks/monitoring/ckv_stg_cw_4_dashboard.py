@@ -15,7 +15,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_CW_4",
     "name": "RDS DB instances have a CloudWatch dashboard showing their metrics",

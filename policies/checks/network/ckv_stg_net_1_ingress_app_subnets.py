@@ -16,7 +16,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_NET_1",
     "name": "Security groups allow ingress only from the staging application subnets",
@@ -54,7 +53,11 @@ def ingress_rule_allowed(ingress: object) -> bool:
 def rule(template: lib.Template, logical_id: str) -> bool | None:
     res = lib.resource(template, logical_id)
     props = lib.properties(template, logical_id)
-    rules = [props] if res.get("Type") == "AWS::EC2::SecurityGroupIngress" else lib.as_list(props.get("SecurityGroupIngress"))
+    rules = (
+        [props]
+        if res.get("Type") == "AWS::EC2::SecurityGroupIngress"
+        else lib.as_list(props.get("SecurityGroupIngress"))
+    )
     return all(ingress_rule_allowed(dict(r) if isinstance(r, dict) else r) for r in rules)
 
 

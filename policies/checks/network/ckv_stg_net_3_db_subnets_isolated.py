@@ -15,7 +15,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_NET_3",
     "name": "Database subnets are isolated: no route to an internet or NAT gateway and no public IPs",

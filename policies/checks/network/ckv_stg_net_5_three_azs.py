@@ -14,7 +14,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_NET_5",
     "name": "DB subnet groups span at least three availability zones in us-east-1",

@@ -16,7 +16,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_RDS_15",
     "name": "RDS master credentials are kept and rotated in Secrets Manager, never in the template",
@@ -39,7 +38,12 @@ METADATA = {
     "resource_types": ["AWS::RDS::DBInstance"],
 }
 
-_INHERITS_CREDENTIALS = ("SourceDBInstanceIdentifier", "DBSnapshotIdentifier", "DBClusterIdentifier", "SourceDBClusterIdentifier")
+_INHERITS_CREDENTIALS = (
+    "SourceDBInstanceIdentifier",
+    "DBSnapshotIdentifier",
+    "DBClusterIdentifier",
+    "SourceDBClusterIdentifier",
+)
 
 
 def rule(template: lib.Template, logical_id: str) -> bool | None:

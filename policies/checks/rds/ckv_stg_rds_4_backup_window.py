@@ -13,9 +13,9 @@ _LIB = str(Path(__file__).resolve().parents[2] / "lib")
 if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
-import stg_policy_lib as lib  # noqa: E402
-
 import re  # noqa: E402
+
+import stg_policy_lib as lib  # noqa: E402
 
 METADATA = {
     "id": "CKV_STG_RDS_4",
@@ -37,7 +37,9 @@ METADATA = {
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAILY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
-_WEEKLY = re.compile(r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$")
+_WEEKLY = re.compile(
+    r"^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):([0-5]\d)$"
+)
 _WEEK = 7 * 24 * 60
 
 

@@ -16,7 +16,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_SM_1",
     "name": "Secrets Manager secrets rotate automatically",

@@ -16,7 +16,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_NAME_1",
     "name": "Named resources follow the resource-type-environment-suffix naming convention",

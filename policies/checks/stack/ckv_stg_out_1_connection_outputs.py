@@ -17,7 +17,6 @@ if _LIB not in sys.path:
 
 import stg_policy_lib as lib  # noqa: E402
 
-
 METADATA = {
     "id": "CKV_STG_OUT_1",
     "name": "The stack exports the database endpoint, port, secret ARN, security group, VPC and KMS key with suffixed export names",
@@ -41,7 +40,12 @@ def _expected(template: lib.Template, db: str) -> dict[str, object]:
     """What each required output must point at: predicates over an output's Value."""
     props = lib.properties(template, db)
     security_groups = {lib.ref_target(sg) for sg in lib.as_list(props.get("VPCSecurityGroups"))} - {None}
-    secrets = {sid for sid, _ in lib.of_type(template, "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment")}
+    secrets = {
+        sid
+        for sid, _ in lib.of_type(
+            template, "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment"
+        )
+    }
     key = lib.ref_target(props.get("KmsKeyId"))
 
     def getatt_is(value: object, logical_ids: set[str], attributes: set[str]) -> bool:

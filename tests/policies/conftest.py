@@ -1,0 +1,119 @@
+"""One checkov run for the whole policy test module: every fixture plus the real stack.
+
+checkov takes ~4.5 s to start, so the session copies every fixture of every policy (named
+``<POLICY_ID>__<kind>.json``) and the synthesized stack template (``stack__<name>.json``)
+into one directory, scans it once with the project checks, and the tests assert per file
+from the JSON report. The executable comes from ``CHECKOV_BIN`` (set by ``nox -s tests``),
+else the pinned tool venv ``.nox/_checkov-tool``; if neither exists the tests fail (a policy
+suite that silently skips would prove nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness.catalog import CHECKS_DIR, Policy, load_policies
+from tests.conftest import TEMPLATE_NAME
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CHECKOV = REPO / ".nox" / "_checkov-tool" / "bin" / "checkov"
+STACK_FILE = f"stack__{TEMPLATE_NAME}"
+CHECKOV_ENV = {
+    "BC_SKIP_MAPPING": "TRUE",
+    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+    "CKV_PARSE_ERROR_FAIL": "true",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass(frozen=True)
+class Record:
+    result: str  # "passed" | "failed" | "skipped"
+    resource: str  # "AWS::RDS::DBInstance.Db"
+    check_name: str
+
+
+@dataclass
+class ScanResults:
+    """checkov records per (file name, check id), plus the run's summary and stderr."""
+
+    records: dict[tuple[str, str], list[Record]] = field(default_factory=lambda: defaultdict(list))
+    summary: dict[str, object] = field(default_factory=dict)
+    stderr: str = ""
+    resource_types: dict[str, set[str]] = field(default_factory=dict)  # file -> resource types in it
+
+    def of(self, file_name: str, check_id: str) -> list[Record]:
+        return self.records.get((file_name, check_id), [])
+
+
+def checkov_executable() -> Path:
+    configured = os.environ.get("CHECKOV_BIN")
+    path = Path(configured) if configured else DEFAULT_CHECKOV
+    if not path.is_file():
+        pytest.fail(
+            f"checkov not found at {path} (CHECKOV_BIN={configured!r}); run the tests through `nox -s tests`, "
+            "which installs the pinned checkov (requirements/checkov.txt) and sets CHECKOV_BIN",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def policies() -> list[Policy]:
+    return load_policies()
+
+
+@pytest.fixture(scope="session")
+def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
+    scan_dir = tmp_path_factory.mktemp("policy-scan")
+    results = ScanResults()
+    for policy in policies:
+        for kind, fixture in policy.fixtures.items():
+            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+    shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
+    for template in scan_dir.iterdir():
+        resources = json.loads(template.read_text(encoding="utf-8")).get("Resources", {})
+        results.resource_types[template.name] = {r["Type"] for r in resources.values()}
+
+    argv = [
+        str(checkov_executable()),
+        "--directory", str(scan_dir),
+        "--framework", "cloudformation",
+        "--skip-download",
+        "--external-checks-dir", str(CHECKS_DIR),
+        "--check", ",".join(p.id for p in policies),
+        "--output", "json",
+        "--compact",
+    ]  # fmt: skip
+    env = {**os.environ, **CHECKOV_ENV}
+    env.pop("STG_ENVIRONMENT_SUFFIX", None)
+    completed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
+    if completed.returncode not in (0, 1):
+        pytest.fail(f"checkov crashed (exit {completed.returncode}):\n{completed.stderr[-4000:]}", pytrace=False)
+    try:
+        report = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(
+            f"checkov printed no JSON report:\n{completed.stdout[-2000:]}\n{completed.stderr[-2000:]}", pytrace=False
+        )
+    reports = report if isinstance(report, list) else [report]
+    for part in reports:
+        if part.get("check_type") != "cloudformation":
+            continue
+        results.summary = part["summary"]
+        for bucket in ("passed_checks", "failed_checks", "skipped_checks"):
+            for item in part["results"][bucket]:
+                key = (Path(item["file_path"]).name, item["check_id"])
+                results.records[key].append(
+                    Record(bucket.removesuffix("_checks"), item["resource"], item["check_name"])
+                )
+    results.stderr = completed.stderr
+    return results

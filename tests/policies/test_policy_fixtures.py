@@ -1,0 +1,70 @@
+"""Every project policy proves itself on its fixtures and on the real synthesized stack.
+
+Node ids are derived from the policy id (``harness.catalog.policy_test_ids``), so the
+traceability matrix can name the tests of each policy:
+``tests/policies/test_policy_fixtures.py::test_fail_fixture_fails[CKV_STG_RDS_1]``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.catalog import POLICY_TEST_FILE, POLICY_TEST_FUNCTIONS, load_policies, policy_test_ids
+from tests.policies.conftest import STACK_FILE, ScanResults
+
+POLICIES = {p.id: p for p in load_policies()}
+IDS = sorted(POLICIES)
+
+
+def _describe(scan: ScanResults, file_name: str, policy_id: str) -> str:
+    return f"{file_name}: {[(r.result, r.resource) for r in scan.of(file_name, policy_id)]}"
+
+
+def test_checkov_run_is_sound(scan: ScanResults) -> None:
+    assert scan.summary.get("parsing_errors") == 0, scan.stderr[-2000:]
+    assert "Cannot load external check" not in scan.stderr, scan.stderr[-4000:]
+    assert "failing closed" not in scan.stderr, scan.stderr[-4000:]  # a rule raised or lost its template
+    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + 1
+    assert len(scan.resource_types) == expected_files
+
+
+@pytest.mark.parametrize("policy_id", IDS)
+def test_pass_fixture_passes(scan: ScanResults, policy_id: str) -> None:
+    file_name = f"{policy_id}__pass.json"
+    records = scan.of(file_name, policy_id)
+    assert records, f"{policy_id} produced no result on its pass fixture (not loaded, or not applicable)"
+    assert all(r.result == "passed" for r in records), _describe(scan, file_name, policy_id)
+
+
+@pytest.mark.parametrize("policy_id", IDS)
+def test_fail_fixture_fails(scan: ScanResults, policy_id: str) -> None:
+    file_name = f"{policy_id}__fail.json"
+    failed = [r for r in scan.of(file_name, policy_id) if r.result == "failed"]
+    assert failed, f"{policy_id} did not fail its fail fixture: {_describe(scan, file_name, policy_id)}"
+    assert {r.check_name for r in failed} == {POLICIES[policy_id].title}
+
+
+@pytest.mark.parametrize("policy_id", IDS)
+def test_suppressed_fixture_is_skipped(scan: ScanResults, policy_id: str) -> None:
+    file_name = f"{policy_id}__suppressed.json"
+    records = scan.of(file_name, policy_id)
+    assert any(r.result == "skipped" for r in records), _describe(scan, file_name, policy_id)
+    assert not any(r.result == "failed" for r in records), _describe(scan, file_name, policy_id)
+
+
+@pytest.mark.parametrize("policy_id", IDS)
+def test_policy_passes_on_synthesized_stack(scan: ScanResults, policy_id: str) -> None:
+    """No false alarm on the compliant stack; and the policy really ran where it applies."""
+    records = scan.of(STACK_FILE, policy_id)
+    assert not [r for r in records if r.result != "passed"], _describe(scan, STACK_FILE, policy_id)
+    types = set(POLICIES[policy_id].resource_types)
+    if "*" in types or types & scan.resource_types[STACK_FILE]:
+        assert records, f"{policy_id} applies to {sorted(types)} but produced no result on the stack"
+
+
+def test_node_ids_match_the_catalog() -> None:
+    """The catalog derives test node ids from policy ids; keep it in step with this module."""
+    assert POLICY_TEST_FILE == "tests/policies/test_policy_fixtures.py"
+    for function in POLICY_TEST_FUNCTIONS.values():
+        assert callable(globals()[function])
+    assert policy_test_ids("CKV_STG_RDS_1")[1] == f"{POLICY_TEST_FILE}::test_fail_fixture_fails[CKV_STG_RDS_1]"
