@@ -39,10 +39,11 @@ from typing import Any
 
 import psycopg
 
+from migration.pgbin import INSTALL_HINT, ServerBinaries, find_server_binaries
+
 MIGRATION_DIR = Path(__file__).resolve().parent
 ROOT = MIGRATION_DIR.parent
 SEED_SQL = MIGRATION_DIR / "rehearsal_seed.sql"
-INSTALL_HINT = "apt-get update && apt-get install -y postgresql"
 DATABASE = "payments"
 APP_ROLE = "payments_app"
 # The spec's values as PostgreSQL itself reports them. Deliberately not derived from the
@@ -89,35 +90,6 @@ class SettingMismatchError(RehearsalError):
 
 
 # --------------------------------------------------------------------------- binaries
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServerBinaries:
-    bindir: Path
-    major: int
-
-    def tool(self, name: str) -> str:
-        return str(self.bindir / name)
-
-
-def find_server_binaries(*, search_roots: tuple[Path, ...] = (Path("/usr/lib/postgresql"),)) -> ServerBinaries | None:
-    """The newest Debian-layout server (``/usr/lib/postgresql/<major>/bin``), else one on PATH."""
-    candidates: list[Path] = []
-    for root in search_roots:
-        found = [d for d in root.glob("*/bin") if d.parent.name.isdigit()]
-        candidates += sorted(found, key=lambda d: int(d.parent.name), reverse=True)
-    on_path = shutil.which("postgres")
-    if on_path:
-        candidates.append(Path(on_path).resolve().parent)
-    for bindir in candidates:
-        if all(os.access(bindir / tool, os.X_OK) for tool in ("postgres", "initdb", "pg_ctl")):
-            version = subprocess.run(
-                [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
-            )
-            match = re.search(r"(\d+)(?:\.\d+)?", version.stdout)
-            if match:
-                return ServerBinaries(bindir=bindir, major=int(match.group(1)))
-    return None
 
 
 def require_server_binaries() -> ServerBinaries:
@@ -530,13 +502,18 @@ def run_rehearsal(
             timings["06_replication_lag.sh"] = run_script(
                 "06_replication_lag.sh", env=env, log=log, args=("--max-delay", "5")
             )
+            _rehearse_aborted_cutover(env=env, root=root, dev=dev, staging=staging, log=log)
             timings["07_cutover.sh"] = run_script("07_cutover.sh", env=env, log=log)
             time.sleep(after_switch_seconds)  # the writer carries on against staging
+            refused_at = _rehearse_refused_rollback(env=env, dev=dev, log=log)
+            time.sleep(0.2)
             stop_file.touch()
             if writer.wait(timeout=30) != 0:
                 raise RehearsalError(f"writer exited {writer.returncode}")
             result = json.loads(result_file.read_text(encoding="utf-8"))
             report = _verify(result=result, dev=dev, staging=staging, seed_rows=rows)
+            if result["last_write"]["staging"] <= refused_at:
+                raise RehearsalError("the refused rollback disturbed staging: no write succeeded there afterwards")
             timings["09_cleanup.sh"] = run_script("09_cleanup.sh", env=env, log=log)
             run_script("09_cleanup.sh", env=env, log=log)
             _check_clean(dev=dev, staging=staging)
@@ -580,6 +557,44 @@ def _expect_preflight_refusal(*, env: Mapping[str, str], log: Callable[[str], No
         log("preflight refused dev before its parameter change, as it must")
         return str(refusal)
     raise RehearsalError("01_preflight.sh accepted a source with wal_level=replica: its check cannot fail")
+
+
+def _rehearse_aborted_cutover(
+    *, env: Mapping[str, str], root: Path, dev: LocalPostgres, staging: LocalPostgres, log: Callable[[str], None]
+) -> None:
+    """A cut-over whose last step fails must hand the source its writes back (automatic rollback)."""
+    broken_switch = {**env, "APP_ENDPOINT_FILE": str(root / "no-such-dir" / "endpoint.json")}
+    before = _writer_rows(dev)
+    try:
+        run_script("07_cutover.sh", env=broken_switch, log=log)
+    except RehearsalError as failure:
+        log(f"cut-over with a failing switch aborted as it must: {failure}")
+    else:
+        raise RehearsalError("07_cutover.sh succeeded although its switch could not write: the abort test is void")
+    _wait_for(lambda: _writer_rows(dev) > before, timeout=10, what="writes to resume on dev after the aborted cut-over")
+    enabled = staging.execute("SELECT subenabled FROM pg_subscription WHERE subname = 'payments_migration'")
+    writable = staging.execute(f"SELECT has_table_privilege('{APP_ROLE}', 'public.payments', 'INSERT')")
+    if enabled != [(True,)] or writable != [(False,)]:
+        raise RehearsalError(
+            f"aborted cut-over left staging wrong: subscription enabled={enabled}, app can insert={writable}"
+        )
+    log("aborted cut-over: dev writable again, subscription re-enabled, staging still closed to the app")
+
+
+def _rehearse_refused_rollback(*, env: Mapping[str, str], dev: LocalPostgres, log: Callable[[str], None]) -> float:
+    """After the switch staging has new writes: rollback.sh must refuse and change nothing."""
+    back_to_dev = {
+        **env,
+        "NEW_APP_ENDPOINT": json.dumps({"label": "dev", "conninfo": dev.conninfo(user=APP_ROLE, password="unused")}),
+    }
+    try:
+        run_script("rollback.sh", env=back_to_dev, log=log)
+    except RehearsalError as refusal:
+        if "took writes after the switch" not in str(refusal):
+            raise RehearsalError(f"rollback.sh failed for another reason than divergence: {refusal}") from None
+        log("rollback.sh refused to discard staging's new writes, as it must")
+        return time.monotonic()
+    raise RehearsalError("rollback.sh rolled back although staging had taken writes: they would be lost")
 
 
 def _wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
