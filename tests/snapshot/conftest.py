@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from infra.app_builder import synthesize
 from infra.config import _MIGRATION_EXAMPLE
-from tests.snapshot.normalize import SNAPSHOT_MATCHER, normalize_template
+from tests.snapshot.normalize import SNAPSHOT_MATCHER
+from tests.snapshot.synth import synth_stack_templates
 
 # The migration feature switched on with the documented example (dev VPC peering etc.).
 MIGRATION_CONTEXT: dict[str, Any] = {"migration": json.loads(_MIGRATION_EXAMPLE)}
@@ -28,18 +25,6 @@ MIGRATION_CONTEXT: dict[str, Any] = {"migration": json.loads(_MIGRATION_EXAMPLE)
 # runtime copies the environment when it starts, so they cannot be scrubbed here; a set
 # one would silently change what is snapshotted, so the tier refuses to run instead.
 _CLI_CONTEXT_VARIABLES = ("CDK_CONTEXT_JSON", "CDK_CONTEXT_OVERFLOW_LOCATION")
-
-
-def synth_stack_templates(context: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
-    """Synthesize the app; return every CloudFormation stack's template by artifact id."""
-    with tempfile.TemporaryDirectory(prefix="cdk-snapshot-") as outdir:
-        assembly = synthesize(outdir=outdir, context=context)
-        manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
-        return {
-            artifact_id: json.loads((assembly / artifact["properties"]["templateFile"]).read_text(encoding="utf-8"))
-            for artifact_id, artifact in sorted(manifest["artifacts"].items())
-            if artifact["type"] == "aws:cloudformation:stack"
-        }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -63,8 +48,3 @@ def migration_stack_templates() -> dict[str, dict[str, Any]]:
 def snapshot_cfn(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """syrupy's snapshot, as one JSON file per test, with the masks of ``normalize.py``."""
     return snapshot.with_defaults(extension_class=JSONSnapshotExtension, matcher=SNAPSHOT_MATCHER)
-
-
-def snapshot_file(test_file: Path, test_name: str) -> Path:
-    """Where ``JSONSnapshotExtension`` keeps the snapshot of ``test_name`` in ``test_file``."""
-    return test_file.parent / "__snapshots__" / test_file.stem / f"{test_name}.json"

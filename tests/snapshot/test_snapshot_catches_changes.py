@@ -16,8 +16,13 @@ import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from infra.stacks.staging_database import STACK_ID
-from tests.snapshot.conftest import snapshot_file, synth_stack_templates
-from tests.snapshot.normalize import ASSET_BUCKET_PLACEHOLDER, ASSET_HASH_PLACEHOLDER, SNAPSHOT_MATCHER, normalize_template
+from tests.snapshot.normalize import (
+    ASSET_BUCKET_PLACEHOLDER,
+    ASSET_HASH_PLACEHOLDER,
+    SNAPSHOT_MATCHER,
+    normalize_template,
+)
+from tests.snapshot.synth import snapshot_file, synth_stack_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 STORED = snapshot_file(Path(__file__).with_name("test_templates.py"), f"test_stack_template[{STACK_ID}]")
@@ -32,7 +37,9 @@ def serialize(template: dict[str, Any]) -> str:
 def snapshot_diff(template: dict[str, Any]) -> list[str]:
     """syrupy's own diff of ``template`` against the stored default snapshot, colours stripped."""
     extension = JSONSnapshotExtension()
-    return [_ANSI.sub("", line) for line in extension.diff_lines(serialize(template), STORED.read_text(encoding="utf-8"))]
+    return [
+        _ANSI.sub("", line) for line in extension.diff_lines(serialize(template), STORED.read_text(encoding="utf-8"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +49,24 @@ def backup_window_changed() -> dict[str, Any]:
 
 def test_comparison_matches_the_stored_snapshot(stack_templates: dict[str, dict[str, Any]]) -> None:
     """Baseline for the tests below: this module compares the way the fixture does."""
-    assert JSONSnapshotExtension().matches(serialized_data=serialize(stack_templates[STACK_ID]), snapshot_data=STORED.read_text(encoding="utf-8"))
+    assert JSONSnapshotExtension().matches(
+        serialized_data=serialize(stack_templates[STACK_ID]), snapshot_data=STORED.read_text(encoding="utf-8")
+    )
 
 
 def test_backup_window_change_fails_with_a_readable_diff(backup_window_changed: dict[str, Any]) -> None:
     extension = JSONSnapshotExtension()
-    matches = extension.matches(serialized_data=serialize(backup_window_changed), snapshot_data=STORED.read_text(encoding="utf-8"))
+    matches = extension.matches(
+        serialized_data=serialize(backup_window_changed), snapshot_data=STORED.read_text(encoding="utf-8")
+    )
     with pytest.raises(AssertionError) as failure:
         assert matches, "\n".join(snapshot_diff(backup_window_changed))
     message = str(failure.value)
     # One line out, one line in: the masks leave nothing else to wade through.
     changed = [" ".join(line.split()) for line in message.splitlines() if line.lstrip().startswith(("-", "+"))]
-    assert changed == ['- "PreferredBackupWindow": "05:00-06:00",', '+ "PreferredBackupWindow": "06:00-07:00",'], message
+    assert changed == ['- "PreferredBackupWindow": "05:00-06:00",', '+ "PreferredBackupWindow": "06:00-07:00",'], (
+        message
+    )
 
 
 def test_pytest_reports_the_change_as_a_failed_snapshot(backup_window_changed: dict[str, Any], tmp_path: Path) -> None:
@@ -79,7 +92,20 @@ def test_pytest_reports_the_change_as_a_failed_snapshot(backup_window_changed: d
         encoding="utf-8",
     )
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-c", str(tmp_path / "pytest.ini"), "--rootdir", str(tmp_path), "-p", "no:cacheprovider", "-p", "no:hypothesispytest", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(tmp_path / "pytest.ini"),
+            "--rootdir",
+            str(tmp_path),
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -90,7 +116,9 @@ def test_pytest_reports_the_change_as_a_failed_snapshot(backup_window_changed: d
     output = _ANSI.sub("", result.stdout)
     assert result.returncode == 1, output + result.stderr
     assert "1 snapshot failed" in output, output
-    assert '"PreferredBackupWindow": "05:00-06:00"' in output and '"PreferredBackupWindow": "06:00-07:00"' in output, output
+    assert '"PreferredBackupWindow": "05:00-06:00"' in output and '"PreferredBackupWindow": "06:00-07:00"' in output, (
+        output
+    )
 
 
 # --------------------------------------------------------------------------- normalization rules
@@ -98,16 +126,20 @@ def test_pytest_reports_the_change_as_a_failed_snapshot(backup_window_changed: d
 
 def _toolchain_noise(template: dict[str, Any]) -> dict[str, Any]:
     """``template`` plus everything the CDK CLI adds (version reporting, path and asset metadata)."""
-    noisy = json.loads(json.dumps(template))
+    noisy: dict[str, Any] = json.loads(json.dumps(template))
     noisy["Resources"]["CDKMetadata"] = {
         "Type": "AWS::CDK::Metadata",
         "Properties": {"Analytics": "v2:deflate64:H4sIAAAAAAAA/zPSMzI2"},
         "Metadata": {"aws:cdk:path": "StagingDatabase/CDKMetadata/Default"},
         "Condition": "CDKMetadataAvailable",
     }
-    noisy.setdefault("Conditions", {})["CDKMetadataAvailable"] = {"Fn::Or": [{"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]}
+    noisy.setdefault("Conditions", {})["CDKMetadataAvailable"] = {
+        "Fn::Or": [{"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]
+    }
     for logical_id, resource in noisy["Resources"].items():
-        resource.setdefault("Metadata", {})["aws:cdk:path"] = f"/tmp/pytest-of-ci/cdk-1234/StagingDatabase/{logical_id}/Resource"
+        resource.setdefault("Metadata", {})["aws:cdk:path"] = (
+            f"/tmp/pytest-of-ci/cdk-1234/StagingDatabase/{logical_id}/Resource"
+        )
         resource["Metadata"]["aws:asset:path"] = "/home/someone/.cache/asset.abc"
     return noisy
 
@@ -125,7 +157,9 @@ def test_toolchain_removal_keeps_our_own_metadata(stack_templates: dict[str, dic
     assert "aws:cdk:path" not in serialize(template)
 
 
-def test_a_different_asset_hash_or_bootstrap_qualifier_does_not_change_the_snapshot(stack_templates: dict[str, dict[str, Any]]) -> None:
+def test_a_different_asset_hash_or_bootstrap_qualifier_does_not_change_the_snapshot(
+    stack_templates: dict[str, dict[str, Any]],
+) -> None:
     template = stack_templates[STACK_ID]
     rebuilt = json.loads(json.dumps(template).replace("hnb659fds", "0123abcd9"))
     code = [r["Properties"]["Code"] for r in rebuilt["Resources"].values() if "Code" in r.get("Properties", {})]

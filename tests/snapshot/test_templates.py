@@ -23,7 +23,9 @@ def test_every_stack_has_a_snapshot(stack_templates: dict[str, dict[str, Any]]) 
 
 
 @pytest.mark.parametrize("stack_id", SNAPSHOTTED_STACKS)
-def test_stack_template(stack_id: str, stack_templates: dict[str, dict[str, Any]], snapshot_cfn: SnapshotAssertion) -> None:
+def test_stack_template(
+    stack_id: str, stack_templates: dict[str, dict[str, Any]], snapshot_cfn: SnapshotAssertion
+) -> None:
     assert normalize_template(stack_templates[stack_id]) == snapshot_cfn
 
 
