@@ -25,3 +25,4 @@ from nox_sessions import core  # noqa: E402,F401  (importing a module registers 
 from nox_sessions import bench  # noqa: E402,F401
 from nox_sessions import snapshot  # noqa: E402,F401
 from nox_sessions import compliance  # noqa: E402,F401
+from nox_sessions import rehearsal  # noqa: E402,F401

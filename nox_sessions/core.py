@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nox
 
+from nox_sessions.rehearsal import ensure_postgres_server
 from nox_sessions.tools import CDK_OUT, ROOT, cli_context_json, ensure_checkov, install_locked, jsii_node_env
 
 
@@ -33,6 +34,7 @@ def tests(session: nox.Session) -> None:
     """Run the whole test suite: unit, snapshot, property, policy and harness tests. Args go to pytest."""
     install_locked(session, "test")
     checkov = ensure_checkov(session)
+    ensure_postgres_server(session)  # tests/migration runs real PostgreSQL servers
     session.run(
         "pytest",
         *(session.posargs or ["tests"]),
