@@ -1,7 +1,7 @@
 """One checkov run for the whole policy test module: every fixture plus the real stack.
 
 checkov takes ~4.5 s to start, so the session copies every fixture of every policy (named
-``<POLICY_ID>__<kind>.json``) and the synthesized stack template (``stack__<name>.json``)
+``<POLICY_ID>__<kind>.json``) and the synthesized stack templates (``stack__<name>.json``, and ``stack-migration__<name>.json`` with migration on)
 into one directory, scans it once with the project checks, and the tests assert per file
 from the JSON report. The executable comes from ``CHECKOV_BIN`` (set by ``nox -s tests``),
 else the pinned tool venv ``.nox/_checkov-tool``; if neither exists the tests fail (a policy
@@ -21,11 +21,24 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import CHECKS_DIR, Policy, load_policies
-from tests.conftest import TEMPLATE_NAME
+from tests.conftest import TEMPLATE_NAME, synth_template
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKOV = REPO / ".nox" / "_checkov-tool" / "bin" / "checkov"
 STACK_FILE = f"stack__{TEMPLATE_NAME}"
+MIGRATION_STACK_FILE = f"stack-migration__{TEMPLATE_NAME}"
+STACK_FILES = (STACK_FILE, MIGRATION_STACK_FILE)
+# The stack with migration on (peering, routes, the dev-side ingress rule): compliant too.
+MIGRATION_CONTEXT = {
+    "migration": {
+        "devVpcId": "vpc-0a1b2c3d4e5f60718",
+        "devVpcCidr": "10.0.0.0/16",
+        "devDbEndpoint": "payments-dev.abc.us-east-1.rds.amazonaws.com",
+        "devDbPort": 5432,
+        "devRouteTableIds": ["rtb-0a1b2c3d4e5f60718"],
+        "devDbSecurityGroupId": "sg-0a1b2c3d4e5f60718",
+    }
+}
 CHECKOV_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
@@ -79,6 +92,7 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
         for kind, fixture in policy.fixtures.items():
             shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
+    (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
     for template in scan_dir.iterdir():
         resources = json.loads(template.read_text(encoding="utf-8")).get("Resources", {})
         results.resource_types[template.name] = {r["Type"] for r in resources.values()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.catalog import POLICY_TEST_FILE, POLICY_TEST_FUNCTIONS, load_policies, policy_test_ids
-from tests.policies.conftest import STACK_FILE, ScanResults
+from tests.policies.conftest import STACK_FILES, ScanResults
 
 POLICIES = {p.id: p for p in load_policies()}
 IDS = sorted(POLICIES)
@@ -24,7 +24,7 @@ def test_checkov_run_is_sound(scan: ScanResults) -> None:
     assert scan.summary.get("parsing_errors") == 0, scan.stderr[-2000:]
     assert "Cannot load external check" not in scan.stderr, scan.stderr[-4000:]
     assert "failing closed" not in scan.stderr, scan.stderr[-4000:]  # a rule raised or lost its template
-    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + 1
+    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + len(STACK_FILES)
     assert len(scan.resource_types) == expected_files
 
 
@@ -54,12 +54,13 @@ def test_suppressed_fixture_is_skipped(scan: ScanResults, policy_id: str) -> Non
 
 @pytest.mark.parametrize("policy_id", IDS)
 def test_policy_passes_on_synthesized_stack(scan: ScanResults, policy_id: str) -> None:
-    """No false alarm on the compliant stack; and the policy really ran where it applies."""
-    records = scan.of(STACK_FILE, policy_id)
-    assert not [r for r in records if r.result != "passed"], _describe(scan, STACK_FILE, policy_id)
+    """No false alarm on the compliant stack (migration off and on); and the policy really ran."""
     types = set(POLICIES[policy_id].resource_types)
-    if "*" in types or types & scan.resource_types[STACK_FILE]:
-        assert records, f"{policy_id} applies to {sorted(types)} but produced no result on the stack"
+    for stack_file in STACK_FILES:
+        records = scan.of(stack_file, policy_id)
+        assert not [r for r in records if r.result != "passed"], _describe(scan, stack_file, policy_id)
+        if "*" in types or types & scan.resource_types[stack_file]:
+            assert records, f"{policy_id} applies to {sorted(types)} but produced no result on {stack_file}"
 
 
 def test_node_ids_match_the_catalog() -> None:

@@ -25,7 +25,9 @@ METADATA = {
         "The spec allows database access only from the staging application subnets. Any other CIDR source is "
         "a hole: 0.0.0.0/0 or ::/0 (the internet), the dev VPC 10.0.0.0/16 (a lower-trust environment), the "
         "whole staging VPC (includes the database subnets themselves), or a prefix list nobody reviews here. "
-        "Sources given as another security group are allowed: they name workloads, not address ranges."
+        "Sources given as another security group are allowed: they name workloads, not address ranges. "
+        "Stand-alone ingress rules on security groups the template does not define (the migration's rule on "
+        "the dev database's group) belong to that environment and are not evaluated."
     ),
     "requirements": ["REQ-NET-03", "REQ-NET-04", "REQ-CON-02", "REQ-NET-01", "REQ-TECH-03"],
     "remediation": (
@@ -53,11 +55,15 @@ def ingress_rule_allowed(ingress: object) -> bool:
 def rule(template: lib.Template, logical_id: str) -> bool | None:
     res = lib.resource(template, logical_id)
     props = lib.properties(template, logical_id)
-    rules = (
-        [props]
-        if res.get("Type") == "AWS::EC2::SecurityGroupIngress"
-        else lib.as_list(props.get("SecurityGroupIngress"))
-    )
+    if res.get("Type") == "AWS::EC2::SecurityGroupIngress":
+        owner = lib.ref_target(props.get("GroupId"))
+        if owner is None or lib.resource(template, owner).get("Type") != "AWS::EC2::SecurityGroup":
+            # A rule on a security group this template does not define (e.g. the migration's rule
+            # on the dev database's group) protects another environment: out of this policy's scope.
+            return None
+        rules = [props]
+    else:
+        rules = lib.as_list(props.get("SecurityGroupIngress"))
     return all(ingress_rule_allowed(dict(r) if isinstance(r, dict) else r) for r in rules)
 
 
