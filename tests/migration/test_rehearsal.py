@@ -69,7 +69,8 @@ def test_no_acknowledged_write_is_lost_or_duplicated(report: RehearsalReport) ->
 
 def test_sequences_continue_after_the_cutover(report: RehearsalReport) -> None:
     assert report.sequence_last_value >= report.max_payment_id
-    assert report.max_payment_id == report.rows_verified  # ids 1..N without a gap or a collision
+    # Every row has its own id (checked in run_rehearsal); an aborted insert may leave a gap.
+    assert report.max_payment_id >= report.rows_verified
 
 
 def test_write_pause_is_measured(report: RehearsalReport) -> None:
