@@ -508,3 +508,7 @@ def render_catalog_markdown(
         for w in sorted(waivers, key=lambda w: w.id)
     ]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m harness.catalog > policy-catalog.md
+    print(render_catalog_markdown(), end="")

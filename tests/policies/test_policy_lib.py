@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 
 import pytest
 
 from harness.catalog import CHECKS_DIR, POLICIES_DIR
 
+# policies/lib is not a package of this project (checkov loads it by path); import it the same way.
 sys.path.insert(0, str(POLICIES_DIR / "lib"))
-import stg_policy_lib as lib
+lib = importlib.import_module("stg_policy_lib")
 
 
 @pytest.mark.parametrize(
