@@ -30,6 +30,10 @@ read -r enabled total ready < <(dst -F ' ' -c "SELECT s.subenabled, count(sr.*),
 [[ "${enabled:-}" == "t" && "${total:-0}" -gt 0 && "$ready" == "$total" ]] \
   || die "subscription $MIGRATION_NAME is not enabled with every table streaming (enabled=${enabled:-none}, ${ready:-0}/${total:-0} ready): finish step 5 first"
 [[ -n "$(dst -c "SELECT 1 FROM pg_roles WHERE rolname = '$APP_ROLE'")" ]] || die "role $APP_ROLE does not exist on the target: run 02_roles.sh"
+# Without a running apply worker the drain would wait, with writes already paused, for the
+# launcher to start one (up to wal_retrieve_retry_interval, 5 s by default).
+[[ -n "$(dst -c "SELECT pid FROM pg_stat_subscription WHERE subname = '$MIGRATION_NAME' AND relid IS NULL AND pid IS NOT NULL")" ]] \
+  || die "subscription $MIGRATION_NAME has no running apply worker (just enabled?): run 06_replication_lag.sh --max-delay 1 first"
 
 # The app's privileges on the source: mirrored on the target in step 6, restored on abort.
 src >"$grants_file" <<SQL

@@ -499,10 +499,12 @@ def run_rehearsal(
             for script in ("02_roles.sh", "03_copy_schema.sh", "04_create_publication.sh", "05_create_subscription.sh"):
                 run_script(script, env=env, log=log)  # idempotent: a second run changes nothing and succeeds
             time.sleep(streaming_seconds)  # the writer keeps going while changes stream
-            timings["06_replication_lag.sh"] = run_script(
-                "06_replication_lag.sh", env=env, log=log, args=("--max-delay", "5")
-            )
             _rehearse_aborted_cutover(env=env, root=root, dev=dev, staging=staging, log=log)
+            # The runbook's gate before the cut-over. It also waits out the apply worker's
+            # restart after the abort (the launcher retries every wal_retrieve_retry_interval).
+            timings["06_replication_lag.sh"] = run_script(
+                "06_replication_lag.sh", env=env, log=log, args=("--max-delay", "10")
+            )
             timings["07_cutover.sh"] = run_script("07_cutover.sh", env=env, log=log)
             time.sleep(after_switch_seconds)  # the writer carries on against staging
             refused_at = _rehearse_refused_rollback(env=env, dev=dev, log=log)
