@@ -53,6 +53,7 @@ POLICY_TEST_FUNCTIONS = {
 
 _POLICY_ID = re.compile(r"^CKV_STG_[A-Z]+_\d+$")
 _REQUIREMENT_ID = re.compile(r"^REQ-[A-Z]+-\d{2}$")
+_LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
 
 
 class Severity(StrEnum):
@@ -173,7 +174,7 @@ def _unique(path: Path, ids: Iterable[str], what: str) -> None:
     seen: set[str] = set()
     for entry_id in ids:
         if entry_id in seen:
-            raise ValueError(f"{path}: entry {entry_id!r}: duplicate {what} id")
+            raise ValueError(f"{path}: entry {entry_id!r}: field 'id' duplicates another {what} entry")
         seen.add(entry_id)
 
 
@@ -338,6 +339,11 @@ def load_waivers(root: Path = POLICIES_DIR) -> list[Waiver]:
                 f"{path}: entry {waiver_id!r}: field 'rule' must use the namespaced cdk-nag form "
                 "'<Pack>::<RuleId>' (e.g. AwsSolutions::AwsSolutions-RDS11) so the acknowledgement is reported"
             )
+        target = _require_str(path, waiver_id, entry, "target")
+        if tool != Tool.CDK_NAG.value and not _LOGICAL_ID.fullmatch(target):
+            raise ValueError(
+                f"{path}: entry {waiver_id!r}: field 'target' must be a CloudFormation logical id for {tool}"
+            )
         raw_date = entry.get("expires")
         if isinstance(raw_date, dt.datetime):
             raw_date = raw_date.date()
@@ -353,7 +359,7 @@ def load_waivers(root: Path = POLICIES_DIR) -> list[Waiver]:
                 id=waiver_id,
                 tool=Tool(tool),
                 rule=rule,
-                target=_require_str(path, waiver_id, entry, "target"),
+                target=target,
                 reason=" ".join(_require_str(path, waiver_id, entry, "reason").split()),
                 owner=_require_str(path, waiver_id, entry, "owner"),
                 expires=raw_date,

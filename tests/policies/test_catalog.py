@@ -126,7 +126,8 @@ def _copy_policies(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda w: w[0].update(id=w[1]["id"]), "duplicate waiver id"),
+        (lambda w: w[0].update(id=w[1]["id"]), "field 'id' duplicates"),
+        (lambda w: w[5].update(target="Custom/Provider/Handler"), "field 'target'"),
         (lambda w: w[0].update(reason=""), "field 'reason'"),
         (lambda w: w[0].pop("owner"), "field 'owner'"),
         (lambda w: w[0].update(tool="trivy"), "field 'tool'"),
