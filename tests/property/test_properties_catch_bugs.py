@@ -260,5 +260,6 @@ def test_property_catches_a_tagging_bug(synth_outdir: Path, monkeypatch: pytest.
 
 
 def test_snapshot_default_is_what_the_properties_see(default_stack: Synthesized) -> None:
-    """Sanity: the property synth path produces the same template as the snapshot tier's path."""
+    """The property synths (cdk-nag off, reused outdir) see the template ``cdk synth`` makes
+    (the snapshot tier's path: cdk-nag on, fresh outdir)."""
     assert synth_stack_templates()[STACK_ID] == default_stack.template
