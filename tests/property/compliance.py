@@ -22,7 +22,7 @@ REQUIRED_TAGS = {"Environment": "staging", "CostCenter": "engineering"}
 
 def _input(overrides: dict[str, Any], key: str) -> Any:
     value = overrides.get(key, DEFAULTS[key])
-    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+    return json.loads(value) if isinstance(value, str) and value.startswith(("[", "{")) else value
 
 
 def violations(stack: Synthesized, overrides: dict[str, Any]) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ Example counts (the reasons are the numbers):
 
 - Config-only properties parse context in about 1 ms: they use the profile's ``max_examples``
   (100; ``dev`` 50), a second or less.
-- Invalid input runs per category (48 of them, each always reached): ``INVALID_EXAMPLES``.
+- Invalid input runs per category of invalid.py (each category always reached): ``INVALID_EXAMPLES``.
   Straight into ``from_context`` (under 1 ms): 20 per category, 50 on CI. Through a new
   ``App`` (about 8 ms: a jsii round trip with all of cdk.json): 3 per category, 6 on CI.
 - Synthesizing properties cost one in-process synth each (about 0.3 s warm, see

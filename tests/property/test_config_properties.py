@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _decoded(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+    return json.loads(value) if isinstance(value, str) and value.startswith(("[", "{")) else value
 
 
 @given(overrides=valid_overrides())
