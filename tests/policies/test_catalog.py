@@ -193,3 +193,57 @@ def test_catalog_markdown_lists_every_policy(data) -> None:
 def test_policy_ids_are_in_checkov_id_namespace_we_own() -> None:
     """Built-in checkov ids are CKV_AWS_*/CKV2_AWS_*; ours never collide with them."""
     assert all(p.id.startswith("CKV_STG_") for p in catalog.load_policies())
+
+
+_NAG_PACK_FILES = {
+    "AwsSolutions": "aws-solutions.js",
+    "NIST.800.53.R5": "nist-800-53-r5.js",
+    "HIPAA.Security": "hipaa-security.js",
+    "PCI.DSS.321": "pci-dss-321.js",
+}
+
+
+def _nag_pack_sources() -> dict[str, str]:
+    import importlib.util  # noqa: PLC0415
+    import tarfile  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("cdk_nag")
+    assert spec is not None and spec.origin is not None
+    bundle = next((Path(spec.origin).parent / "_jsii").glob("cdk-nag@*.jsii.tgz"))
+    sources = {}
+    with tarfile.open(bundle) as archive:
+        for pack, file_name in _NAG_PACK_FILES.items():
+            member = archive.extractfile(f"package/lib/packs/{file_name}")
+            assert member is not None
+            sources[pack] = member.read().decode("utf-8")
+    return sources
+
+
+def test_cdk_nag_rule_ids_exist_in_the_installed_packs(data) -> None:
+    """Mappings and waivers name cdk-nag rules that the pinned cdk-nag really has."""
+    sources = _nag_pack_sources()
+    rule_ids = [m.check_id for m in data["mappings"] if m.tool is Tool.CDK_NAG]
+    rule_ids += [w.rule.split("::", 1)[1] for w in data["waivers"] if w.tool is Tool.CDK_NAG]
+    for rule_id in rule_ids:
+        pack, _, rule = rule_id.partition("-")
+        rule = rule.split("[", 1)[0]
+        assert pack in sources, rule_id
+        assert re.search(rf"['.\s]{re.escape(rule)}['\s,)]", sources[pack]), f"{rule_id} is not a rule of {pack}"
+    for waiver in data["waivers"]:
+        if waiver.tool is Tool.CDK_NAG:
+            namespace, _, rule_id = waiver.rule.partition("::")
+            assert rule_id.startswith(namespace + "-"), waiver.id
+
+
+def test_cfn_lint_rule_ids_exist(data) -> None:
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.find_spec("cfnlint")
+    assert spec is not None and spec.origin is not None
+    rules_dir = Path(spec.origin).parent / "rules"
+    known = {
+        m for f in rules_dir.rglob("*.py") for m in re.findall(r'id = "([EWI]\d{4})"', f.read_text(encoding="utf-8"))
+    }
+    for mapping in data["mappings"]:
+        if mapping.tool is Tool.CFN_LINT:
+            assert mapping.check_id in known, mapping.check_id
