@@ -247,3 +247,21 @@ def test_cfn_lint_rule_ids_exist(data) -> None:
     for mapping in data["mappings"]:
         if mapping.tool is Tool.CFN_LINT:
             assert mapping.check_id in known, mapping.check_id
+
+
+def test_checkov_rule_ids_exist_in_the_pinned_checkov(data) -> None:
+    from tests.policies.conftest import checkov_executable  # noqa: PLC0415
+
+    venv = checkov_executable().resolve().parent.parent
+    packages = list(venv.glob("lib/python*/site-packages/checkov/cloudformation/checks"))
+    assert packages, f"no checkov package next to {venv}"
+    known = {
+        m
+        for f in packages[0].rglob("*")
+        if f.suffix in (".py", ".json", ".yaml")
+        for m in re.findall(r"CKV2?_AWS_\d+", f.read_text(encoding="utf-8", errors="replace"))
+    }
+    rule_ids = [m.check_id for m in data["mappings"] if m.tool is Tool.CHECKOV]
+    rule_ids += [w.rule for w in data["waivers"] if w.tool is Tool.CHECKOV]
+    for rule_id in rule_ids:
+        assert rule_id in known, f"{rule_id} is not a CloudFormation check of the pinned checkov"
