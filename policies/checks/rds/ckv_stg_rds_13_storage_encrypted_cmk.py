@@ -23,7 +23,7 @@ METADATA = {
     "category": "ENCRYPTION",
     "severity": "CRITICAL",
     "rationale": (
-        "Cardholder data at rest must be encrypted (PCI DSS 3.5). StorageEncrypted alone uses the account's "
+        "Cardholder data at rest must be encrypted (PCI DSS 3.5.1). StorageEncrypted alone uses the account's "
         "aws/rds key, whose policy nobody here controls; the design uses one customer-managed key per stack "
         "(reviewed key policy, yearly rotation, crypto-shredding on teardown). The spec's 'AWS managed KMS "
         "keys' is read as 'keys managed in AWS KMS'; see infra/domains/encryption.py."
