@@ -64,12 +64,21 @@ def _network_at(prefix: int, index: int, inside: ipaddress.IPv4Network = VPC) ->
 
 
 def _first_free(prefix: int, index: int, taken: tuple[ipaddress.IPv4Network, ...]) -> ipaddress.IPv4Network | None:
-    """The network at ``index`` or, if that overlaps ``taken``, the next free one (wrapping)."""
-    count = 2 ** (prefix - VPC.prefixlen)
-    for step in range(count):
-        network = _network_at(prefix, (index + step) % count)
-        if not any(network.overlaps(other) for other in taken):
-            return network
+    """The /``prefix`` network at ``index`` or, if that overlaps ``taken``, the next free one
+    (wrapping). Integer arithmetic that jumps past each taken range: a handful of steps even
+    for a /28 among 4096 positions."""
+    size = 1 << (32 - prefix)
+    count = 1 << (prefix - VPC.prefixlen)
+    base = int(VPC.network_address)
+    ranges = [(int(n.network_address), int(n.broadcast_address) + 1) for n in taken]
+    for low, high in ((index, count), (0, index)):
+        position = low
+        while position < high:
+            start = base + position * size
+            clash = next((end for begin, end in ranges if begin < start + size and start < end), None)
+            if clash is None:
+                return ipaddress.IPv4Network((start, prefix))
+            position = max(position + 1, -(-(clash - base) // size))  # first aligned block after the clash
     return None
 
 
