@@ -15,6 +15,8 @@ _LIB = str(Path(__file__).resolve().parents[2] / "lib")
 if _LIB not in sys.path:
     sys.path.insert(0, _LIB)
 
+from collections.abc import Callable  # noqa: E402
+
 import stg_policy_lib as lib  # noqa: E402
 
 METADATA = {
@@ -36,10 +38,10 @@ METADATA = {
 }
 
 
-def _expected(template: lib.Template, db: str) -> dict[str, object]:
+def _expected(template: lib.Template, db: str) -> dict[str, Callable[[object], bool]]:
     """What each required output must point at: predicates over an output's Value."""
     props = lib.properties(template, db)
-    security_groups = {lib.ref_target(sg) for sg in lib.as_list(props.get("VPCSecurityGroups"))} - {None}
+    security_groups = {t for t in (lib.ref_target(sg) for sg in lib.as_list(props.get("VPCSecurityGroups"))) if t}
     secrets = {
         sid
         for sid, _ in lib.of_type(
@@ -70,7 +72,7 @@ def rule(template: lib.Template, logical_id: str) -> bool | None:
     outputs = [o for o in (template.get("Outputs") or {}).values() if isinstance(o, dict)]
     suffix = lib.stack_suffix(template)
     for predicate in _expected(template, logical_id).values():
-        matches = [o for o in outputs if predicate(o.get("Value"))]  # type: ignore[operator]
+        matches = [o for o in outputs if predicate(o.get("Value"))]
         if not any(lib.follows_convention((o.get("Export") or {}).get("Name"), suffix) for o in matches):
             return False
     return True
