@@ -614,7 +614,30 @@ def _writer_rows(server: LocalPostgres) -> int:
 def _verify(
     *, result: Mapping[str, Any], dev: LocalPostgres, staging: LocalPostgres, seed_rows: int
 ) -> RehearsalReport:
-    """Every acknowledged write is on staging exactly once, in its last acknowledged state."""
+    """Read both servers and check the writer's record against them (see :func:`verify_writes`)."""
+    rows = staging.execute("SELECT payment_ref, id, version, amount_cents FROM public.payments")
+    return verify_writes(
+        result=result,
+        staging_rows=[(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows],
+        dev_refs={str(r[0]) for r in dev.execute("SELECT payment_ref FROM public.payments")},
+        sequence_last_value=int(staging.execute("SELECT last_value FROM public.payments_id_seq")[0][0]),
+        seed_rows=seed_rows,
+    )
+
+
+def verify_writes(
+    *,
+    result: Mapping[str, Any],
+    staging_rows: list[tuple[str, int, int, int]],
+    dev_refs: set[str],
+    sequence_last_value: int,
+    seed_rows: int,
+) -> RehearsalReport:
+    """Every acknowledged write is on staging exactly once, in its last acknowledged state.
+
+    ``result`` is the writer's JSON record; ``staging_rows`` are (payment_ref, id, version,
+    amount_cents). Raises :class:`RehearsalError` naming the first broken invariant.
+    """
     if result["abandoned"]:
         raise RehearsalError(f"the writer gave up on {result['abandoned']} operation(s): writes never resumed")
     last_dev, first_staging = result["last_write"].get("dev"), result["first_write"].get("staging")
@@ -626,8 +649,8 @@ def _verify(
             f"writes overlapped: a write on dev at +{-pause:.3f}s after the first on staging (split brain)"
         )
 
-    rows = staging.execute("SELECT payment_ref, id, version, amount_cents FROM public.payments")
-    by_ref = {str(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+    rows = staging_rows
+    by_ref = {ref: (ident, version, amount) for ref, ident, version, amount in rows}
     by_id = {ident: (ref, version, amount) for ref, (ident, version, amount) in by_ref.items()}
     if len(by_ref) != len(rows) or len(by_id) != len(rows):
         raise RehearsalError(f"duplicates on staging: {len(rows)} rows, {len(by_ref)} refs, {len(by_id)} ids")
@@ -649,7 +672,6 @@ def _verify(
         raise RehearsalError(
             f"staging has {len(seeds)} seeded rows (want {seed_rows}) and {len(unexpected)} unknown rows"
         )
-    dev_refs = {str(r[0]) for r in dev.execute("SELECT payment_ref FROM public.payments")}
     if dev_refs - set(by_ref):
         raise RehearsalError(f"{len(dev_refs - set(by_ref))} row(s) on dev never reached staging")
 
@@ -661,7 +683,7 @@ def _verify(
         raise RehearsalError(
             f"staging ids {min(staging_ids, default=None)} do not follow dev's last id {max(dev_ids)}: sequence not synced"
         )
-    last_value = int(staging.execute("SELECT last_value FROM public.payments_id_seq")[0][0])
+    last_value = sequence_last_value
     max_id = max(by_id)
     if last_value < max_id:
         raise RehearsalError(
