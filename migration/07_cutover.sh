@@ -59,9 +59,12 @@ abort() {
 SELECT format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I', s, :'app') FROM unnest($SCHEMAS_SQL) AS s \gexec
 ALTER SUBSCRIPTION :"name" ENABLE;
 SQL
-  src -f "$write_grants_file" && rm -f "$write_grants_file" \
-    && log "cut-over aborted: the app's write privileges are back on the source; the app never left it" \
-    || log "RESTORE FAILED: apply $write_grants_file on the source by hand"
+  if src -f "$write_grants_file"; then
+    rm -f "$write_grants_file"
+    log "cut-over aborted: the app's write privileges are back on the source; the app never left it"
+  else
+    log "RESTORE FAILED: apply $write_grants_file on the source by hand"
+  fi
   exit "$status"
 }
 trap abort EXIT

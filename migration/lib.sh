@@ -11,6 +11,7 @@ MIGRATION_SCHEMAS="${MIGRATION_SCHEMAS:-public}"          # space-separated sche
 APP_ROLE="${APP_ROLE:-payments_app}"                      # the application's login role (fenced at cut-over)
 REPLICATION_USER="${REPLICATION_USER:-migration_repl}"    # the subscriber's login on the source
 FENCE_SCHEMA="pgmigrate"                                  # holds the fence/heartbeat table on both sides
+# shellcheck disable=SC2034  # used by the scripts that source this file
 MIGRATION_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >&2; }
@@ -33,6 +34,7 @@ for _schema in $MIGRATION_SCHEMAS; do check_identifier MIGRATION_SCHEMAS "$_sche
 [[ "$MIGRATION_SCHEMAS" != *"$FENCE_SCHEMA"* ]] || die "MIGRATION_SCHEMAS must not include $FENCE_SCHEMA (the scripts own it)"
 
 # SQL array literal of the migrated schemas, e.g. ARRAY['public','billing']::name[]
+# shellcheck disable=SC2086  # word splitting intended: validated identifiers
 SCHEMAS_SQL="ARRAY[$(printf "'%s'," $MIGRATION_SCHEMAS | sed 's/,$//')]::name[]"
 
 _psql() {  # _psql URL [psql args...]: no psqlrc, stop on the first error, unaligned quiet output
@@ -44,5 +46,6 @@ src() { need SOURCE_DATABASE_URL "libpq URI of the dev (source) database as its 
 dst() { need TARGET_DATABASE_URL "libpq URI of the staging (target) database as its admin user"; _psql "$TARGET_DATABASE_URL" "$@"; }
 
 # Tables of the migrated schemas (ordinary and partitioned roots), as "schema.table" lines.
+# shellcheck disable=SC2034
 TABLES_SQL="SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY ($SCHEMAS_SQL) ORDER BY 1"
