@@ -13,7 +13,7 @@ from nox_sessions.tools import install_locked
 # the rehearsal runs its own servers on random loopback ports and must leave nothing running.
 _STOP_PACKAGE_CLUSTERS = (
     "pg_lsclusters --no-header 2>/dev/null | awk '$4 == \"online\" { print $1, $2 }' "
-    "| while read -r version cluster; do pg_ctlcluster \"$version\" \"$cluster\" stop; done"
+    '| while read -r version cluster; do pg_ctlcluster "$version" "$cluster" stop; done'
 )
 
 
