@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, find, settings
+from hypothesis import strategies as st
 
 from tests.property.profiles import load_requested_profile
 
@@ -16,3 +18,13 @@ def synth_outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cloud-assembly directory reused by every synthesizing example (session-scoped:
     Hypothesis runs many examples per test call, and function-scoped fixtures would be shared anyway)."""
     return tmp_path_factory.mktemp("property-cdk.out")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_first_use_costs() -> None:
+    """On a fresh checkout Hypothesis's first text draw builds its Unicode table (about 1.6 s)
+    and its first draw of all reads the constants of every local module; both are cached in
+    .hypothesis/ afterwards. Pay them once here, after collection imported every module, so
+    the too_slow health check does not fail whichever test happens to draw first."""
+    warm_up = st.tuples(st.integers(), st.text(min_size=1), st.from_regex(r"rtb-[0-9a-f]{8}", fullmatch=True))
+    find(warm_up, lambda _: True, settings=settings(database=None, suppress_health_check=list(HealthCheck)))
