@@ -28,7 +28,7 @@ from harness.model import ExitCode, Finding, Source, Status, ToolRun, WaiverUse
 from harness.nag import PACK_NAMES, Acknowledgement, NagOutcome
 from harness.proc import Started
 from harness.run_cfnlint import CFN_LINT_VERSION, NOT_GATING, LintRun, collect_cfnlint, start_cfnlint
-from harness.run_checkov import CHECKOV_VERSION, CheckovLauncher, CheckovRun, collect_checkov
+from harness.run_checkov import CHECKOV_VERSION, CheckovLauncher, CheckovResult, CheckovRun, collect_checkov
 from harness.run_pytest import TestRun, collect_pytest, start_pytest
 from harness.waivers import CHECKOV_TOOLS, WaiverBook
 
@@ -164,8 +164,8 @@ def _run(
     checkov_proc = launcher.scan(templates=templates, external_checks_dir=catalog.checks_dir)
     running.append(checkov_proc)
     regions = [stack.region for a in assemblies for stack in a.stacks]
-    lint_proc = start_cfnlint(executable=options.cfn_lint, templates=templates, regions=regions, cwd=options.root)
-    running.append(lint_proc)
+    lint_procs = start_cfnlint(executable=options.cfn_lint, templates=templates, regions=regions, cwd=options.root)
+    running.extend(lint_procs)
     if not synth_mode:
         from harness.nag_include import run_nag_on_assemblies  # noqa: PLC0415  (starts jsii)
 
@@ -174,7 +174,8 @@ def _run(
         included = run_nag_on_assemblies(assemblies, acknowledgements=_acknowledgements(catalog.waivers))
         nag_outcomes, ack_waivers = included.outcomes, included.ack_waivers
         tool_runs.append(_nag_run(began, *nag_outcomes.values(), command="CfnInclude + Validations (in-process)"))
-    lint = collect_cfnlint(lint_proc, templates=templates)
+        progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in nag_outcomes.values())} finding(s)")
+    lint = collect_cfnlint(lint_procs, templates=templates)
     progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
     checkov = collect_checkov(checkov_proc, expected_resources=expected_resources)
     progress(f"checkov: {len(checkov.results)} result(s) on {checkov.resource_count} resources")
@@ -363,10 +364,18 @@ def _nag_findings(
 
 def _checkov_findings(run: CheckovRun, *, assembly: CloudAssembly, book: WaiverBook, catalog: Catalog) -> list[Finding]:
     findings = []
-    for result in run.results:
-        stack = assembly.stack_for(result.template)
-        if stack is None:
-            continue
+    for stack in assembly.stacks:
+        findings += _checkov_stack_findings(
+            run.by_template.get(stack.path, []), stack=stack, book=book, catalog=catalog
+        )
+    return findings
+
+
+def _checkov_stack_findings(
+    results: Sequence[CheckovResult], *, stack: StackTemplate, book: WaiverBook, catalog: Catalog
+) -> list[Finding]:
+    findings = []
+    for result in results:
         policy = catalog.policy(result.check_id)
         source = Source.PROJECT if policy is not None else Source.CHECKOV
         construct_path = stack.construct_path(result.logical_id)
@@ -396,7 +405,7 @@ def _checkov_findings(run: CheckovRun, *, assembly: CloudAssembly, book: WaiverB
                 rule_id=result.check_id,
                 status=status,
                 title=policy.title if policy else result.check_name,
-                assembly=assembly.label,
+                assembly=stack.assembly,
                 template=stack.relpath,
                 logical_id=result.logical_id,
                 construct_path=construct_path,
@@ -416,7 +425,7 @@ def _checkov_findings(run: CheckovRun, *, assembly: CloudAssembly, book: WaiverB
 def _lint_findings(run: LintRun, *, assembly: CloudAssembly, book: WaiverBook) -> list[Finding]:
     findings = []
     for stack in assembly.stacks:
-        matches = [m for m in run.matches if m.template == stack.path.resolve()]
+        matches = run.by_template.get(stack.path, [])
         for match in matches:
             construct_path = stack.construct_path(match.logical_id)
             status = Status.FAILED if match.level in ("Error", "Warning") else Status.WARNING

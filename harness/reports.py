@@ -70,6 +70,14 @@ def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
     return paths
 
 
+# A PR comment holds 65,536 characters: long tables are cut, the JSON report has everything.
+MAX_ROWS = 60
+
+
+def _more(total: int) -> list[str]:
+    return ["", f"… and {total - MAX_ROWS} more in `reports/compliance.json`."] if total > MAX_ROWS else []
+
+
 def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     table: dict[Source, Counter[Status]] = {source: Counter() for source in SOURCE_ORDER}
     for finding in findings:
@@ -125,19 +133,21 @@ def render_markdown(data: ReportInput) -> str:
         ]
         lines.append("")
     failures = [f for f in data.findings if f.status is Status.FAILED]
+    several = len(data.assemblies) > 1
     if failures:
         lines += [
             f"## Failures ({len(failures)})",
             "",
-            "| Policy | Tool | Resource | Construct path | Remediation | Detail |",
-            "|---|---|---|---|---|---|",
+            ("| Assembly " if several else "") + "| Policy | Tool | Resource | Construct path | Remediation | Detail |",
+            ("|---" if several else "") + "|---|---|---|---|---|---|",
         ]
-        for f in failures:
+        for f in failures[:MAX_ROWS]:
             lines.append(
-                f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
+                (f"| {_cell(f.assembly)} " if several else "")
+                + f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
                 f"{_cell(f.remediation)} | {_cell(f.message or f.title)} |"
             )
-        lines.append("")
+        lines += [*_more(len(failures)), ""]
     waived = [f for f in data.findings if f.status is Status.WAIVED]
     if waived:
         lines += [
@@ -146,12 +156,12 @@ def render_markdown(data: ReportInput) -> str:
             "| Waiver | Rule | Resource | Construct path | Expires |",
             "|---|---|---|---|---|",
         ]
-        for f in waived:
+        for f in waived[:MAX_ROWS]:
             lines.append(
                 f"| {_cell(f.waiver_id)} | `{_cell(f.rule_id)}` | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
                 f"{_cell(f.waiver_expires)} |"
             )
-        lines.append("")
+        lines += [*_more(len(waived)), ""]
     stale = [w for w in data.waivers if w["matched"] == 0 and not w["expired"]]
     expired = [w for w in data.waivers if w["expired"]]
     if expired or stale:
@@ -180,9 +190,9 @@ def render_markdown(data: ReportInput) -> str:
         ]
         lines += [
             f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.message or f.title)} |"
-            for f in warnings
+            for f in warnings[:MAX_ROWS]
         ]
-        lines += ["", "</details>", ""]
+        lines += [*_more(len(warnings)), "", "</details>", ""]
     lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
     return "\n".join(lines)
 
@@ -199,7 +209,7 @@ def render_json(data: ReportInput) -> str:
             for source, counter in counts(data.findings).items()
             if sum(counter.values())
         },
-        "assemblies": list(data.assemblies),
+        "assemblies": [{k: v for k, v in a.items() if k != "abs_path"} for a in data.assemblies],
         "tools": list(data.tools),
         "waivers": list(data.waivers),
         "findings": [

@@ -50,6 +50,13 @@ class CheckovRun:
     duration_s: float
     command: str
 
+    @property
+    def by_template(self) -> dict[Path, list[CheckovResult]]:
+        grouped: dict[Path, list[CheckovResult]] = {}
+        for result in self.results:
+            grouped.setdefault(result.template, []).append(result)
+        return grouped
+
 
 def checkov_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)

@@ -1,0 +1,120 @@
+"""Fixtures for the gate's own tests: one real synthesis, assemblies built from it, a CLI runner.
+
+The gate is exercised the way CI runs it: ``python -m harness`` in a subprocess, with the
+checkov from ``$CHECKOV_BIN`` (``nox -s tests`` sets it). Every test that gates a template
+uses ``--assembly``, so the app is synthesized once per session, here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.app_builder import synthesize
+from infra.stacks.staging_database import STACK_ID
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = f"{STACK_ID}.template.json"
+# The files of an assembly the gate reads; assets and the validation report are not needed.
+ASSEMBLY_FILES = ("manifest.json", "tree.json", TEMPLATE)
+
+
+def checkov_bin() -> str:
+    path = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
+    if not Path(path).is_file():
+        pytest.fail(f"checkov not found at {path}: run through `nox -s tests` or set CHECKOV_BIN", pytrace=False)
+    return path
+
+
+@dataclass(frozen=True)
+class GateRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    reports: Path
+
+    @property
+    def report(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.reports / "compliance.json").read_text(encoding="utf-8"))
+        return data
+
+    def assembly(self, label: str) -> dict[str, Any]:
+        return next(a for a in self.report["assemblies"] if a["label"] == label)
+
+
+GateRunner = Callable[..., GateRun]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real app, synthesized once (cdk.json context, cdk-nag packs included)."""
+    return synthesize(outdir=str(tmp_path_factory.mktemp("synth") / "cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def clean_template(synthesized: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((synthesized / TEMPLATE).read_text(encoding="utf-8"))
+    return data
+
+
+def write_assembly(synthesized: Path, directory: Path, template: Mapping[str, Any] | None = None) -> Path:
+    """A cloud assembly: the synthesized manifest and tree plus ``template`` (default: unchanged)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ASSEMBLY_FILES:
+        shutil.copyfile(synthesized / name, directory / name)
+    if template is not None:
+        (directory / TEMPLATE).write_text(json.dumps(template, indent=1), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def make_assembly(synthesized: Path, tmp_path: Path) -> Callable[..., Path]:
+    def make(name: str, template: Mapping[str, Any] | None = None) -> Path:
+        return write_assembly(synthesized, tmp_path / name, template)
+
+    return make
+
+
+def run_gate(args: Sequence[str], *, reports: Path, env: Mapping[str, str] | None = None,
+             prefix: Sequence[str] = (), python_code: str | None = None, timeout: float = 300) -> GateRun:  # fmt: skip
+    """``python -m harness <args>`` (or ``python -c <python_code> <args>``) in a subprocess."""
+    launcher = ["-c", python_code, *args] if python_code else ["-m", "harness", *args]
+    argv = [*prefix, sys.executable, *launcher, "--reports", str(reports), "-q"]
+    if not any(a == "--checkov" for a in args):
+        argv += ["--checkov", checkov_bin()]
+    completed = subprocess.run(
+        argv, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout, check=False
+    )
+    return GateRun(completed.returncode, completed.stdout, completed.stderr, reports)
+
+
+@pytest.fixture
+def gate(tmp_path: Path) -> GateRunner:
+    def runner(*args: str, **kwargs: Any) -> GateRun:
+        return run_gate(args, reports=tmp_path / "reports", **kwargs)
+
+    return runner
+
+
+@pytest.fixture(scope="session")
+def mutation_run(
+    synthesized: Path, clean_template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> GateRun:
+    """One gate run over the untouched stack and every mutant of harness.mutations (see test_mutations)."""
+    from harness.mutations import MUTATIONS  # noqa: PLC0415
+
+    base = tmp_path_factory.mktemp("mutants")
+    paths = [write_assembly(synthesized, base / "untouched")]
+    for mutation in MUTATIONS:
+        paths.append(write_assembly(synthesized, base / mutation.name, mutation.mutate(clean_template)))
+    args = [arg for path in paths for arg in ("--assembly", str(path))]
+    return run_gate(args, reports=base / "reports")

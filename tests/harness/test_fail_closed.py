@@ -1,0 +1,186 @@
+"""Fail closed: whenever the gate cannot prove a check ran, it exits 2 and says why.
+
+Missing or crashing tools, unreadable input, an empty assembly and a cdk-nag pack that did
+not run (missing from the report, or a plugin failure) must never look like a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.nag import PACK_NAMES, PackRun, judge_report
+from tests.harness.conftest import TEMPLATE, GateRunner
+
+pytestmark = pytest.mark.slow
+
+
+def fake_tool(directory: Path, name: str, body: str, *, shebang: str = "#!/bin/sh") -> str:
+    path = directory / name
+    path.write_text(f"{shebang}\n{body}\n", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def assert_harness_failure(run: Any, *fragments: str) -> None:
+    assert run.returncode == 2, f"exit {run.returncode}: {run.stderr}"
+    message = run.stderr
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    assert run.report["verdict"] == "ERROR"
+    assert all(fragment in run.report["error"] for fragment in fragments)
+
+
+def test_missing_checkov(gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", str(tmp_path / "no-such-checkov"))
+    assert_harness_failure(run, "checkov is missing")
+
+
+def test_checkov_crashing(gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    checkov = fake_tool(tmp_path, "checkov", "echo 'Traceback: boom' >&2; exit 2")
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", checkov)
+    assert_harness_failure(run, "checkov crashed (exit 2)", "boom")
+
+
+def test_checkov_printing_garbage(gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    checkov = fake_tool(tmp_path, "checkov", "echo 'all good, trust me'; exit 0")
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", checkov)
+    assert_harness_failure(run, "checkov output is not JSON")
+
+
+def test_checkov_that_scanned_too_little(gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    report = {"check_type": "cloudformation", "results": {"passed_checks": [], "failed_checks": []},
+              "summary": {"passed": 0, "failed": 0, "parsing_errors": 0, "resource_count": 1}}  # fmt: skip
+    checkov = fake_tool(tmp_path, "checkov", f"echo '{json.dumps(report)}'; exit 0")
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", checkov)
+    assert_harness_failure(run, "checkov counted 1 resources")
+
+
+def test_checkov_whose_interpreter_cannot_import_it(
+    gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path
+) -> None:
+    # A Python console script is prewarmed through its interpreter; this one has no checkov.
+    checkov = fake_tool(tmp_path, "checkov", "raise SystemExit(0)", shebang=f"#!{sys.executable}")
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", checkov)
+    assert_harness_failure(run, "checkov crashed (exit 2)", "checkov import failed")
+
+
+def test_missing_cfn_lint(gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    run = gate("--assembly", str(make_assembly("clean")), "--cfn-lint", str(tmp_path / "no-such-cfn-lint"))
+    assert_harness_failure(run, "cfn-lint is missing")
+
+
+def test_unparseable_template(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("broken")
+    (assembly / TEMPLATE).write_text('{"Resources": {', encoding="utf-8")
+    run = gate("--assembly", str(assembly))
+    assert_harness_failure(run, "unparseable template", TEMPLATE)
+
+
+def test_empty_assembly(gate: GateRunner, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": {}}), encoding="utf-8")
+    run = gate("--assembly", str(empty))
+    assert_harness_failure(run, "empty cloud assembly")
+
+
+def test_directory_without_manifest(gate: GateRunner, tmp_path: Path) -> None:
+    run = gate("--assembly", str(tmp_path))
+    assert_harness_failure(run, "is not a cloud assembly: manifest.json is missing")
+
+
+def test_template_without_resources(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("hollow", {"Resources": {}})
+    run = gate("--assembly", str(assembly))
+    assert_harness_failure(run, "empty cloud assembly")
+
+
+def test_missing_test_tier(gate: GateRunner, tmp_path: Path) -> None:
+    run = gate("--tiers", "unit,no-such-tier", "--out", str(tmp_path / "cdk.out"))
+    assert_harness_failure(run, "no-such-tier")
+
+
+# A cdk-nag pack that did not run: the gate's own process with one pack patched out or broken.
+_WITHOUT_PCI = """
+import sys
+import harness.nag as nag
+nag.PACKS = tuple(p for p in nag.PACKS if p.name != "PCI.DSS.321")
+from harness.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+_PCI_PLUGIN_FAILURE = """
+import sys
+import cdk_nag
+def broken(self, context):
+    raise RuntimeError("appConstruct missing from the validation context")
+cdk_nag.PCIDSS321Checks.validate = broken
+from harness.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_pack_missing_from_the_report(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    run = gate("--assembly", str(make_assembly("clean")), python_code=_WITHOUT_PCI)
+    assert_harness_failure(run, "cdk-nag pack PCI.DSS.321 did not run")
+
+
+def test_pack_plugin_failure(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    run = gate("--assembly", str(make_assembly("clean")), python_code=_PCI_PLUGIN_FAILURE)
+    assert_harness_failure(run, "cdk-nag pack PCI.DSS.321 reported a plugin failure", "appConstruct missing")
+
+
+def test_pack_missing_in_synth_mode(gate: GateRunner, tmp_path: Path) -> None:
+    run = gate("--no-tests", "--out", str(tmp_path / "cdk.out"), python_code=_WITHOUT_PCI)
+    assert_harness_failure(run, "cdk-nag pack PCI.DSS.321 did not run")
+
+
+# The report judge on its own, with reports shaped like aws-cdk-lib 2.275 writes them.
+def _report(*plugins: dict[str, Any]) -> dict[str, Any]:
+    return {"version": "55.0.0", "title": "Validation Report", "pluginReports": list(plugins)}
+
+
+def _ran(*names: str, violations: int = 0) -> dict[str, PackRun]:
+    return {n: PackRun(name=n, calls=1, resources=40, violations=violations) for n in names}
+
+
+def test_judge_rejects_a_pack_absent_from_report_and_record() -> None:
+    with pytest.raises(HarnessError, match=re.escape("HIPAA.Security did not run")):
+        judge_report(_report(), runs=_ran("AwsSolutions", "NIST.800.53.R5", "PCI.DSS.321"))
+
+
+def test_judge_rejects_a_report_alone_that_lacks_a_pack() -> None:
+    with pytest.raises(HarnessError, match="missing from the validation report"):
+        judge_report(_report(), runs=None)
+
+
+def test_judge_rejects_plugin_failure_metadata() -> None:
+    failure = {"pluginName": "AwsSolutions", "conclusion": "failure", "violations": [],
+               "metadata": {"error": "Validation plugin 'AwsSolutions' failed: NagPack requires a construct tree"}}  # fmt: skip
+    with pytest.raises(HarnessError, match=r"AwsSolutions reported a plugin failure: .*construct tree"):
+        judge_report(_report(failure), runs=_ran(*PACK_NAMES))
+
+
+def test_judge_rejects_a_pack_that_evaluated_nothing() -> None:
+    runs = _ran(*PACK_NAMES)
+    runs["NIST.800.53.R5"].resources = 0
+    with pytest.raises(HarnessError, match=re.escape("NIST.800.53.R5 evaluated nothing")):
+        judge_report(_report(), runs=runs)
+
+
+def test_judge_rejects_a_recorded_violation_missing_from_the_report() -> None:
+    with pytest.raises(HarnessError, match="AwsSolutions did not run: it is missing"):
+        judge_report(_report(), runs={**_ran(*PACK_NAMES), **_ran("AwsSolutions", violations=2)})
+
+
+def test_judge_accepts_clean_packs_that_the_framework_omits() -> None:
+    outcome = judge_report(_report(), runs=_ran(*PACK_NAMES))
+    assert outcome.violations == [] and outcome.suppressed == []

@@ -1,0 +1,70 @@
+"""The gate needs no network: it passes with outbound connections truly blocked.
+
+``unshare --net`` gives the gate (and every tool it starts: checkov, cfn-lint, jsii's
+Node.js) a network namespace with only a down loopback, so any connection attempt fails at
+once. It needs root (CI containers and this project's dev machines run as root).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.run_checkov import CHECKOV_OFFLINE_ENV, checkov_env
+from tests.harness.conftest import ROOT, GateRunner
+
+pytestmark = pytest.mark.slow
+
+
+def _unshare() -> list[str]:
+    unshare = shutil.which("unshare")
+    if unshare is None or os.geteuid() != 0:
+        pytest.skip("needs util-linux unshare and root to create a network namespace")
+    probe = subprocess.run([unshare, "--net", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare --net is not permitted here: {probe.stderr.decode().strip()}")
+    return [unshare, "--net", "--"]
+
+
+def test_the_namespace_really_blocks_connections() -> None:
+    prefix = _unshare()
+    code = "import socket; socket.create_connection(('1.1.1.1', 443), timeout=3)"
+    blocked = subprocess.run([*prefix, "python3", "-c", code], capture_output=True, text=True, check=False)
+    assert blocked.returncode != 0
+    assert "unreachable" in blocked.stderr.lower() or "errno" in blocked.stderr.lower()
+
+
+def test_gate_passes_offline_on_synthesis(gate: GateRunner, tmp_path: Path) -> None:
+    run = gate("--no-tests", "--out", str(tmp_path / "cdk.out"), prefix=_unshare())
+    assert run.returncode == 0, run.stderr
+    assert run.report["verdict"] == "PASS"
+
+
+def test_gate_passes_offline_on_an_assembly(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    run = gate("--assembly", str(make_assembly("clean")), prefix=_unshare())
+    assert run.returncode == 0, run.stderr
+
+
+def test_checkov_runs_with_the_offline_environment() -> None:
+    env = checkov_env({"PATH": "/usr/bin", "BC_SKIP_MAPPING": "FALSE"})
+    assert {k: env[k] for k in CHECKOV_OFFLINE_ENV} == {
+        "BC_SKIP_MAPPING": "TRUE",
+        "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
+        "CKV_PARSE_ERROR_FAIL": "true",
+    }
+
+
+def test_offline_environment_matches_the_nox_sessions() -> None:
+    import ast  # noqa: PLC0415
+
+    tree = ast.parse((ROOT / "nox_sessions" / "tools.py").read_text(encoding="utf-8"))
+    assigned = next(
+        node.value for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CHECKOV_OFFLINE_ENV" for t in node.targets)
+    )  # fmt: skip
+    assert ast.literal_eval(assigned) == CHECKOV_OFFLINE_ENV
