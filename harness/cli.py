@@ -129,6 +129,7 @@ def _relative(path: Path) -> str:
 
 
 def report_input(result: Any) -> ReportInput:
+    from harness.catalog import render_catalog_markdown  # noqa: PLC0415
     from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     catalog = result.catalog
@@ -159,10 +160,16 @@ def report_input(result: Any) -> ReportInput:
             for r in result.tool_runs
         ],
         requirements=[_plain(r) for r in catalog.requirements],
-        policies=[_plain(p) for p in catalog.policies],
+        policies=[{**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies],
         mappings=[_plain(m) for m in catalog.mappings],
         mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
         root=ROOT,
+        catalog_markdown=render_catalog_markdown(
+            requirements=catalog.requirements,
+            policies=catalog.policies,
+            mappings=catalog.mappings,
+            waivers=catalog.waivers,
+        ),
     )
 
 

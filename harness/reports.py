@@ -8,6 +8,7 @@ relative to the project root where possible.
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -46,6 +47,7 @@ class ReportInput:
     mappings: Sequence[dict[str, Any]]
     mutations: Sequence[dict[str, Any]]
     root: Path
+    catalog_markdown: str = ""
 
     @property
     def verdict(self) -> str:
@@ -374,54 +376,55 @@ def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:
 
 
 def render_catalog(data: ReportInput) -> str:
-    controls: dict[str, list[str]] = {}
-    for m in data.mappings:
-        controls.setdefault(m["check_id"], []).append(f"{m['framework']}: {', '.join(m['controls'])}")
-    lines = [
-        "# Policy catalog",
-        "",
-        "Generated from `policies/` by the compliance gate. One row per project policy.",
-        "",
-        "| Id | Desired state | Severity | Requirements | Resource types | Controls | Remediation |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for p in sorted(data.policies, key=lambda p: p["id"]):
-        lines.append(
-            f"| `{p['id']}` | {_cell(p['title'])} | {p['severity']} | {_cell(', '.join(p['requirements']))} | "
-            f"{_cell(', '.join(p['resource_types']))} | {_cell('; '.join(sorted(controls.get(p['id'], []))))} | {_cell(p['remediation'])} |"
-        )
-    lines += ["", "## Rationale", ""]
-    for p in sorted(data.policies, key=lambda p: p["id"]):
-        lines += [f"### {p['id']}: {p['title']}", "", p["rationale"].strip(), "", f"Check: `{p['check_file']}`", ""]
-    return "\n".join(lines)
+    if data.catalog_markdown:
+        return data.catalog_markdown
+    return f"# Policy catalog\n\nNot generated: the gate failed before it loaded policies/ ({data.error}).\n"
+
+
+def _external_result(findings: Sequence[Finding], coverage: dict[str, Any]) -> str:
+    by, reference = str(coverage.get("by", "")), str(coverage.get("reference", ""))
+    if by in ("cdk-nag", "checkov", "cfn-lint"):
+        ids = {
+            f.rule_id
+            for f in findings
+            if any(token and token in f.rule_id for token in re.split(r"[\s,;]+", reference))
+        }
+        return _run_result(findings, ids)
+    if by.endswith("tests"):
+        modules = [m.removesuffix(".py").replace("/", ".") for m in re.findall(r"tests/[\w/]+\.py", reference)]
+        ids = {
+            f.rule_id for f in findings if f.source is Source.TESTS and any(f.rule_id.startswith(m) for m in modules)
+        }
+        return _run_result(findings, ids) if ids else "not run in this mode"
+    return "documented (no automated check)"
 
 
 def render_traceability(data: ReportInput) -> str:
-    test_ids = sorted({f.rule_id for f in data.findings if f.source is Source.TESTS})
     lines = [
         "# Traceability: spec requirement → policies → tests → result of this run",
         "",
-        f"Verdict of this run: **{data.verdict}** (mode {data.mode}).",
+        f"Verdict of this run: **{data.verdict}** (mode {data.mode}). Policy tests are the node ids in "
+        "`tests/policies` (pass, fail and suppressed fixtures, and the synthesized stack); mutations are "
+        "`harness/mutations.py` cases gated by `tests/harness/test_mutations.py`.",
         "",
         "| Requirement | Spec text | Policies | Tests | Result |",
         "|---|---|---|---|---|",
     ]
-    for req in sorted(data.requirements, key=lambda r: r["id"]):
-        policy_ids = sorted(p["id"] for p in data.policies if req["id"] in p["requirements"])
+    for req in sorted(data.requirements, key=lambda r: _natural(r["id"])):
+        policies = sorted((p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: _natural(p["id"]))
+        policy_ids = [p["id"] for p in policies]
         tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
-        tests += [t for t in test_ids if req["id"] in t or any(pid in t for pid in policy_ids)]
-        fixtures = sorted(
-            {
-                f"{pid} {kind} fixture"
-                for p in data.policies
-                if (pid := p["id"]) in policy_ids
-                for kind in p.get("fixtures", {})
-            }
-        )
-        result = _run_result(data.findings, set(policy_ids)) if policy_ids else "no policy (gap)"
+        tests += [t for p in policies for t in p.get("test_ids", [])]
+        results = [_run_result(data.findings, set(policy_ids))] if policy_ids else []
+        coverage = [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
+        results += [f"{c['by']}: {_external_result(data.findings, c)}" for c in req.get("covered_by", [])]
         lines.append(
-            f"| {req['id']} | {_cell(req['text'])} | {_cell(', '.join(f'`{p}`' for p in policy_ids))} | "
-            f"{_cell('<br>'.join(sorted(set(tests)) + fixtures))} | {result} |"
+            f"| {req['id']} | {_cell(req['text'])} | {_cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
+            f"{_cell('<br>'.join([*tests, *coverage]))} | {_cell('<br>'.join(results) or 'no coverage (gap)')} |"
         )
     lines.append("")
     return "\n".join(lines)
+
+
+def _natural(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
