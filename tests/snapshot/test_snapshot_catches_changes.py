@@ -8,13 +8,14 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from infra.app_builder import cdk_json_context
+from infra.config import ConfigError, StagingDatabaseConfig
 from infra.stacks.staging_database import STACK_ID
 from tests.snapshot.normalize import (
     ASSET_BUCKET_PLACEHOLDER,
@@ -29,96 +30,101 @@ STORED = snapshot_file(Path(__file__).with_name("test_templates.py"), f"test_sta
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+def _valid_backup_window(window: str) -> bool:
+    try:
+        StagingDatabaseConfig.from_context({**cdk_json_context(), "backupWindow": window})
+    except ConfigError:
+        return False
+    return True
+
+
+# The deliberate change: another valid backup window than cdk.json's (06:00-07:00 today).
+DEFAULT_WINDOW = cdk_json_context()["backupWindow"]
+CHANGED_WINDOW = next(
+    w for w in ("06:00-07:00", "04:00-04:30", "23:00-23:30") if w != DEFAULT_WINDOW and _valid_backup_window(w)
+)
+
+
 def serialize(template: dict[str, Any]) -> str:
-    """Exactly what the snapshot fixture writes and compares."""
+    """What the snapshot fixture writes and compares (test_pytest_... proves it is identical)."""
     return str(JSONSnapshotExtension().serialize(normalize_template(template), matcher=SNAPSHOT_MATCHER))
-
-
-def snapshot_diff(template: dict[str, Any]) -> list[str]:
-    """syrupy's own diff of ``template`` against the stored default snapshot, colours stripped."""
-    extension = JSONSnapshotExtension()
-    return [
-        _ANSI.sub("", line) for line in extension.diff_lines(serialize(template), STORED.read_text(encoding="utf-8"))
-    ]
 
 
 @pytest.fixture(scope="module")
 def backup_window_changed() -> dict[str, Any]:
-    return synth_stack_templates({"backupWindow": "06:00-07:00"})[STACK_ID]
+    return synth_stack_templates({"backupWindow": CHANGED_WINDOW})[STACK_ID]
 
 
-def test_comparison_matches_the_stored_snapshot(stack_templates: dict[str, dict[str, Any]]) -> None:
-    """Baseline for the tests below: this module compares the way the fixture does."""
-    assert JSONSnapshotExtension().matches(
-        serialized_data=serialize(stack_templates[STACK_ID]), snapshot_data=STORED.read_text(encoding="utf-8")
-    )
+# These tests compare against a snapshot of the *current* default template, not the file in
+# __snapshots__/: they prove the mechanism, so they stay green while a reviewer is accepting
+# a change with --snapshot-update (test_templates.py is what compares with the stored files).
 
 
-def test_backup_window_change_fails_with_a_readable_diff(backup_window_changed: dict[str, Any]) -> None:
+def test_backup_window_change_fails_with_a_readable_diff(
+    backup_window_changed: dict[str, Any], stack_templates: dict[str, dict[str, Any]]
+) -> None:
     extension = JSONSnapshotExtension()
-    matches = extension.matches(
-        serialized_data=serialize(backup_window_changed), snapshot_data=STORED.read_text(encoding="utf-8")
-    )
+    snapshot, received = serialize(stack_templates[STACK_ID]), serialize(backup_window_changed)
+    matches = extension.matches(serialized_data=received, snapshot_data=snapshot)
     with pytest.raises(AssertionError) as failure:
-        assert matches, "\n".join(snapshot_diff(backup_window_changed))
+        assert matches, "\n".join(_ANSI.sub("", line) for line in extension.diff_lines(received, snapshot))
     message = str(failure.value)
     # One line out, one line in: the masks leave nothing else to wade through.
     changed = [" ".join(line.split()) for line in message.splitlines() if line.lstrip().startswith(("-", "+"))]
-    assert changed == ['- "PreferredBackupWindow": "05:00-06:00",', '+ "PreferredBackupWindow": "06:00-07:00",'], (
-        message
-    )
+    assert changed == [
+        f'- "PreferredBackupWindow": "{DEFAULT_WINDOW}",',
+        f'+ "PreferredBackupWindow": "{CHANGED_WINDOW}",',
+    ], message
 
 
-def test_pytest_reports_the_change_as_a_failed_snapshot(backup_window_changed: dict[str, Any], tmp_path: Path) -> None:
-    """End to end: a separate pytest run (no --snapshot-update) with syrupy's real fixture and report."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    (tmp_path / "changed.json").write_text(json.dumps(backup_window_changed), encoding="utf-8")
-    stored_copy = tmp_path / "__snapshots__" / "test_changed" / "test_stack_template.json"
-    stored_copy.parent.mkdir(parents=True)
-    stored_copy.write_text(STORED.read_text(encoding="utf-8"), encoding="utf-8")
-    (tmp_path / "test_changed.py").write_text(
-        textwrap.dedent(
-            """
-            import json, pathlib
-            from syrupy.extensions.json import JSONSnapshotExtension
-            from tests.snapshot.normalize import SNAPSHOT_MATCHER, normalize_template
+_INNER_TEST = """
+import json, os
+from syrupy.extensions.json import JSONSnapshotExtension
+from tests.snapshot.normalize import SNAPSHOT_MATCHER, normalize_template
 
-            def test_stack_template(snapshot):
-                template = json.loads((pathlib.Path(__file__).parent / "changed.json").read_text())
-                expected = snapshot.with_defaults(extension_class=JSONSnapshotExtension, matcher=SNAPSHOT_MATCHER)
-                assert normalize_template(template) == expected
-            """
-        ),
-        encoding="utf-8",
-    )
+def test_stack_template(snapshot):
+    template = json.loads(open(os.environ["TEMPLATE"], encoding="utf-8").read())
+    expected = snapshot.with_defaults(extension_class=JSONSnapshotExtension, matcher=SNAPSHOT_MATCHER)
+    assert normalize_template(template) == expected
+"""
+
+
+_PYTEST = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+
+
+def _inner_pytest(directory: Path, template: Path, *args: str) -> tuple[int, str]:
+    """A separate pytest run on ``_INNER_TEST`` (no repo conftest, no jsii: about a second)."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            str(tmp_path / "pytest.ini"),
-            "--rootdir",
-            str(tmp_path),
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:hypothesispytest",
-            str(tmp_path),
-        ],
+        [*_PYTEST, "-c", str(directory / "pytest.ini"), "--rootdir", str(directory), str(directory), *args],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+        cwd=directory,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "NO_COLOR": "1", "TEMPLATE": str(template)},
         timeout=120,
         check=False,
     )
-    output = _ANSI.sub("", result.stdout)
-    assert result.returncode == 1, output + result.stderr
-    assert "1 snapshot failed" in output, output
-    assert '"PreferredBackupWindow": "05:00-06:00"' in output and '"PreferredBackupWindow": "06:00-07:00"' in output, (
-        output
-    )
+    return result.returncode, _ANSI.sub("", result.stdout + result.stderr)
+
+
+def test_pytest_reports_the_change_as_a_failed_snapshot(
+    backup_window_changed: dict[str, Any], stack_templates: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """End to end with syrupy's real fixture and report: accept the default, then change it."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "test_inner.py").write_text(_INNER_TEST, encoding="utf-8")
+    default, changed = tmp_path / "default.json", tmp_path / "changed.json"
+    default.write_text(json.dumps(stack_templates[STACK_ID]), encoding="utf-8")
+    changed.write_text(json.dumps(backup_window_changed), encoding="utf-8")
+
+    code, output = _inner_pytest(tmp_path, default, "--snapshot-update")
+    assert code == 0 and "1 snapshot generated" in output, output
+    written = tmp_path / "__snapshots__" / "test_inner" / "test_stack_template.json"
+    assert written.read_text(encoding="utf-8") == serialize(stack_templates[STACK_ID])  # serialize() is the fixture's
+
+    code, output = _inner_pytest(tmp_path, changed)
+    assert code == 1 and "1 snapshot failed" in output, output
+    assert f'-         "PreferredBackupWindow": "{DEFAULT_WINDOW}",' in output, output
+    assert f'+         "PreferredBackupWindow": "{CHANGED_WINDOW}",' in output, output
 
 
 # --------------------------------------------------------------------------- normalization rules
