@@ -1,0 +1,145 @@
+"""Fast checks of the gate's pure parts: waiver matching, tool output parsing, assembly loading, reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.assembly import load_assembly
+from harness.catalog import Tool, Waiver
+from harness.errors import HarnessError
+from harness.model import ExitCode, Finding, Source, Status
+from harness.proc import Completed
+from harness.reports import ReportInput, render_json, render_junit, render_markdown, render_sarif
+from harness.run_cfnlint import _parse as parse_cfnlint
+from harness.run_checkov import parse_checkov
+from harness.waivers import WaiverBook, target_covers
+
+TODAY = dt.date(2026, 11, 25)
+
+
+def _waiver(**overrides: Any) -> Waiver:
+    fields: dict[str, Any] = {"id": "WVR-9", "tool": Tool.CHECKOV, "rule": "CKV_AWS_115", "target": "Handler1",
+                              "reason": "why", "owner": "team", "expires": dt.date(2027, 1, 1)}  # fmt: skip
+    return Waiver(**{**fields, **overrides})
+
+
+def test_target_covers_logical_ids_and_construct_subtrees() -> None:
+    assert target_covers("Handler1", logical_id="Handler1", construct_path="S/A/Resource")
+    assert target_covers("S/A", logical_id="X", construct_path="S/A/Resource")
+    assert not target_covers("S/A", logical_id="X", construct_path="S/AB/Resource")
+    assert not target_covers("", logical_id="X", construct_path="S/A")
+
+
+def test_waiver_book_matches_counts_and_expires() -> None:
+    book = WaiverBook(
+        waivers=[_waiver(), _waiver(id="WVR-OLD", rule="CKV_AWS_116", expires=dt.date(2026, 1, 1))], today=TODAY
+    )
+    assert book.match(tools=[Tool.CHECKOV], rule="CKV_AWS_115", logical_id="Handler1", construct_path="") is not None
+    assert book.match(tools=[Tool.CFN_LINT], rule="CKV_AWS_115", logical_id="Handler1", construct_path="") is None
+    old = book.match(tools=[Tool.CHECKOV], rule="CKV_AWS_116", logical_id="Handler1", construct_path="")
+    assert old is not None and book.expired(old)
+    assert {w.waiver_id: (w.matched, w.expired) for w in book.report()} == {"WVR-9": (1, False), "WVR-OLD": (1, True)}
+
+
+def test_acknowledgement_reason_maps_back_to_its_waiver() -> None:
+    waiver = _waiver(id="WVR-1", tool=Tool.CDK_NAG, rule="AwsSolutions::AwsSolutions-RDS11", target="S/Db")
+    book = WaiverBook(waivers=[waiver], today=TODAY)
+    assert book.from_ack_reason("WVR-1: default port", rule="AwsSolutions::AwsSolutions-RDS11") is waiver
+    assert book.from_ack_reason("WVR-1: default port", rule="AwsSolutions::AwsSolutions-RDS10") is None
+    assert book.from_ack_reason("someone's own acknowledgement", rule="AwsSolutions::AwsSolutions-RDS11") is None
+
+
+def _done(stdout: str, code: int = 0, stderr: str = "") -> Completed:
+    return Completed(returncode=code, stdout=stdout, stderr=stderr, duration_s=0.1)
+
+
+def _checkov_report(resource_count: int, parsing_errors: int = 0) -> dict[str, Any]:
+    record = {"check_id": "CKV_AWS_16", "check_name": "encrypted", "resource": "AWS::RDS::DBInstance.Db",
+              "file_abs_path": "/x/T.template.json", "check_result": {"result": "PASSED"}}  # fmt: skip
+    return {"check_type": "cloudformation", "results": {"passed_checks": [record], "failed_checks": []},
+            "summary": {"parsing_errors": parsing_errors, "resource_count": resource_count}}  # fmt: skip
+
+
+def test_checkov_output_is_trusted_only_when_complete() -> None:
+    run = parse_checkov(_done(json.dumps([_checkov_report(1), {"check_type": "secrets"}]), 1), expected_resources=1)
+    assert [(r.check_id, r.logical_id, r.resource_type) for r in run.results] == [
+        ("CKV_AWS_16", "Db", "AWS::RDS::DBInstance")
+    ]
+    with pytest.raises(HarnessError, match="could not parse 1 template"):
+        parse_checkov(_done(json.dumps(_checkov_report(1, parsing_errors=1)), 1), expected_resources=1)
+    with pytest.raises(HarnessError, match="scanned no CloudFormation resources"):
+        parse_checkov(_done(json.dumps({"passed": 0, "failed": 0, "resource_count": 0})), expected_resources=3)
+    with pytest.raises(HarnessError, match=r"crashed \(exit 2\): Traceback"):
+        parse_checkov(_done("", 2, "noise\nTraceback"), expected_resources=1)
+
+
+def _lint(rule: str, level: str = "Warning") -> dict[str, Any]:
+    return {"Filename": "/x/T.template.json", "Level": level, "Message": "m", "Rule": {"Id": rule, "ShortDescription": "d"},
+            "Location": {"Path": ["Resources", "Db", "Properties"]}}  # fmt: skip
+
+
+def test_cfnlint_exit_mask_and_unevaluated_templates() -> None:
+    matches = parse_cfnlint(_done(json.dumps([_lint("W3691")]), 4))
+    assert [(m.rule_id, m.logical_id) for m in matches] == [("W3691", "Db")]
+    assert parse_cfnlint(_done("[]", 0)) == []
+    with pytest.raises(HarnessError, match="cfn-lint crashed"):
+        parse_cfnlint(_done("", 1, "Traceback"))
+    with pytest.raises(HarnessError, match="could not evaluate"):
+        parse_cfnlint(_done(json.dumps([_lint("E0000", "Error")]), 2))
+    with pytest.raises(HarnessError, match="exited 0"):
+        parse_cfnlint(_done(json.dumps([_lint("W3691")]), 0))
+
+
+def _write(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_assembly_with_a_stage_and_path_metadata(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "manifest.json",
+        {
+            "artifacts": {
+                "assembly-Stg": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Stg"}}
+            }
+        },
+    )
+    _write(tmp_path / "assembly-Stg" / "manifest.json", {"artifacts": {"Stg-Db": {
+        "type": "aws:cloudformation:stack", "environment": "aws://1/eu-west-1", "displayName": "Stg/Db",
+        "properties": {"templateFile": "StgDb.template.json"}}}})  # fmt: skip
+    _write(tmp_path / "assembly-Stg" / "StgDb.template.json",
+           {"Resources": {"Key1": {"Type": "AWS::KMS::Key", "Metadata": {"aws:cdk:path": "Stg/Db/Key/Resource"}}}})  # fmt: skip
+    assembly = load_assembly(tmp_path, label="stage")
+    (stack,) = assembly.stacks
+    assert (stack.stack_id, stack.region, stack.relpath) == ("Stg/Db", "eu-west-1", "assembly-Stg/StgDb.template.json")
+    assert stack.construct_path("Key1") == "Stg/Db/Key/Resource" and assembly.resource_count == 1
+
+
+def test_malformed_manifest_is_a_harness_failure(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(HarnessError, match="malformed cloud assembly manifest"):
+        load_assembly(tmp_path)
+
+
+def _input(findings: list[Finding], error: str = "") -> ReportInput:
+    return ReportInput(
+        exit_code=ExitCode.HARNESS_FAILURE if error else ExitCode.VIOLATIONS, mode="assembly", error=error,
+        findings=findings, assemblies=[], waivers=[], tools=[], requirements=[], policies=[], mappings=[],
+        mutations=[], root=Path("/"),
+    )  # fmt: skip
+
+
+def test_reports_render_identically_and_say_why_the_gate_errored() -> None:
+    finding = Finding(source=Source.PROJECT, rule_id="CKV_STG_RDS_1", status=Status.FAILED, title="deletion protection",
+                      logical_id="Db", construct_path="S/Db/Resource", remediation="set it")  # fmt: skip
+    first = [render(_input([finding])) for render in (render_markdown, render_json, render_junit, render_sarif)]
+    assert first == [render(_input([finding])) for render in (render_markdown, render_json, render_junit, render_sarif)]
+    errored = _input([], error="checkov is missing: /nope does not exist")
+    assert "ERROR" in render_markdown(errored) and "checkov is missing" in render_markdown(errored)
+    assert json.loads(render_json(errored))["exit_code"] == 2
+    assert "checkov is missing" in render_junit(errored)
