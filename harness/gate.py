@@ -143,7 +143,6 @@ def _run(
         running.append(pytest_proc)
 
     nag_outcomes: dict[str, NagOutcome]
-    ack_waivers: dict[tuple[str, str], str] = {}
     if synth_mode:
         outdir = options.outdir or options.root / "cdk.out"
         progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
@@ -172,7 +171,7 @@ def _run(
         progress("cdk-nag: running the packs over the templates via CfnInclude")
         began = time.monotonic()
         included = run_nag_on_assemblies(assemblies, acknowledgements=_acknowledgements(catalog.waivers))
-        nag_outcomes, ack_waivers = included.outcomes, included.ack_waivers
+        nag_outcomes = included.outcomes
         tool_runs.append(_nag_run(began, *nag_outcomes.values(), command="CfnInclude + Validations (in-process)"))
         progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in nag_outcomes.values())} finding(s)")
     lint = collect_cfnlint(lint_procs, templates=templates)
@@ -186,9 +185,7 @@ def _run(
     book = WaiverBook(waivers=catalog.waivers, today=options.today)
     findings: list[Finding] = []
     for assembly in assemblies:
-        findings += _nag_findings(
-            nag_outcomes.get(assembly.label), assembly=assembly, book=book, ack_waivers=ack_waivers
-        )
+        findings += _nag_findings(nag_outcomes.get(assembly.label), assembly=assembly, book=book)
         findings += _checkov_findings(checkov, assembly=assembly, book=book, catalog=catalog)
         findings += _lint_findings(lint, assembly=assembly, book=book)
     if tests is not None:
@@ -301,9 +298,7 @@ def _reverse_paths(assembly: CloudAssembly) -> dict[str, tuple[StackTemplate, st
     return {path: (stack, lid) for stack in assembly.stacks for lid, path in stack.construct_paths.items()}
 
 
-def _nag_findings(
-    outcome: NagOutcome | None, *, assembly: CloudAssembly, book: WaiverBook, ack_waivers: dict[tuple[str, str], str]
-) -> list[Finding]:
+def _nag_findings(outcome: NagOutcome | None, *, assembly: CloudAssembly, book: WaiverBook) -> list[Finding]:
     if outcome is None:
         raise HarnessError(f"cdk-nag did not run on assembly {assembly.label}")
     by_path = _reverse_paths(assembly)
@@ -358,7 +353,6 @@ def _nag_findings(
                 waiver_expires=expires,
             )
         )
-    _ = ack_waivers  # the ack reason carries the waiver id in both modes; kept for reports/debugging
     return findings
 
 

@@ -35,10 +35,13 @@ INCLUDE_ID = "Template"
 
 @dataclass(frozen=True, kw_only=True)
 class IncludedNag:
-    """Per assembly label: the outcome with paths mapped back to the original assembly."""
+    """Per assembly label: the outcome with paths mapped back to the original assembly.
+
+    Acknowledgement reasons start with the waiver id, which is how the gate maps a
+    suppressed finding back to its waiver in both modes.
+    """
 
     outcomes: dict[str, NagOutcome]
-    ack_waivers: dict[tuple[str, str], str]  # (namespaced rule, ack construct path) -> waiver id
 
 
 def _covers(target: str, *, logical_id: str, construct_path: str) -> bool:
@@ -55,7 +58,6 @@ def run_nag_on_assemblies(
         out = outdir or Path(scratch)
         app = App(outdir=str(out), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
         stacks: dict[str, StackTemplate] = {}
-        ack_waivers: dict[tuple[str, str], str] = {}
         ordered = [stack for assembly in assemblies for stack in assembly.stacks]
         for index, template in enumerate(ordered):
             stack_id = f"Gate{index}"
@@ -74,7 +76,6 @@ def run_nag_on_assemblies(
                         Validations.of(resource).acknowledge(
                             Acknowledgment(id=ack.rule, reason=f"{ack.waiver_id}: {ack.reason}")
                         )
-                        ack_waivers[(ack.rule, resource.node.path)] = ack.waiver_id
         add_nag_validations(app, acknowledgements=[])
         try:
             app.synth()
@@ -83,7 +84,7 @@ def run_nag_on_assemblies(
                 f"cdk-nag synthesis over the included templates failed: {str(error).splitlines()[0]}"
             ) from error
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=recorded_runs(app))
-    return IncludedNag(outcomes=_split(outcome, stacks), ack_waivers=ack_waivers)
+    return IncludedNag(outcomes=_split(outcome, stacks))
 
 
 def _split(outcome: NagOutcome, stacks: dict[str, StackTemplate]) -> dict[str, NagOutcome]:

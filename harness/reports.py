@@ -285,6 +285,25 @@ def _relative(root: Path, path: Path) -> str:
         return path.resolve().as_posix()
 
 
+def _fallback_location(root: Path, f: Finding, cache: dict[str, list[str]]) -> dict[str, Any]:
+    """Code scanning wants a file for every result: the test module, or the waiver data."""
+    uri, needle = "policies/waivers.yaml", f"id: {f.waiver_id}" if f.waiver_id else ""
+    if f.source is Source.TESTS:
+        parts = f.rule_id.split("::")[0].split(".")
+        candidates = ["/".join(parts[:n]) + ".py" for n in range(len(parts), 0, -1)]
+        uri, needle = (
+            next((c for c in candidates if (root / c).is_file()), "tests"),
+            f"def {f.rule_id.split('::')[-1].split('[')[0]}(",
+        )
+    if uri not in cache:
+        try:
+            cache[uri] = (root / uri).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            cache[uri] = []
+    line = next((i for i, text in enumerate(cache[uri], start=1) if needle and needle in text), 1)
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}
+
+
 def render_sarif(data: ReportInput) -> str:
     roots = {a["label"]: a["abs_path"] for a in data.assemblies}
     line_cache: dict[str, list[str]] = {}
@@ -342,6 +361,8 @@ def render_sarif(data: ReportInput) -> str:
                         }
                     ]
                 result["locations"] = [location]
+            else:
+                result["locations"] = [_fallback_location(data.root, f, line_cache)]
             if f.status is Status.WAIVED:
                 result["suppressions"] = [
                     {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
@@ -352,7 +373,6 @@ def render_sarif(data: ReportInput) -> str:
                 "tool": {
                     "driver": {
                         "name": f"compliance-gate/{source.value}",
-                        "informationUri": "https://github.com/",
                         "rules": rules,
                     }
                 },
