@@ -142,14 +142,14 @@ def _run(
         pytest_proc = start_pytest(root=options.root, tiers=options.tiers, junit_xml=junit_tiers)
         running.append(pytest_proc)
 
-    nag_outcomes: dict[str, NagOutcome]
+    construct_level: dict[str, NagOutcome] = {}
     if synth_mode:
         outdir = options.outdir or options.root / "cdk.out"
         progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
         began = time.monotonic()
         assembly, outcome = _synthesize(outdir)
         assemblies = [assembly]
-        nag_outcomes = {assembly.label: outcome}
+        construct_level = {assembly.label: outcome}
         tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
     else:
         assemblies = _load_assemblies(options.assemblies)
@@ -165,15 +165,17 @@ def _run(
     regions = [stack.region for a in assemblies for stack in a.stacks]
     lint_procs = start_cfnlint(executable=options.cfn_lint, templates=templates, regions=regions, cwd=options.root)
     running.extend(lint_procs)
-    if not synth_mode:
-        from harness.nag_include import run_nag_on_assemblies  # noqa: PLC0415  (starts jsii)
+    # cdk-nag over the templates (CfnInclude) in both modes, while checkov and cfn-lint run: in
+    # synthesis mode it adds what the construct tree hides from the packs (CDK's raw helper
+    # resources become typed L1s), so both paths judge the same and share one set of waivers.
+    from harness.nag_include import run_nag_on_assemblies  # noqa: PLC0415  (starts jsii)
 
-        progress("cdk-nag: running the packs over the templates via CfnInclude")
-        began = time.monotonic()
-        included = run_nag_on_assemblies(assemblies, acknowledgements=_acknowledgements(catalog.waivers))
-        nag_outcomes = included.outcomes
-        tool_runs.append(_nag_run(began, *nag_outcomes.values(), command="CfnInclude + Validations (in-process)"))
-        progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in nag_outcomes.values())} finding(s)")
+    progress("cdk-nag: running the packs over the templates via CfnInclude")
+    began = time.monotonic()
+    included = run_nag_on_assemblies(assemblies, acknowledgements=_acknowledgements(catalog.waivers))
+    template_level = included.outcomes
+    tool_runs.append(_nag_run(began, *template_level.values(), command="CfnInclude + Validations (in-process)"))
+    progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in template_level.values())} finding(s)")
     lint = collect_cfnlint(lint_procs, templates=templates)
     progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
     checkov = collect_checkov(checkov_proc, expected_resources=expected_resources)
@@ -185,7 +187,14 @@ def _run(
     book = WaiverBook(waivers=catalog.waivers, today=options.today)
     findings: list[Finding] = []
     for assembly in assemblies:
-        findings += _nag_findings(nag_outcomes.get(assembly.label), assembly=assembly, book=book)
+        nag = _nag_findings(template_level.get(assembly.label), assembly=assembly, book=book)
+        if synth_mode:
+            first = _nag_findings(construct_level.get(assembly.label), assembly=assembly, book=book)
+            seen = {(f.rule_id, f.logical_id) for f in first}
+            # The template-level run repeats the construct-level findings; its own CloudFormation
+            # validation plugin re-checks what the synthesis already checked.
+            nag = first + [f for f in nag if f.source is Source.CDK_NAG and (f.rule_id, f.logical_id) not in seen]
+        findings += nag
         findings += _checkov_findings(checkov, assembly=assembly, book=book, catalog=catalog)
         findings += _lint_findings(lint, assembly=assembly, book=book)
     if tests is not None:

@@ -5,9 +5,9 @@ Rules (docs/compliance-gate.md):
   logical id or construct path (or an ancestor construct path);
 - an expired waiver covers nothing: the finding fails, and the waiver itself is a failure
   named in the report (exit 1);
-- a waiver that matched nothing in this run is *stale*: reported as a warning, not a failure,
-  because one waiver can legitimately apply to only one of the gate's two paths
-  (synthesis vs ``--assembly``) or the fixed resource may have been removed;
+- a waiver that matched nothing in this run is *stale*: reported as a warning, not a failure
+  (the exception is no longer needed; failing would also fail ``--assembly`` runs of older
+  assemblies for waivers only a newer stack needs);
 - a suppression that no waiver explains (a ``Metadata.checkov.skip`` or a cdk-nag
   acknowledgement not in policies/) fails the gate: every exception must be auditable data.
 """
