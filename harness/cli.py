@@ -25,7 +25,12 @@ DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0] if __doc__ else None)
+    p = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
+        "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
+        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md)",
+    )
     p.add_argument(
         "--assembly",
         action="append",
@@ -59,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
     mode = "assembly" if args.assembly else "synth"
+    # Never leave a previous run's test results beside this run's reports (CI globs *.junit.xml).
+    (reports_dir / "tests.junit.xml").unlink(missing_ok=True)
     try:
         from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
         from harness.proc import resolve_executable  # noqa: PLC0415
