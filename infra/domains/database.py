@@ -20,10 +20,11 @@ from infra.naming import NameKind, ResourceNamer
 EXPORTED_LOG_TYPES = ("postgresql", "upgrade")
 MASTER_USERNAME = "dbadmin"
 ENHANCED_MONITORING_ACTIONS = {
-    # Same scope as the AWS managed AmazonRDSEnhancedMonitoringRole policy, kept as a
-    # customer-managed policy so it is reviewed here and pinned (no AWS-managed drift).
-    "log-group:RDS*": ("logs:CreateLogGroup", "logs:PutRetentionPolicy"),
-    "log-group:RDS*:log-stream:*": (
+    # The AWS managed AmazonRDSEnhancedMonitoringRole policy grants these on log-group:RDS*;
+    # the agent only ever writes to RDSOSMetrics, so the customer-managed copy names that
+    # group. The stream part stays a wildcard: RDS names one stream per instance resource id.
+    "log-group:RDSOSMetrics": ("logs:CreateLogGroup", "logs:PutRetentionPolicy"),
+    "log-group:RDSOSMetrics:log-stream:*": (
         "logs:CreateLogStream",
         "logs:DescribeLogStreams",
         "logs:GetLogEvents",
@@ -181,7 +182,7 @@ def _enhanced_monitoring_role(scope: Construct, *, namer: ResourceNamer) -> iam.
             scope,
             "MonitoringPolicy",
             managed_policy_name=namer.name("policy-rds-monitoring", kind=NameKind.IAM_MANAGED_POLICY),
-            description="RDS enhanced monitoring: write OS metrics to RDS* log groups only",
+            description="RDS enhanced monitoring: write OS metrics to the RDSOSMetrics log group only",
             statements=[
                 iam.PolicyStatement(
                     actions=list(actions),
