@@ -21,8 +21,5 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_external_run = True
 nox.options.sessions = ["lint", "tests"]
 
-from nox_sessions import core  # noqa: E402,F401  (importing a module registers its sessions)
-from nox_sessions import bench  # noqa: E402,F401
-from nox_sessions import snapshot  # noqa: E402,F401
-from nox_sessions import compliance  # noqa: E402,F401
-from nox_sessions import rehearsal  # noqa: E402,F401
+# Importing a module registers its sessions.
+from nox_sessions import bench, compliance, core, rehearsal, snapshot  # noqa: E402,F401

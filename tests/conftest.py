@@ -25,7 +25,8 @@ def synth_template(context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Synthesize with context overrides and return the stack template as a dict."""
     with tempfile.TemporaryDirectory(prefix="cdk-test-") as outdir:
         assembly = synthesize(outdir=outdir, context=context)
-        return json.loads((assembly / TEMPLATE_NAME).read_text(encoding="utf-8"))
+        template: dict[str, Any] = json.loads((assembly / TEMPLATE_NAME).read_text(encoding="utf-8"))
+        return template
 
 
 @pytest.fixture(scope="session")
@@ -36,4 +37,5 @@ def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def default_template(default_assembly: Path) -> dict[str, Any]:
-    return json.loads((default_assembly / TEMPLATE_NAME).read_text(encoding="utf-8"))
+    template: dict[str, Any] = json.loads((default_assembly / TEMPLATE_NAME).read_text(encoding="utf-8"))
+    return template
