@@ -29,7 +29,7 @@ from harness.nag import PACK_NAMES, Acknowledgement, NagOutcome
 from harness.proc import Started
 from harness.run_cfnlint import CFN_LINT_VERSION, NOT_GATING, LintRun, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CHECKOV_VERSION, CheckovLauncher, CheckovResult, CheckovRun, collect_checkov
-from harness.run_pytest import TestRun, collect_pytest, start_pytest
+from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
 from harness.waivers import CHECKOV_TOOLS, WaiverBook
 
 Progress = Callable[[str], None]
@@ -119,7 +119,9 @@ def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> G
         # checkov's imports take ~4 s: start it first so they overlap synthesis and pytest.
         launcher = CheckovLauncher(executable=options.checkov, cwd=Path(scratch))
         try:
-            result = _run(options, catalog=catalog, progress=progress, running=running, launcher=launcher)
+            result = _run(
+                options, catalog=catalog, progress=progress, running=running, launcher=launcher, scratch=Path(scratch)
+            )
         finally:
             launcher.kill()
             for process in running:
@@ -129,18 +131,24 @@ def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> G
 
 
 def _run(
-    options: GateOptions, *, catalog: Catalog, progress: Progress, running: list[Started], launcher: CheckovLauncher
+    options: GateOptions,
+    *,
+    catalog: Catalog,
+    progress: Progress,
+    running: list[Started],
+    launcher: CheckovLauncher,
+    scratch: Path,
 ) -> GateResult:
     tool_runs: list[ToolRun] = []
     tests: TestRun | None = None
-    pytest_proc: Started | None = None
+    pytest_groups: list[PytestGroup] = []
     reports_dir = options.reports_dir or options.root / "reports"
     junit_tiers = reports_dir / "tests.junit.xml"
     synth_mode = not options.assemblies
     if options.tiers:
-        progress(f"tests: starting pytest on tiers {', '.join(options.tiers)}")
-        pytest_proc = start_pytest(root=options.root, tiers=options.tiers, junit_xml=junit_tiers)
-        running.append(pytest_proc)
+        pytest_groups = start_pytest(root=options.root, tiers=options.tiers, scratch=scratch)
+        running.extend(group.started for group in pytest_groups)
+        progress("tests: started pytest on " + " | ".join(", ".join(g.tiers) for g in pytest_groups))
 
     construct_level: dict[str, NagOutcome] = {}
     if synth_mode:
@@ -180,8 +188,8 @@ def _run(
     progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
     checkov = collect_checkov(checkov_proc, expected_resources=expected_resources)
     progress(f"checkov: {len(checkov.results)} result(s) on {checkov.resource_count} resources")
-    if pytest_proc is not None:
-        tests = collect_pytest(pytest_proc, tiers=options.tiers, junit_xml=junit_tiers)
+    if pytest_groups:
+        tests = collect_pytest(pytest_groups, junit_xml=junit_tiers)
         progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")
 
     book = WaiverBook(waivers=catalog.waivers, today=options.today)

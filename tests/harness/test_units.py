@@ -143,3 +143,11 @@ def test_reports_render_identically_and_say_why_the_gate_errored() -> None:
     assert "ERROR" in render_markdown(errored) and "checkov is missing" in render_markdown(errored)
     assert json.loads(render_json(errored))["exit_code"] == 2
     assert "checkov is missing" in render_junit(errored)
+
+
+def test_tiers_are_balanced_over_the_cpus() -> None:
+    from harness.run_pytest import plan_groups  # noqa: PLC0415
+
+    assert plan_groups(("unit", "snapshot", "property"), processes=2) == [("property",), ("unit", "snapshot")]
+    assert plan_groups(("unit", "snapshot", "property"), processes=1) == [("unit", "snapshot", "property")]
+    assert plan_groups(("unit",), processes=8) == [("unit",)]
