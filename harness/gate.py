@@ -214,7 +214,7 @@ def _run(
         ToolRun(
             source=Source.CHECKOV,
             version=CHECKOV_VERSION,
-            command=checkov.command,
+            command=f"checkov --framework cloudformation --skip-download, offline env, one process, {len(templates)} template(s)",
             duration_s=checkov.duration_s,
             evaluated=sum(1 for f in findings if f.source is Source.CHECKOV),
         ),

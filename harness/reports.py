@@ -128,6 +128,22 @@ def render_markdown(data: ReportInput) -> str:
                     f"{counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
                 )
         lines.append("")
+    if data.tools:
+        lines += [
+            "<details><summary>Tools that ran</summary>",
+            "",
+            "| Tool | Version | Evaluated | How |",
+            "|---|---|---:|---|",
+        ]
+        for tool in data.tools:
+            how = "; ".join(
+                [
+                    _cell(Path(tool["command"]).name if "/" in tool["command"].split(" ")[0] else tool["command"]),
+                    *tool.get("notes", []),
+                ]
+            )
+            lines.append(f"| {tool['tool']} | {_cell(tool['version'])} | {tool['evaluated']} | {_cell(how)} |")
+        lines += ["", "</details>", ""]
     if len(data.assemblies) > 1:
         lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
         lines += [
