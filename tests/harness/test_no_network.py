@@ -68,3 +68,17 @@ def test_offline_environment_matches_the_nox_sessions() -> None:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "CHECKOV_OFFLINE_ENV" for t in node.targets)
     )  # fmt: skip
     assert ast.literal_eval(assigned) == CHECKOV_OFFLINE_ENV
+
+
+def test_the_gate_starts_checkov_with_the_offline_environment(
+    gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path
+) -> None:
+    # A stand-in checkov that records the environment it was started with, then fails.
+    dump = tmp_path / "checkov-env.txt"
+    fake = tmp_path / "checkov"
+    fake.write_text(f"#!/bin/sh\nenv > {dump}\nexit 2\n", encoding="utf-8")
+    fake.chmod(0o755)
+    run = gate("--assembly", str(make_assembly("clean")), "--checkov", str(fake))
+    assert run.returncode == 2
+    seen = dict(line.split("=", 1) for line in dump.read_text(encoding="utf-8").splitlines() if "=" in line)
+    assert {key: seen.get(key) for key in CHECKOV_OFFLINE_ENV} == CHECKOV_OFFLINE_ENV
