@@ -112,6 +112,32 @@ def load_catalog(root: Path | None = None) -> Catalog:
     return loaded
 
 
+class SynthesisRejectedError(Exception):
+    """A synthesis-time rule aspect of infra/ refused the app: a violation (exit 1), not a crash."""
+
+
+def _rejected(message: str, *, label: str, catalog: Catalog, today: dt.date) -> GateResult:
+    finding = Finding(
+        source=Source.GATE,
+        rule_id="synthesis-rule",
+        status=Status.FAILED,
+        title="the app synthesizes under its own rule aspects (required tags, no Retain)",
+        message=message,
+        remediation="fix the construct the message names; the other checks run once the app synthesizes",
+    )
+    return GateResult(
+        mode="synth",
+        exit_code=ExitCode.VIOLATIONS,
+        findings=[finding],
+        tool_runs=[],
+        waivers=WaiverBook(waivers=catalog.waivers, today=today).report(),
+        assemblies=[
+            AssemblyVerdict(label=label, path="", exit_code=ExitCode.VIOLATIONS, failed_rules=["synthesis-rule"])
+        ],
+        catalog=catalog,
+    )
+
+
 def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> GateResult:
     started_at = time.monotonic()
     running: list[Started] = []
@@ -122,6 +148,9 @@ def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> G
             result = _run(
                 options, catalog=catalog, progress=progress, running=running, launcher=launcher, scratch=Path(scratch)
             )
+        except SynthesisRejectedError as rejected:
+            label = (options.outdir or options.root / "cdk.out").name
+            result = _rejected(str(rejected), label=label, catalog=catalog, today=options.today)
         finally:
             launcher.kill()
             for process in running:
@@ -273,6 +302,7 @@ def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
     from harness.nag import VALIDATION_REPORT, judge_report, probe_packs, read_validation_report, recorded_runs  # noqa: PLC0415
     from infra.app_builder import add_staging_stacks, new_app  # noqa: PLC0415  (starts jsii)
     from infra.config import ConfigError  # noqa: PLC0415
+    from infra.errors import as_synthesis_rule_error  # noqa: PLC0415
 
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir))
@@ -282,6 +312,9 @@ def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
     except Exception as error:
+        rule_error = as_synthesis_rule_error(error)
+        if rule_error is not None:  # a synthesis-time policy (required tags, no Retain) rejected the app
+            raise SynthesisRejectedError(str(rule_error)) from error
         raise HarnessError(f"synthesis failed: {str(error).strip().splitlines()[0]}") from error
     runs = recorded_runs(app)
     if runs is None:

@@ -184,3 +184,26 @@ def test_judge_rejects_a_recorded_violation_missing_from_the_report() -> None:
 def test_judge_accepts_clean_packs_that_the_framework_omits() -> None:
     outcome = judge_report(_report(), runs=_ran(*PACK_NAMES))
     assert outcome.violations == [] and outcome.suppressed == []
+
+
+# A synthesis-time rule aspect (required tags, no Retain) refusing the app is a violation, not a crash.
+_RETAIN_ON_THE_KEY = """
+import sys
+from aws_cdk import CfnResource
+from infra.aspects import removal_policies
+def visit(self, node):
+    if isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::KMS::Key":
+        raise removal_policies.RetainPolicyError(
+            f"{node.node.path} (AWS::KMS::Key) has DeletionPolicy Retain: every resource must be destroyable")
+removal_policies.ForbidRetainPolicies.visit = visit
+from harness.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_synthesis_rejected_by_a_rule_aspect_is_a_violation(gate: GateRunner, tmp_path: Path) -> None:
+    run = gate("--no-tests", "--out", str(tmp_path / "cdk.out"), python_code=_RETAIN_ON_THE_KEY)
+    assert run.returncode == 1, run.stderr
+    (finding,) = [f for f in run.report["findings"] if f["status"] == "failed"]
+    assert finding["rule_id"] == "synthesis-rule"
+    assert "Encryption/Key" in finding["message"] and "Retain" in finding["message"]
