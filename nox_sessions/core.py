@@ -31,12 +31,20 @@ def synth(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the whole test suite: unit, snapshot, property, policy and harness tests. Args go to pytest."""
+    """Run the whole test suite (unit, snapshot, property, policy, harness, migration). Args go to pytest.
+
+    Test files are spread over every CPU (pytest-xdist, one file per worker at a time, so
+    each module's session fixtures are built once per worker); pass ``-n 0`` to run serially.
+    """
     install_locked(session, "test")
     checkov = ensure_checkov(session)
     ensure_postgres_server(session)  # tests/migration runs real PostgreSQL servers
     session.run(
         "pytest",
+        "-n",
+        "auto",
+        "--dist",
+        "loadfile",
         *(session.posargs or ["tests"]),
         env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **jsii_node_env(session)},
     )
