@@ -25,12 +25,21 @@ CHECKOV_OFFLINE_ENV = {
 }
 
 
+# uv reads this; pip compiles bytecode by default and ignores it.
+COMPILE_BYTECODE_ENV = {"UV_COMPILE_BYTECODE": "1"}
+
+
 def install_locked(session: nox.Session, *lock_names: str) -> None:
-    """Install hash-pinned lock files from requirements/ (skipped under ``nox -R``)."""
+    """Install hash-pinned lock files from requirements/ (skipped under ``nox -R``).
+
+    Bytecode is compiled at install time: uv does not by default, and with
+    PYTHONDONTWRITEBYTECODE set (as on our CI machines) every run would re-compile
+    aws_cdk's huge modules on import, about 2 s per process.
+    """
     args: list[str] = []
     for name in lock_names:
         args += ["-r", str(REQUIREMENTS / f"{name}.txt")]
-    session.install("--require-hashes", *args)
+    session.install("--require-hashes", *args, env=COMPILE_BYTECODE_ENV)
 
 
 def ensure_checkov(session: nox.Session) -> Path:
@@ -42,7 +51,8 @@ def ensure_checkov(session: nox.Session) -> Path:
     lock = REQUIREMENTS / "checkov.txt"
     stamp = CHECKOV_VENV / ".lock-stamp"
     executable = CHECKOV_VENV / "bin" / "checkov"
-    wanted = lock.read_text(encoding="utf-8")
+    # The stamp also records that bytecode was compiled (checkov starts in ~1.8 s instead of ~4 s).
+    wanted = lock.read_text(encoding="utf-8") + "\n# bytecode: compiled\n"
     if not (executable.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted):
         if session.posargs and "--no-install" in session.posargs:
             session.error("checkov venv missing; run without --no-install once")
@@ -51,7 +61,7 @@ def ensure_checkov(session: nox.Session) -> Path:
         if uv:
             session.run(uv, "venv", "--quiet", "--python", sys.executable, str(CHECKOV_VENV), external=True)
             session.run(
-                uv, "pip", "install", "--quiet", "--require-hashes", "--python", str(CHECKOV_VENV / "bin" / "python"),
+                uv, "pip", "install", "--quiet", "--require-hashes", "--compile-bytecode", "--python", str(CHECKOV_VENV / "bin" / "python"),
                 "-r", str(lock), external=True,
             )  # fmt: skip
         else:
