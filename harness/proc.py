@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -39,6 +41,9 @@ class Started:
                 text=True,
                 env=dict(env),
                 cwd=cwd,
+                # Own process group: checkov forks workers that inherit our pipes. Killing only the
+                # parent would orphan them, and communicate() would wait forever for EOF.
+                start_new_session=True,
             )
         except OSError as error:
             raise HarnessError(f"{tool} could not be started ({self.argv[0]}): {error.strerror}") from error
@@ -69,9 +74,11 @@ class Started:
         )
 
     def kill(self) -> None:
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.communicate()
+        """Kill the tool and everything it forked; never blocks for long."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # the whole group already exited
+            os.killpg(self._process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
+            self._process.communicate(timeout=10)
 
 
 def resolve_executable(candidate: str | os.PathLike[str], *, tool: str) -> str:
