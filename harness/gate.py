@@ -25,7 +25,7 @@ from harness.assembly import CloudAssembly, StackTemplate, load_assembly
 from harness.catalog import ControlMapping, Policy, Requirement, Tool, Waiver
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status, ToolRun, WaiverUse
-from harness.nag import PACK_NAMES, Acknowledgement, NagOutcome
+from harness.nag import PACK_NAMES, NagOutcome, acknowledgements_from
 from harness.proc import Started
 from harness.run_cfnlint import CFN_LINT_VERSION, NOT_GATING, LintRun, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CHECKOV_VERSION, CheckovLauncher, CheckovResult, CheckovRun, collect_checkov
@@ -209,7 +209,7 @@ def _run(
 
     progress("cdk-nag: running the packs over the templates via CfnInclude")
     began = time.monotonic()
-    included = run_nag_on_assemblies(assemblies, acknowledgements=_acknowledgements(catalog.waivers))
+    included = run_nag_on_assemblies(assemblies, acknowledgements=acknowledgements_from(catalog.waivers))
     template_level = included.outcomes
     tool_runs.append(_nag_run(began, *template_level.values(), command="CfnInclude + Validations (in-process)"))
     progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in template_level.values())} finding(s)")
@@ -322,14 +322,6 @@ def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
     probe_packs()
     outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
     return load_assembly(outdir), outcome
-
-
-def _acknowledgements(waivers: Sequence[Waiver]) -> list[Acknowledgement]:
-    return [
-        Acknowledgement(waiver_id=w.id, rule=w.rule, target=w.target, reason=w.reason)
-        for w in waivers
-        if w.tool is Tool.CDK_NAG
-    ]
 
 
 def _nag_run(began: float, *outcomes: NagOutcome, command: str) -> ToolRun:

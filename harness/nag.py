@@ -17,7 +17,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsii
 from aws_cdk import Acknowledgment, App, IPolicyValidationContext, IPolicyValidationPlugin, Stack, Validations
@@ -27,6 +27,9 @@ from constructs import IConstruct
 
 import infra  # noqa: F401  (selects the bundled Node.js before aws_cdk starts jsii)
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.catalog import Waiver
 
 # Context key: "false" skips the packs (property tests that synthesize hundreds of apps).
 NAG_CONTEXT_KEY = "cdkNagPacks"
@@ -147,11 +150,17 @@ def recorded_runs(app: App) -> dict[str, PackRun] | None:
 
 
 def default_acknowledgements() -> list[Acknowledgement]:
-    from harness.catalog import POLICIES_DIR, Tool, load_waivers  # noqa: PLC0415  (read at synth time only)
+    from harness.catalog import POLICIES_DIR, load_waivers  # noqa: PLC0415  (read at synth time only)
 
     if not (POLICIES_DIR / "waivers.yaml").is_file():
         return []  # no waiver data: nothing acknowledged; the gate reports every finding
-    waivers = load_waivers()
+    return acknowledgements_from(load_waivers())
+
+
+def acknowledgements_from(waivers: Iterable[Waiver]) -> list[Acknowledgement]:
+    """The cdk-nag waivers among ``waivers``, as acknowledgements to apply on their targets."""
+    from harness.catalog import Tool  # noqa: PLC0415
+
     return [
         Acknowledgement(waiver_id=w.id, rule=w.rule, target=w.target, reason=w.reason)
         for w in waivers

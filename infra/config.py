@@ -508,10 +508,17 @@ def _parse_emails(_key: str, raw: Any) -> tuple[str, ...]:
     return tuple(sorted(set(raw)))
 
 
-_MIGRATION_EXAMPLE = (
-    '{"devVpcId":"vpc-0a1b2c3d4e5f60718","devVpcCidr":"10.0.0.0/16","devDbEndpoint":"payments-dev.abc.us-east-1.rds.amazonaws.com",'
-    '"devDbPort":5432,"devRouteTableIds":["rtb-0a1b2c3d4e5f60718"],"devDbSecurityGroupId":"sg-0a1b2c3d4e5f60718"}'
-)
+# The documented example of the `migration` context: shown in error messages, and the one
+# migration-on context that tests, snapshots and the rehearsal synthesize.
+MIGRATION_EXAMPLE: dict[str, Any] = {
+    "devVpcId": "vpc-0a1b2c3d4e5f60718",
+    "devVpcCidr": "10.0.0.0/16",
+    "devDbEndpoint": "payments-dev.abc.us-east-1.rds.amazonaws.com",
+    "devDbPort": 5432,
+    "devRouteTableIds": ["rtb-0a1b2c3d4e5f60718"],
+    "devDbSecurityGroupId": "sg-0a1b2c3d4e5f60718",
+}
+_MIGRATION_EXAMPLE = json.dumps(MIGRATION_EXAMPLE, separators=(",", ":"))
 _MIGRATION_KEYS = ("devVpcId", "devVpcCidr", "devDbEndpoint", "devDbPort", "devRouteTableIds", "devDbSecurityGroupId")
 _MIGRATION_OPTIONAL_KEYS = ("stagingLogicalReplication",)
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import psycopg
 
+from infra.config import MIGRATION_EXAMPLE
 from migration.pgbin import INSTALL_HINT, ServerBinaries, find_server_binaries
 
 MIGRATION_DIR = Path(__file__).resolve().parent
@@ -50,14 +51,7 @@ APP_ROLE = "payments_app"
 # config or the template: the point is to catch a template that encodes them wrongly.
 SPEC_SHOW = {"shared_buffers": "256MB", "max_connections": "200"}
 # Strings only: synthesis never contacts these; they shape the migration-on template.
-REHEARSAL_MIGRATION_CONTEXT = {
-    "devVpcId": "vpc-0a1b2c3d4e5f60718",
-    "devVpcCidr": "10.0.0.0/16",
-    "devDbEndpoint": "payments-dev.example.us-east-1.rds.amazonaws.com",
-    "devDbPort": 5432,
-    "devRouteTableIds": ["rtb-0a1b2c3d4e5f60718"],
-    "devDbSecurityGroupId": "sg-0a1b2c3d4e5f60718",
-}
+REHEARSAL_MIGRATION_CONTEXT = MIGRATION_EXAMPLE
 # RDS-only parameters: what each becomes locally, and why.
 RDS_PARAMETER_MAP: dict[str, Callable[[str], tuple[dict[str, str], str]]] = {
     "rds.logical_replication": lambda v: (

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from infra.app_builder import synthesize
 from infra.stacks.staging_database import STACK_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,15 +54,14 @@ GateRunner = Callable[..., GateRun]
 
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real app, synthesized once (cdk.json context, cdk-nag packs included)."""
-    return synthesize(outdir=str(tmp_path_factory.mktemp("synth") / "cdk.out"))
+def synthesized(default_assembly: Path) -> Path:
+    """The real app as tests/conftest.py synthesizes it once per session (cdk-nag packs included)."""
+    return default_assembly
 
 
 @pytest.fixture(scope="session")
-def clean_template(synthesized: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((synthesized / TEMPLATE).read_text(encoding="utf-8"))
-    return data
+def clean_template(default_template: dict[str, Any]) -> dict[str, Any]:
+    return default_template
 
 
 def write_assembly(synthesized: Path, directory: Path, template: Mapping[str, Any] | None = None) -> Path:

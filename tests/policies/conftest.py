@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import CHECKS_DIR, Policy, load_policies
+from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,16 +30,7 @@ STACK_FILE = f"stack__{TEMPLATE_NAME}"
 MIGRATION_STACK_FILE = f"stack-migration__{TEMPLATE_NAME}"
 STACK_FILES = (STACK_FILE, MIGRATION_STACK_FILE)
 # The stack with migration on (peering, routes, the dev-side ingress rule): compliant too.
-MIGRATION_CONTEXT = {
-    "migration": {
-        "devVpcId": "vpc-0a1b2c3d4e5f60718",
-        "devVpcCidr": "10.0.0.0/16",
-        "devDbEndpoint": "payments-dev.abc.us-east-1.rds.amazonaws.com",
-        "devDbPort": 5432,
-        "devRouteTableIds": ["rtb-0a1b2c3d4e5f60718"],
-        "devDbSecurityGroupId": "sg-0a1b2c3d4e5f60718",
-    }
-}
+MIGRATION_CONTEXT = {"migration": MIGRATION_EXAMPLE}
 CHECKOV_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",

@@ -13,10 +13,11 @@ from infra.config import (
     ALLOWED_INSTANCE_CLASSES,
     CREATABLE_POSTGRES_VERSIONS,
     LOG_RETENTION_DAYS,
+    MIGRATION_EXAMPLE,
     SUFFIX_MAX_LENGTH,
     project_context_keys,
 )
-from tests.property.strategies import DEFAULTS, MIGRATION_EXAMPLE, SUFFIX_ALPHABET, suffixes
+from tests.property.strategies import DEFAULTS, SUFFIX_ALPHABET, suffixes
 
 
 @dataclass(frozen=True)

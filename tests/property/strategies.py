@@ -19,18 +19,17 @@ from hypothesis import strategies as st
 
 from infra.app_builder import cdk_json_context
 from infra.config import (
-    _MIGRATION_EXAMPLE,
     ALLOWED_INSTANCE_CLASSES,
     CREATABLE_POSTGRES_VERSIONS,
     DAYS,
     LOG_RETENTION_DAYS,
+    MIGRATION_EXAMPLE,
     MONITORING_INTERVALS_SECONDS,
     SUFFIX_MAX_LENGTH,
 )
 
 DEFAULTS: dict[str, Any] = cdk_json_context()
 VPC = ipaddress.IPv4Network(DEFAULTS["vpcCidr"])
-MIGRATION_EXAMPLE: dict[str, Any] = json.loads(_MIGRATION_EXAMPLE)
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
 MINUTES_PER_DAY = 24 * 60
 

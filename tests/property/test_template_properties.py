@@ -10,10 +10,15 @@ from pathlib import Path
 
 from hypothesis import event, example, given, settings
 
-from infra.config import ALLOWED_INSTANCE_CLASSES, CREATABLE_POSTGRES_VERSIONS, MONITORING_INTERVALS_SECONDS
+from infra.config import (
+    ALLOWED_INSTANCE_CLASSES,
+    CREATABLE_POSTGRES_VERSIONS,
+    MIGRATION_EXAMPLE,
+    MONITORING_INTERVALS_SECONDS,
+)
 from tests.property.compliance import describe, violations
 from tests.property.profiles import synth_examples
-from tests.property.strategies import MIGRATION_EXAMPLE, Overrides, valid_overrides
+from tests.property.strategies import Overrides, valid_overrides
 from tests.property.synth import synth_stacks
 
 _EDGE_SUFFIXES = (

@@ -6,7 +6,6 @@ by syrupy's ``JSONSnapshotExtension``: one ``.json`` file per stack under ``__sn
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -14,12 +13,12 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from infra.config import _MIGRATION_EXAMPLE
+from infra.config import MIGRATION_EXAMPLE
 from tests.snapshot.normalize import SNAPSHOT_MATCHER
 from tests.snapshot.synth import synth_stack_templates
 
 # The migration feature switched on with the documented example (dev VPC peering etc.).
-MIGRATION_CONTEXT: dict[str, Any] = {"migration": json.loads(_MIGRATION_EXAMPLE)}
+MIGRATION_CONTEXT: dict[str, Any] = {"migration": MIGRATION_EXAMPLE}
 
 # Environment variables through which the CDK CLI injects context into an App. The jsii
 # runtime copies the environment when it starts, so they cannot be scrubbed here; a set

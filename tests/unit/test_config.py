@@ -7,18 +7,11 @@ from typing import Any
 import pytest
 
 from infra.app_builder import cdk_json_context
-from infra.config import ConfigError, StagingDatabaseConfig
+from infra.config import MIGRATION_EXAMPLE, ConfigError, StagingDatabaseConfig
 from infra.naming import NameKind, ResourceNamer
 
 DEFAULTS = cdk_json_context()
-MIGRATION = {
-    "devVpcId": "vpc-0a1b2c3d4e5f60718",
-    "devVpcCidr": "10.0.0.0/16",
-    "devDbEndpoint": "payments-dev.abc123.us-east-1.rds.amazonaws.com",
-    "devDbPort": 5432,
-    "devRouteTableIds": ["rtb-0a1b2c3d4e5f60718"],
-    "devDbSecurityGroupId": "sg-0a1b2c3d4e5f60718",
-}
+MIGRATION = MIGRATION_EXAMPLE
 
 
 def parse(**overrides: Any) -> StagingDatabaseConfig:
