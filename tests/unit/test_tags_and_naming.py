@@ -55,7 +55,7 @@ def test_cdk_helper_resources_are_tagged_too(default_template: dict[str, Any]) -
 
 
 def test_tag_aspect_fails_synthesis_naming_the_untagged_construct(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     rogue = sns.Topic(stack, "RogueTopic")
     Tags.of(rogue).remove("CostCenter")
@@ -67,7 +67,7 @@ def test_tag_aspect_fails_synthesis_naming_the_untagged_construct(tmp_path: Any)
 
 
 def test_tag_aspect_rejects_a_wrong_value(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     rogue = sns.Topic(stack, "RogueTopic")
     Tags.of(rogue).add("Environment", "production", priority=500)
@@ -76,7 +76,7 @@ def test_tag_aspect_rejects_a_wrong_value(tmp_path: Any) -> None:
 
 
 def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
     with pytest.raises(
@@ -128,7 +128,7 @@ def test_stateful_logical_ids_do_not_depend_on_the_suffix(default_template: dict
 
 
 def test_rule_errors_surface_as_one_line_for_the_cli(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     Tags.of(sns.Topic(stack, "RogueTopic")).remove("Environment")
     with pytest.raises(Exception) as caught:
