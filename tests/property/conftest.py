@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 
+from tests.property.policy_scan import PolicyScanError, PolicyScanner
 from tests.property.profiles import load_requested_profile
 
 load_requested_profile()
@@ -28,3 +30,14 @@ def _hypothesis_first_use_costs() -> None:
     the too_slow health check does not fail whichever test happens to draw first."""
     warm_up = st.tuples(st.integers(), st.text(min_size=1), st.from_regex(r"rtb-[0-9a-f]{8}", fullmatch=True))
     find(warm_up, lambda _: True, settings=settings(database=None, suppress_health_check=list(HealthCheck)))
+
+
+@pytest.fixture(scope="session")
+def policy_scanner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyScanner]:
+    """One warm checkov process with the project's policies for the whole session (policy_scan.py)."""
+    try:
+        scanner = PolicyScanner(workdir=tmp_path_factory.mktemp("policy-scan"))
+    except PolicyScanError as error:
+        pytest.fail(str(error), pytrace=False)  # a policy check that cannot run proves nothing: fail, never skip
+    yield scanner
+    scanner.close()

@@ -103,7 +103,8 @@ def _inner_pytest(
 
 
 def test_pytest_reports_the_change_as_a_failed_snapshot(
-    backup_window_changed: dict[str, Any],     stack_templates: dict[str, dict[str, Any]],
+    backup_window_changed: dict[str, Any],
+    stack_templates: dict[str, dict[str, Any]],
     pytester: pytest.Pytester,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
