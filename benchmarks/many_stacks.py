@@ -17,21 +17,21 @@ the gate's cost grows no faster with N than the tools' cost does.
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import Timing, checkov_executable, load, median, timed  # noqa: E402
 from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: E402  (standard library only)
 
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_STACKS", "1,4,16").split(","))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)
 
 _SYNTH = """
 import sys
@@ -39,18 +39,6 @@ from infra.app_builder import synthesize
 for index, outdir in enumerate(sys.argv[1:]):
     synthesize(outdir=outdir, context={"environmentSuffix": f"bench-{index}"})
 """
-
-
-def timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, ok: Sequence[int] = (0,)) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode not in ok:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        sys.exit(f"benchmark step failed (exit {done.returncode}): {' '.join(argv[:4])}...\n" + "\n".join(tail))
-    return elapsed
 
 
 def synthesize(assemblies: Sequence[Path]) -> None:
@@ -64,14 +52,14 @@ def synthesize(assemblies: Sequence[Path]) -> None:
     )
 
 
-def gate(assemblies: Sequence[Path], reports: Path) -> float:
+def gate(assemblies: Sequence[Path], reports: Path) -> Timing:
     argv = [sys.executable, "-m", "harness", "-q", "--reports", str(reports)]
     for assembly in assemblies:
         argv += ["--assembly", str(assembly)]
     return timed(argv, ok=(0, 1))
 
 
-def tools(checkov: str, templates: Sequence[Path]) -> float:
+def tools(checkov: str, templates: Sequence[Path]) -> Timing:
     files = [arg for template in templates for arg in ("--file", str(template))]
     scan = timed(
         [checkov, *files, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",
@@ -79,43 +67,41 @@ def tools(checkov: str, templates: Sequence[Path]) -> float:
         env=CHECKOV_OFFLINE_ENV, ok=(0, 1),
     )  # fmt: skip
     cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
-    lint = timed([cfn_lint, "--regions", "us-east-1", "--", *map(str, templates)], ok=(0, 2, 4, 6, 8, 10, 12, 14))
-    return scan + lint
+    return scan + timed([cfn_lint, "--regions", "us-east-1", "--", *map(str, templates)], ok=LINT_EXIT_CODES)
 
 
 def main() -> int:
-    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
-    if not Path(checkov).is_file():
-        sys.exit(f"checkov not found at {checkov}: run `nox -s bench` (it sets CHECKOV_BIN)")
-    print(
-        f"many stacks: N = {', '.join(map(str, SIZES))}, median of {ROUNDS} interleaved rounds, {os.cpu_count()} CPUs"
-    )
+    checkov = checkov_executable()
+    print(f"many stacks: gate --assembly x N vs checkov + cfn-lint alone, median of {ROUNDS} interleaved rounds")
+    print(f"  at start: {load()}")
     with tempfile.TemporaryDirectory(prefix="bench-stacks-") as tmp:
         scratch = Path(tmp)
         assemblies = [scratch / f"assembly-{i:02d}" for i in range(max(SIZES))]
         synthesize(assemblies)
         templates = [next(a.glob("*.template.json")) for a in assemblies]
-        samples: dict[int, dict[str, list[float]]] = {n: {"gate": [], "tools": []} for n in SIZES}
+        samples: dict[int, dict[str, list[Timing]]] = {n: {"gate": [], "tools": []} for n in SIZES}
         for _ in range(ROUNDS):
             for n in SIZES:
                 samples[n]["gate"].append(gate(assemblies[:n], scratch / f"reports-{n}"))
                 samples[n]["tools"].append(tools(checkov, templates[:n]))
-    print(f"  {'N':>3}  {'gate':>8}  {'per stack':>9}  {'checkov+cfn-lint':>16}  {'per stack':>9}  {'gate/tools':>10}")
+    print(
+        f"  {'N':>3}  {'gate wall':>9} {'per stack':>9} {'CPU':>7}   {'tools wall':>10} {'per stack':>9} {'CPU':>7}   gate/tools"
+    )
     for n in SIZES:
-        gate_s = statistics.median(samples[n]["gate"])
-        tools_s = statistics.median(samples[n]["tools"])
+        g, t = median(samples[n]["gate"]), median(samples[n]["tools"])
         print(
-            f"  {n:>3}  {gate_s:7.1f}s  {gate_s / n:8.2f}s  {tools_s:15.1f}s  {tools_s / n:8.2f}s  {gate_s / tools_s:10.2f}"
+            f"  {n:>3}  {g.wall_s:8.1f}s {g.wall_s / n:8.2f}s {g.cpu_s:6.1f}s   {t.wall_s:9.1f}s {t.wall_s / n:8.2f}s "
+            f"{t.cpu_s:6.1f}s   {g.wall_s / t.wall_s:6.2f}x"
         )
     first, last = SIZES[0], SIZES[-1]
     growth = {
-        kind: statistics.median(samples[last][kind]) / statistics.median(samples[first][kind])
-        for kind in ("gate", "tools")
+        kind: median(samples[last][kind]).wall_s / median(samples[first][kind]).wall_s for kind in ("gate", "tools")
     }
     print(
-        f"  growth N={first} -> N={last}: gate x{growth['gate']:.2f}, checkov+cfn-lint x{growth['tools']:.2f} "
-        f"(goal: gate <= tools)"
+        f"  growth N={first} -> N={last} (wall): gate x{growth['gate']:.2f}, checkov + cfn-lint x{growth['tools']:.2f} "
+        "(goal: gate grows no faster)"
     )
+    print(f"  at end: {load()}")
     return 0
 
 

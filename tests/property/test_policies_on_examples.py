@@ -8,16 +8,19 @@ the template properties (every instance class, engine version, monitoring interv
 Performance Insights and migration on and off, the suffix edges) on every profile, then
 random accepted contexts (profiles.py). Each example is judged inline by one warm checkov
 process (policy_scan.py), so a failure shrinks to a minimal context like any other.
-test_properties_catch_bugs.py proves it goes red when the config accepts a value a policy
-rejects.
+The last test proves it goes red when the config accepts a value a policy rejects.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import Phase, example, given, settings
 
+from infra.config import StagingDatabaseConfig
 from tests.property.policy_scan import PolicyScanner, policy_failures
 from tests.property.profiles import policy_examples
 from tests.property.strategies import Overrides, valid_overrides
@@ -37,3 +40,34 @@ for _covering in COVERING_EXAMPLES:
     test_every_accepted_context_passes_the_project_policies = example(overrides=_covering)(
         test_every_accepted_context_passes_the_project_policies
     )
+
+
+def _replaced(config: StagingDatabaseConfig, **changes: Any) -> StagingDatabaseConfig:
+    """A copy of the parsed config with ``changes`` (a frozen dataclass or a frozen pydantic model)."""
+    if dataclasses.is_dataclass(config):
+        return dataclasses.replace(config, **changes)
+    copied: StagingDatabaseConfig = config.model_copy(update=changes)  # type: ignore[attr-defined]
+    return copied
+
+
+def test_policy_property_catches_a_value_the_config_accepts_and_a_policy_rejects(
+    synth_outdir: Path, policy_scanner: PolicyScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planted: the config accepts ``maxConnections`` 300 (issue 11's example), which the app
+    writes into the parameter group and CKV_STG_PG_1 rejects (the spec says 200): the policy
+    property, run as test_policies_on_examples runs it, must go red naming that policy."""
+    parse = StagingDatabaseConfig.from_context.__func__  # type: ignore[attr-defined]
+
+    def accepting(cls: type[StagingDatabaseConfig], context: Any) -> StagingDatabaseConfig:
+        return _replaced(parse(cls, context), max_connections=300)
+
+    monkeypatch.setattr(StagingDatabaseConfig, "from_context", classmethod(accepting))
+
+    @settings(max_examples=1, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
+    @given(overrides=valid_overrides())
+    def every_accepted_context_passes_the_policies(overrides: Overrides) -> None:
+        failures = policy_failures(overrides, outdir=synth_outdir, scanner=policy_scanner)
+        assert not failures, failures
+
+    with pytest.raises(AssertionError, match=r"CKV_STG_PG_1 FAILED on AWS::RDS::DBParameterGroup\."):
+        every_accepted_context_passes_the_policies()

@@ -8,7 +8,6 @@ test itself goes red).
 from __future__ import annotations
 
 import copy
-import dataclasses
 import sys
 import types
 from collections.abc import Callable
@@ -20,10 +19,8 @@ from hypothesis import Phase, given, settings
 
 import infra.app_builder
 import infra.stacks.staging_database
-from infra.config import StagingDatabaseConfig
 from infra.stacks.staging_database import STACK_ID
 from tests.property.compliance import describe, violations
-from tests.property.policy_scan import PolicyScanner, policy_failures
 from tests.property.strategies import DEFAULTS, Overrides, valid_overrides
 from tests.property.synth import Synthesized, synth_stacks
 from tests.property.template_checks import is_taggable, tags_of
@@ -266,34 +263,3 @@ def test_snapshot_default_is_what_the_properties_see(default_stack: Synthesized)
     """The property synths (cdk-nag off, reused outdir) see the template ``cdk synth`` makes
     (the snapshot tier's path: cdk-nag on, fresh outdir)."""
     assert synth_stack_templates()[STACK_ID] == default_stack.template
-
-
-def _replaced(config: StagingDatabaseConfig, **changes: Any) -> StagingDatabaseConfig:
-    """A copy of the parsed config with ``changes`` (a frozen dataclass or a frozen pydantic model)."""
-    if dataclasses.is_dataclass(config):
-        return dataclasses.replace(config, **changes)
-    copied: StagingDatabaseConfig = config.model_copy(update=changes)  # type: ignore[attr-defined]
-    return copied
-
-
-def test_policy_property_catches_a_value_the_config_accepts_and_a_policy_rejects(
-    synth_outdir: Path, policy_scanner: PolicyScanner, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Planted: the config accepts ``maxConnections`` 300 (issue 11's example), which the app
-    writes into the parameter group and CKV_STG_PG_1 rejects (the spec says 200): the policy
-    property, run as test_policies_on_examples runs it, must go red naming that policy."""
-    parse = StagingDatabaseConfig.from_context.__func__  # type: ignore[attr-defined]
-
-    def accepting(cls: type[StagingDatabaseConfig], context: Any) -> StagingDatabaseConfig:
-        return _replaced(parse(cls, context), max_connections=300)
-
-    monkeypatch.setattr(StagingDatabaseConfig, "from_context", classmethod(accepting))
-
-    @settings(max_examples=1, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
-    @given(overrides=valid_overrides())
-    def every_accepted_context_passes_the_policies(overrides: Overrides) -> None:
-        failures = policy_failures(overrides, outdir=synth_outdir, scanner=policy_scanner)
-        assert not failures, failures
-
-    with pytest.raises(AssertionError, match=r"CKV_STG_PG_1 FAILED on AWS::RDS::DBParameterGroup\."):
-        every_accepted_context_passes_the_policies()
