@@ -95,6 +95,10 @@ def _inner_pytest(
     subprocess, without paying a cold interpreter (about 1 s of CPU each)."""
     monkeypatch.setenv("TEMPLATE", str(template))
     monkeypatch.setenv("NO_COLOR", "1")
+    # Under `nox -s tests` this runs in a pytest-xdist worker; syrupy would take the inner
+    # session for one too and leave its report to a controller that does not exist.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     result = pytester.runpytest_inprocess(
         "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-c", str(pytester.path / "pytest.ini"),
         "--rootdir", str(pytester.path), str(pytester.path), *args,
