@@ -47,8 +47,7 @@ class TestRun:
 # a stale figure costs balance, never correctness. Files not listed weigh DEFAULT_FILE_WEIGHT.
 FILE_WEIGHTS = {
     "tests/property/test_config_properties.py": 11.0,  # thousands of config examples, 3 cold app.py runs
-    "tests/property/test_template_properties.py": 9.0,  # ~50 synthesized examples
-    "tests/property/test_policies_on_examples.py": 6.5,  # a warm checkov: ~2 s to start, ~0.3 s per example
+    "tests/property/test_template_properties.py": 13.0,  # ~50 synthesized examples, ~15 judged by checkov
     "tests/property/test_properties_catch_bugs.py": 3.5,
     "tests/unit/test_app_cli.py": 4.0,  # cold app.py processes
     "tests/unit/test_migration.py": 1.5,

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.run_checkov import checkov_env, python_of
-from tests.property.strategies import Overrides
-from tests.property.synth import synth_stacks
+from tests.property.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
@@ -192,11 +191,7 @@ class PolicyScanner:
         self._log.close()
 
 
-def policy_failures(overrides: Overrides, *, outdir: Path, scanner: PolicyScanner) -> str:
-    """What the project's policies fail on the stacks ``overrides`` synthesizes ("" if nothing)."""
-    problems = []
-    for stack in synth_stacks(overrides.values, outdir):
-        scan = scanner.scan(stack.template, name=stack.stack_name)
-        if scan.failed:
-            problems.append(f"{stack.stack_name}:\n{scan.describe()}")
-    return "\n".join(problems)
+def policy_failures(stack: Synthesized, *, scanner: PolicyScanner) -> str:
+    """What the project's policies fail on ``stack`` ("" if nothing)."""
+    scan = scanner.scan(stack.template, name=stack.stack_name)
+    return f"{stack.stack_name}:\n{scan.describe()}" if scan.failed else ""

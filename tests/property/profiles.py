@@ -42,9 +42,6 @@ settings.register_profile(
 )
 
 SYNTH_EXAMPLES = {"default": 8, "dev": 8, "ci": 40}
-# Random examples of the policy property (test_policies_on_examples.py), after its covering
-# examples: each also pays a checkov scan of ~0.2 s (policy_scan.py).
-POLICY_EXAMPLES = {"default": 2, "dev": 2, "ci": 8}
 # (straight into from_context, through an App) per invalid-input category.
 INVALID_EXAMPLES = {"default": (20, 3), "dev": (20, 3), "ci": (50, 6)}
 
@@ -59,11 +56,6 @@ def load_requested_profile() -> None:
 def synth_examples() -> int:
     """How many synthesizing examples the active profile runs."""
     return SYNTH_EXAMPLES.get(settings.get_current_profile_name(), SYNTH_EXAMPLES["default"])
-
-
-def policy_examples() -> int:
-    """How many random examples the policy property runs under the active profile."""
-    return POLICY_EXAMPLES.get(settings.get_current_profile_name(), POLICY_EXAMPLES["default"])
 
 
 def invalid_examples(*, through_app: bool) -> int:
