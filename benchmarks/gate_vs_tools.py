@@ -10,7 +10,8 @@ Each round runs, one after another on this machine:
 
 Printed: the median over ``BENCH_ROUNDS`` rounds (default 3) of each, as wall time and CPU
 seconds, and the two ratios the issue sets goals for (full gate / bare scan <= 2.5). Rounds
-interleave the three so the shared machine's load hits all of them alike. ``BENCH_FULL=0``
+interleave the three so the shared machine's load hits all of them alike; one untimed run of
+each gate comes first (venv install after a lock change, first bytecode caches). ``BENCH_FULL=0``
 skips the full gate; ``BENCH_COLD=1`` adds one cold run of each gate (``--reuse-venv=never``:
 nox rebuilds the session venv from uv's cache). Without ``nox`` on PATH the gate is timed as
 ``python -m harness``. A gate verdict of 1 (violations) still times the whole gate; 2 stops.
@@ -73,6 +74,10 @@ def main() -> int:
         runs["full gate (unit, snapshot, property)"] = []
     print(f"gate vs bare scan: median of {ROUNDS} interleaved rounds; nox: {shutil.which('nox') or 'not on PATH'}")
     print(f"  at start: {load()}")
+    # Warm-up, untimed: nox (re)installs the session venv from the lock file if it changed, and
+    # the first run writes the bytecode caches; "warm" is every run after that.
+    for extra in runs.values():
+        gate(extra)
     parts: dict[str, list[Timing]] = {}
     gates: dict[str, list[Timing]] = {label: [] for label in runs}
     for _ in range(ROUNDS):
