@@ -90,8 +90,8 @@ def test_invalid_context_stops_before_any_construct(category: str, data: st.Data
 
 CLI_CASES = {
     # -c values arrive as strings (CDK_CONTEXT_JSON is how the CLI passes them to the app).
-    # Three, not more: each is a cold process (~4 s of CPU for jsii and aws-cdk-lib).
-    "environmentSuffix": {"environmentSuffix": "Feature_42"},
+    # Two, not more: each is a cold process (~1.5 s of CPU for jsii and aws-cdk-lib). A bad
+    # environmentSuffix through app.py is tests/unit/test_app_cli.py's case, word for word.
     "appSubnetCidrs": {"appSubnetCidrs": '["10.1.0.0/24","10.2.1.0/24","10.1.2.0/24"]'},
     "backupWindow": {"backupWindow": "08:30-09:30"},
 }
