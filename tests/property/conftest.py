@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
 from tests.property.policy_scan import PolicyScanError, PolicyScanner
@@ -29,7 +29,8 @@ def _hypothesis_first_use_costs() -> None:
     .hypothesis/ afterwards. Pay them once here, after collection imported every module, so
     the too_slow health check does not fail whichever test happens to draw first."""
     warm_up = st.tuples(st.integers(), st.text(min_size=1), st.from_regex(r"rtb-[0-9a-f]{8}", fullmatch=True))
-    find(warm_up, lambda _: True, settings=settings(database=None, suppress_health_check=list(HealthCheck)))
+    warm = settings(database=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])  # no shrinking
+    find(warm_up, lambda _: True, settings=warm)
 
 
 @pytest.fixture(scope="session")
