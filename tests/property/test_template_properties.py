@@ -5,17 +5,20 @@ are microseconds. Example counts: profiles.py.
 
 Any context the app accepts must also yield a stack the gate's own policies pass (issue 11):
 where the config and the policies disagree (the config accepting a 1-second monitoring
-interval that CKV_STG_RDS_9 rejects), ``cdk synth`` is green and the gate red. So every
-covering example, and a drawn sample of one in POLICY_SAMPLE_EVERY random examples, is also
-judged by the project's policies in checkov (policy_scan.py: one warm checkov process, about
-0.2 s per template, which is why not every example). The sample is part of the drawn input,
-so a policy failure shrinks and reproduces like any other (``judge_policies=True``), and
-test_a_policy_failure_turns_the_property_red proves the check can fail.
+interval that CKV_STG_RDS_9 rejects), ``cdk synth`` is green and the gate red. So each
+covering example with settings no earlier one had (the suffix aside: names are the naming
+property's, on every example), and a drawn sample of one in POLICY_SAMPLE_EVERY random
+examples, is also judged by the project's policies in checkov (policy_scan.py: one warm
+checkov process, 0.3-0.5 s of CPU per template, which is why not every example). The sample
+is part of the drawn input, so a policy failure shrinks and reproduces like any other
+(``judge_policies=True``), and test_a_policy_failure_turns_the_property_red proves the check
+can fail.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +89,19 @@ def test_every_synthesized_template_is_compliant(
             assert not failed, f"the app accepts this context, the gate's policies fail its stack:\n{failed}"
 
 
-for _covering in COVERING_EXAMPLES:
-    test_every_synthesized_template_is_compliant = example(overrides=_covering, judge_policies=True)(
+def _first_with_its_settings(examples: list[Overrides]) -> list[bool]:
+    """Per example: no earlier one has the same overrides apart from the suffix."""
+    seen: set[str] = set()
+    first = []
+    for overrides in examples:
+        settings_ = json.dumps({k: v for k, v in overrides.values.items() if k != "environmentSuffix"}, sort_keys=True)
+        first.append(settings_ not in seen)
+        seen.add(settings_)
+    return first
+
+
+for _covering, _judged in zip(COVERING_EXAMPLES, _first_with_its_settings(COVERING_EXAMPLES), strict=True):
+    test_every_synthesized_template_is_compliant = example(overrides=_covering, judge_policies=_judged)(
         test_every_synthesized_template_is_compliant
     )
 
