@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, AspectPriority, Aspects, Tags
+from aws_cdk import App, Tags
 
 from harness.nag import add_nag_validations
 from infra.aspects import ForbidRetainPolicies, RequiredTagsValidator, TagRawCfnResources
@@ -64,18 +64,19 @@ def add_staging_stacks(app: App) -> list[StagingDatabaseStack]:
     config = StagingDatabaseConfig.from_context(app_context(app))
     stack = StagingDatabaseStack(app, STACK_ID, config=config)
     apply_required_tags(app, tags=config.required_tags)
-    app.node.add_validation(ForbidRetainPolicies(scope=app))
+    ForbidRetainPolicies().attach(app)
     add_nag_validations(app)  # cdk-nag packs + policies/ acknowledgements (context cdkNagPacks=false skips)
     return [stack]
 
 
 def apply_required_tags(app: App, *, tags: Mapping[str, str]) -> None:
-    """Tag everything, then validate (validations run after every aspect, tags included)."""
+    """Tag everything (call it once the stacks are built), then validate (validations run after
+    every aspect, CDK's tag aspects included)."""
     for key, value in sorted(tags.items()):
         Tags.of(app).add(key, value)
     raw_tagger = TagRawCfnResources(tags=tags)
-    Aspects.of(app).add(raw_tagger, priority=AspectPriority.MUTATING)
-    app.node.add_validation(RequiredTagsValidator(scope=app, required=tags, raw_tagger=raw_tagger))
+    raw_tagger.tag(app)
+    RequiredTagsValidator(required=tags, raw_tagger=raw_tagger).attach(app)
 
 
 def synthesize(*, outdir: str, context: Mapping[str, Any] | None = None, builtin_validation: bool = True) -> Path:

@@ -3,16 +3,15 @@
 ``Tags.of(app).add(...)`` tags every construct CDK knows to be taggable. CDK's own helper
 resources (e.g. the custom-resource provider behind ``restrict_default_security_group``)
 are raw ``CfnResource`` objects that ``Tags`` skips although CloudFormation can tag them;
-the ``TagRawCfnResources`` aspect tags those. ``RequiredTagsValidator`` is a construct
-validation: CDK calls it once, after every aspect (tags included) has run, and it raises,
-naming the construct path, if any taggable resource still lacks a required tag or carries
-the wrong value.
+``TagRawCfnResources`` tags those. ``RequiredTagsValidator`` (a validation, see
+collecting.py) runs after every aspect and fails synthesis, naming the construct path of
+every taggable resource that still lacks a required tag or carries the wrong value (all of
+them in one run).
 
-Cost matters here: every jsii call is a round trip to Node.js (~0.1 ms, far more on a busy
-machine), and these rules run in every synthesis, hundreds per property-test run. So the
-validator walks the tree once instead of being called per construct, and facts that are
-fixed per generated L1 class (taggable or not, CloudFormation type) are asked once per
-class (:func:`_class_facts`), not once per resource.
+Both run in every synthesis, hundreds per property-test run, and every jsii call is a round
+trip to Node.js, so neither is called by CDK once per construct (an aspect would be: about
+100 round trips per synthesis each), and facts fixed by a generated L1 class (taggable or
+not, CloudFormation type) are asked once per class (:func:`_facts`), not once per resource.
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import jsii
-from aws_cdk import CfnResource, IAspect, TagManager
-from constructs import IConstruct, IValidation
+from aws_cdk import CfnResource, TagManager
+from constructs import IConstruct
 
+from infra.aspects.collecting import CollectingRule
 from infra.errors import SynthesisRuleError
 
 # Raw CfnResource types CDK helpers emit that CloudFormation can tag (list-of-Key/Value form).
@@ -61,18 +60,22 @@ def _facts(node: CfnResource) -> _Facts:
     return facts
 
 
-@jsii.implements(IAspect)
 class TagRawCfnResources:
     """Adds the required tags to raw CfnResources of taggable types that ``Tags`` skips.
 
-    An aspect (mutating priority) so that helper resources added anywhere, at any time
-    before synthesis, are tagged before the validator looks.
+    :meth:`tag` walks the tree once, after the stacks are built: the helper resources it exists
+    for are created with the constructs that need them. A raw taggable resource added after
+    that walk is not tagged, and the validator fails synthesis naming it: never a silent gap.
     """
 
     def __init__(self, *, tags: Mapping[str, str]) -> None:
         self._tags = dict(sorted(tags.items()))
         # Construct path -> tags written, so the validator can read raw resources' tags back.
         self.applied: dict[str, dict[str, str]] = {}
+
+    def tag(self, scope: IConstruct) -> None:
+        for node in scope.node.find_all():
+            self.visit(node)
 
     def visit(self, node: IConstruct) -> None:
         if not isinstance(node, CfnResource):
@@ -83,42 +86,28 @@ class TagRawCfnResources:
             self.applied[node.node.path] = dict(self._tags)
 
 
-@jsii.implements(IValidation)
-class RequiredTagsValidator:
-    """Fails synthesis if any taggable resource under ``scope`` lacks a required tag or value.
+class RequiredTagsValidator(CollectingRule):
+    """Fails synthesis if any taggable resource lacks a required tag or value (every one, in one run)."""
 
-    Register with ``scope.node.add_validation(RequiredTagsValidator(scope=scope, ...))``.
-    """
-
-    def __init__(
-        self, *, scope: IConstruct, required: Mapping[str, str], raw_tagger: TagRawCfnResources | None = None
-    ) -> None:
-        self._scope = scope
+    def __init__(self, *, required: Mapping[str, str], raw_tagger: TagRawCfnResources | None = None) -> None:
+        super().__init__()
         self._required = dict(sorted(required.items()))
         self._raw_tagger = raw_tagger
 
-    def validate(self) -> list[str]:
-        # Raising (rather than returning messages) keeps the one-line error shape that
-        # infra.errors.as_synthesis_rule_error recognizes.
-        for node in self._scope.node.find_all():
-            self.visit(node)
-        return []
-
-    def visit(self, node: IConstruct) -> None:
+    def check(self, node: IConstruct) -> str:
         if not isinstance(node, CfnResource):
-            return
+            return ""
         facts = _facts(node)
         if facts.taggable:
             present = _tag_manager_values(node)
         elif facts.cfn_type in RAW_TAGGABLE_TYPES:
             present = self._raw_tagger.applied.get(node.node.path, {}) if self._raw_tagger else {}
         else:
-            return
+            return ""
         problems = [f"{key}={value}" for key, value in self._required.items() if present.get(key) != value]
-        if problems:
-            raise RequiredTagsMissingError(
-                f"{node.node.path} ({facts.cfn_type}) lacks required tag(s) {', '.join(problems)}"
-            )
+        if not problems:
+            return ""
+        return f"{node.node.path} ({facts.cfn_type}) lacks required tag(s) {', '.join(problems)}"
 
 
 def _tag_manager_values(node: CfnResource) -> dict[str, str]:

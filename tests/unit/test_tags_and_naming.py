@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy, Tags
 from aws_cdk import aws_sns as sns
 
 from infra.app_builder import add_staging_stacks, new_app
@@ -81,6 +81,49 @@ def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> No
     stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
     with pytest.raises(
         Exception, match=r"StagingDatabase/Encryption/Key/Resource \(AWS::KMS::Key\) has DeletionPolicy Retain"
+    ):
+        app.synth()
+
+
+def test_rule_aspects_report_every_offending_construct_in_one_run(tmp_path: Any) -> None:
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
+    (stack,) = add_staging_stacks(app)
+    stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
+    for name in ("RogueTopicA", "RogueTopicB"):
+        Tags.of(sns.Topic(stack, name)).remove("CostCenter")
+    with pytest.raises(Exception) as caught:
+        app.synth()
+    rule_error = as_synthesis_rule_error(caught.value)
+    assert rule_error is not None
+    offenders = str(rule_error).split("; ")
+    assert sorted(o.split(" ", 1)[0] for o in offenders) == [
+        "StagingDatabase/Encryption/Key/Resource",
+        "StagingDatabase/RogueTopicA/Resource",
+        "StagingDatabase/RogueTopicB/Resource",
+    ]
+
+
+def test_a_raw_taggable_resource_added_after_tagging_fails_synthesis_naming_it(tmp_path: Any) -> None:
+    """Raw helper resources are tagged once the stacks are built; one added later is refused, never missed."""
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
+    (stack,) = add_staging_stacks(app)
+    CfnResource(stack, "LateRole", type="AWS::IAM::Role", properties={"AssumeRolePolicyDocument": {}})
+    with pytest.raises(
+        Exception,
+        match=r"StagingDatabase/LateRole \(AWS::IAM::Role\) lacks required tag\(s\) CostCenter=engineering, Environment=staging",
+    ):
+        app.synth()
+
+
+def test_retain_on_replacement_is_refused_too(tmp_path: Any) -> None:
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
+    (stack,) = add_staging_stacks(app)
+    key = stack.encryption.key.node.default_child
+    assert isinstance(key, CfnResource)
+    key.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
+    with pytest.raises(
+        Exception,
+        match=r"StagingDatabase/Encryption/Key/Resource \(AWS::KMS::Key\) has UpdateReplacePolicy RetainExceptOnCreate",
     ):
         app.synth()
 
