@@ -13,10 +13,16 @@ class ExitCode(IntEnum):
 
 
 class Status(StrEnum):
-    FAILED = "failed"  # fails the gate
+    FAILED = "failed"  # a violation: fails the gate
+    NOT_EVALUATED = "not-evaluated"  # the gate could not judge it (content or values not in the template): fails
     WARNING = "warning"  # reported, does not fail the gate
     WAIVED = "waived"  # a matching, unexpired waiver from policies/ covers it
     PASSED = "passed"
+
+    @property
+    def gates(self) -> bool:
+        """Whether a finding with this status fails the gate (exit 1)."""
+        return self in (Status.FAILED, Status.NOT_EVALUATED)
 
 
 class Source(StrEnum):
@@ -28,10 +34,10 @@ class Source(StrEnum):
     PROJECT = "project"  # the project's own checkov custom checks in policies/
     CFN_LINT = "cfn-lint"
     TESTS = "tests"
-    GATE = "gate"  # the gate's own rules: expired waivers, unregistered suppressions
+    GATE = "gate"  # the gate's own rules: expired waivers, content it cannot see, missing verdicts
 
 
-STATUS_ORDER = {Status.FAILED: 0, Status.WARNING: 1, Status.WAIVED: 2, Status.PASSED: 3}
+STATUS_ORDER = {Status.FAILED: 0, Status.NOT_EVALUATED: 1, Status.WARNING: 2, Status.WAIVED: 3, Status.PASSED: 4}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +58,8 @@ class Finding:
     remediation: str = ""
     waiver_id: str = ""
     waiver_expires: str = ""
+    stack: str = ""  # stack id (e.g. "StagingDatabase", "Stage/Stack", "Parent/Nested")
+    world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
 
     def sort_key(self) -> tuple[str, int, str, str, str, str, str, str]:
         return (

@@ -2,21 +2,30 @@
 
 Why this module exists
 ----------------------
-checkov hands a resource check only ``{"Type", "Properties", "Metadata"}`` of one resource.
+checkov hands a resource check only ``{"Type", "Properties", "Metadata"}`` of one resource,
+with intrinsics rendered its own way (a parameter's ``Default`` stands in for its value).
 ``DeletionPolicy``/``UpdateReplacePolicy``, the template's ``Outputs`` and every other
 resource are invisible to it, so rules such as "no Retain anywhere", "the connection
-details are exported" or "the DB subnets have no route to an internet gateway" cannot be
-written as plain checkov resource checks or YAML graph policies.
+details are exported" or "every network path into the database" cannot be written as plain
+checkov resource checks or YAML graph policies.
 
 They still run *inside* checkov (one engine, one report, checkov's own
 ``Metadata.checkov.skip`` suppressions, SARIF/JUnit records per resource): each Python
 check is a thin checkov ``BaseResourceCheck`` whose rule is a pure function
-``rule(template, logical_id) -> bool | None`` over the whole, raw template. The check finds
-the template it is scanning from checkov's call stack (``Runner.check_definitions`` holds it
-in ``file_abs_path``; checkov 3.3.30, pinned in ``requirements/checkov.txt``) and parses the
-file once per run. If that lookup ever breaks (a checkov upgrade), every such check FAILS
-and logs an error: it fails closed, never silently passes. ``tests/policies`` proves every
-rule fails its fail fixture, so an upgrade that breaks the lookup cannot go unnoticed.
+``rule(ctx, logical_id) -> Verdict`` over a :class:`Context`: the whole template checkov is
+scanning (found from checkov's call stack: ``Runner.check_definitions`` holds it in
+``file_abs_path``; checkov 3.3.30, pinned in ``requirements/checkov.txt``), the template as
+written (``ctx.raw``), and the shared resolver (``policies/lib/cfn_resolver.py``) that says
+what every value is in this deploy-time world, or that it is unknown.
+
+A rule answers with a :class:`Verdict`: passed, failed (with the reason), not evaluated
+(the template does not determine what the rule needs: that fails the gate too) or not
+applicable (with the reason). checkov itself only knows PASSED and FAILED, so "not
+evaluated" is reported to checkov as FAILED (fail closed) and the verdict with its reason is
+appended, one JSON line per resource, to the file named by ``$STG_POLICY_VERDICTS`` when the
+gate sets it; the gate reads both. If the template lookup ever breaks (a checkov upgrade),
+or a rule raises, the check FAILS, records "not evaluated" and logs an error: it never
+silently passes. ``tests/policies`` proves every rule fails its fail fixture.
 
 The module imports checkov only inside :func:`make_check`, so the pure helpers below can be
 imported and unit-tested from the project's test environment, which has no checkov.
@@ -32,12 +41,21 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:  # inside checkov only policies/checks is known; the lib imports by package
+    sys.path.insert(0, _REPO)
+
+from policies.lib import cfn_resolver as cfn  # noqa: E402
+
 Template = Mapping[str, Any]
-Rule = Callable[[Template, str], "bool | None"]
 
 LOGGER = logging.getLogger("stg_policy_lib")
+VERDICTS_ENV = "STG_POLICY_VERDICTS"
 
 # The environment this project's stacks are for; the spec fixes it (tags Environment=staging).
 ENVIRONMENT = "staging"
@@ -47,20 +65,58 @@ _TEMPLATE_CACHE: dict[tuple[str, float], Template] = {}
 
 
 # --------------------------------------------------------------------------------------
-# checkov integration
+# Verdicts
 # --------------------------------------------------------------------------------------
 
+PASSED = "passed"
+FAILED = "failed"
+NOT_EVALUATED = "not-evaluated"
+NOT_APPLICABLE = "not-applicable"
 
-def current_template_path() -> str | None:
-    """Path of the template checkov is scanning right now, read from its call stack."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "check_definitions":
-            path = frame.f_locals.get("file_abs_path")
-            if isinstance(path, str):
-                return path
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str = ""
+
+
+def passed(reason: str = "") -> Verdict:
+    return Verdict(PASSED, reason)
+
+
+def failed(reason: str) -> Verdict:
+    return Verdict(FAILED, reason)
+
+
+def not_evaluated(reason: str) -> Verdict:
+    return Verdict(NOT_EVALUATED, reason)
+
+
+def not_applicable(reason: str) -> Verdict:
+    return Verdict(NOT_APPLICABLE, reason)
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The verdict of a rule made of several checks: any failure, else any unknown, else passed."""
+    for status in (FAILED, NOT_EVALUATED):
+        found = [v for v in verdicts if v.status == status]
+        if found:
+            return Verdict(status, "; ".join(dict.fromkeys(v.reason for v in found if v.reason)))
+    return passed()
+
+
+def unknown_in(value: Any, what: str) -> Verdict | None:
+    """``not_evaluated`` naming the first value the template does not determine, or None."""
+    found = cfn.unknowns(value)
+    return not_evaluated(f"{what}: {found[0].reason}") if found else None
+
+
+Rule = Callable[["Context", str], Verdict]
+
+
+# --------------------------------------------------------------------------------------
+# The template a rule judges
+# --------------------------------------------------------------------------------------
 
 
 def load_template(path: str) -> Template:
@@ -80,12 +136,105 @@ def load_template(path: str) -> Template:
     return template
 
 
-def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
-    """Build and register a checkov check from a policy's METADATA and its rule function.
+class Context:
+    """One template (one deploy-time world of it, when the gate wrote the file) as a rule sees it."""
 
-    ``rule(template, logical_id)`` returns True (pass), False (fail) or None (not applicable,
-    no record). An exception in the rule, or a template that cannot be located, is a FAIL.
-    """
+    def __init__(self, template: Template, *, path: str = "", raw: Template | None = None) -> None:
+        self.path = path
+        self.template = template
+        metadata = template.get("Metadata") if isinstance(template.get("Metadata"), Mapping) else {}
+        world = metadata.get(cfn.WORLD_METADATA_KEY) if isinstance(metadata, Mapping) else None
+        self.world_info: Mapping[str, Any] = world if isinstance(world, Mapping) else {}
+        environment = self.world_info.get("environment") or {}
+        self.environment = cfn.Environment(region=environment.get("region"), account=environment.get("account"))
+        self.bindings = cfn.decode(self.world_info.get("bindings") or {})
+        self.world = cfn.World.from_json(self.world_info.get("world")).describe()
+        self._raw = raw
+        self.resolver = cfn.Resolver(template, environment=self.environment, bindings=self.bindings)
+
+    @classmethod
+    def from_file(cls, path: str) -> Context:
+        return cls(load_template(path), path=path)
+
+    @cached_property
+    def raw(self) -> Template:
+        """The template as written (before the gate decided parameters and conditions)."""
+        if self._raw is not None:
+            return self._raw
+        source = self.world_info.get("source")
+        return load_template(str(source)) if isinstance(source, str) and os.path.isfile(source) else self.template
+
+    def type_of(self, logical_id: str) -> str:
+        return str(resource(self.template, logical_id).get("Type", ""))
+
+    def of_type(self, *types: str) -> list[str]:
+        return sorted(lid for lid, res in resources(self.template).items() if res.get("Type") in types)
+
+    def props(self, logical_id: str) -> Any:
+        """A resource's Properties, resolved (literals, symbols, unknowns)."""
+        return self.resolver.value(dict(properties(self.template, logical_id)))
+
+    def value(self, logical_id: str, path: str) -> Any:
+        return self.resolver.property(logical_id, path)
+
+    def raw_property(self, logical_id: str, path: str) -> Any:
+        """The value at a dotted ``path`` of a resource's Properties as written (cfn.NO_VALUE if absent)."""
+        value: Any = properties(self.raw, logical_id)
+        for key in path.split("."):
+            if not isinstance(value, Mapping) or key not in value:
+                return cfn.NO_VALUE
+            value = value[key]
+        return value
+
+
+# --------------------------------------------------------------------------------------
+# checkov integration
+# --------------------------------------------------------------------------------------
+
+
+def current_template_path() -> str | None:
+    """Path of the template checkov is scanning right now, read from its call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "check_definitions":
+            path = frame.f_locals.get("file_abs_path")
+            if isinstance(path, str):
+                return path
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def record_verdict(policy_id: str, path: str, logical_id: str, verdict: Verdict) -> None:
+    """Append the verdict to ``$STG_POLICY_VERDICTS`` (one line, one atomic O_APPEND write)."""
+    target = os.environ.get(VERDICTS_ENV)
+    if not target:
+        return
+    line = json.dumps(
+        {"policy": policy_id, "file": os.path.abspath(path), "logical_id": logical_id,
+         "status": verdict.status, "reason": verdict.reason},
+        sort_keys=True,
+    ) + "\n"  # fmt: skip
+    descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def judge(rule: Rule, path: str, logical_id: str) -> Verdict:
+    """Run a rule on one resource of the template at ``path``; a crash is "not evaluated", never a pass."""
+    try:
+        verdict = rule(Context.from_file(path), logical_id)
+    except Exception as error:  # a rule bug must fail closed, with the reason in the report
+        LOGGER.exception("rule crashed on %s:%s; failing closed", path, logical_id)
+        return not_evaluated(f"the rule crashed: {type(error).__name__}: {error}")
+    if not isinstance(verdict, Verdict):
+        return not_evaluated(f"the rule returned {verdict!r}, not a Verdict")
+    return verdict
+
+
+def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
+    """Build and register a checkov check from a policy's METADATA and its rule function."""
     from checkov.cloudformation.checks.resource.base_resource_check import (  # type: ignore[import-not-found]  # noqa: PLC0415
         BaseResourceCheck,
     )
@@ -108,14 +257,9 @@ def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
             if path is None:
                 LOGGER.error("%s: cannot locate the template being scanned; failing closed", self.id)
                 return CheckResult.FAILED
-            try:
-                verdict = rule(load_template(path), logical_id)
-            except Exception:
-                LOGGER.exception("%s crashed on %s:%s; failing closed", self.id, path, logical_id)
-                return CheckResult.FAILED
-            if verdict is None:
-                return CheckResult.UNKNOWN
-            return CheckResult.PASSED if verdict else CheckResult.FAILED
+            verdict = judge(rule, path, logical_id)
+            record_verdict(self.id, path, logical_id, verdict)
+            return CheckResult.PASSED if verdict.status in (PASSED, NOT_APPLICABLE) else CheckResult.FAILED
 
     ProjectTemplateCheck.__name__ = ProjectTemplateCheck.__qualname__ = metadata["id"]
     check = ProjectTemplateCheck()
@@ -380,3 +524,38 @@ def wildcard_allow_actions(document: Any) -> list[str]:
             found.append(f"NotAction {statement['NotAction']}")
         found.extend(a for a in as_list(statement.get("Action")) if isinstance(a, str) and "*" in a)
     return found
+
+
+# --------------------------------------------------------------------------------------
+# Resolved values (what cfn_resolver returns) as rules need them
+# --------------------------------------------------------------------------------------
+
+
+def truth(value: Any) -> bool | None:
+    """True/False for a resolved boolean (CloudFormation accepts "true"/"false" strings too), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def symbol(value: Any) -> cfn.Symbol | None:
+    """The resource symbol a resolved value names (a Ref/GetAtt), else None."""
+    return value if isinstance(value, cfn.Symbol) else None
+
+
+def points_at(value: Any, *types: str) -> cfn.Symbol | None:
+    """The symbol if ``value`` is a Ref/GetAtt of a resource of one of ``types`` (this or the parent template)."""
+    found = symbol(value)
+    return found if found is not None and found.kind in ("ref", "getatt") and found.resource_type in types else None
+
+
+def describe(value: Any) -> str:
+    """A resolved value, short, for a reason text."""
+    if value is cfn.NO_VALUE:
+        return "absent"
+    if isinstance(value, cfn.Symbol | cfn.Text | cfn.Unknown):
+        return str(value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -46,17 +46,30 @@ class Record:
     check_name: str
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a Python policy recorded through $STG_POLICY_VERDICTS (status and reason)."""
+
+    status: str  # passed | failed | not-evaluated | not-applicable
+    reason: str
+    logical_id: str
+
+
 @dataclass
 class ScanResults:
-    """checkov records per (file name, check id), plus the run's summary and stderr."""
+    """checkov records per (file name, check id), the Python policies' verdicts, the run's summary and stderr."""
 
     records: dict[tuple[str, str], list[Record]] = field(default_factory=lambda: defaultdict(list))
+    verdicts: dict[tuple[str, str], list[Verdict]] = field(default_factory=lambda: defaultdict(list))
     summary: dict[str, object] = field(default_factory=dict)
     stderr: str = ""
     resource_types: dict[str, set[str]] = field(default_factory=dict)  # file -> resource types in it
 
     def of(self, file_name: str, check_id: str) -> list[Record]:
         return self.records.get((file_name, check_id), [])
+
+    def verdicts_of(self, file_name: str, check_id: str) -> list[Verdict]:
+        return self.verdicts.get((file_name, check_id), [])
 
 
 def checkov_executable() -> Path:
@@ -99,7 +112,8 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
         "--output", "json",
         "--compact",
     ]  # fmt: skip
-    env = {**os.environ, **CHECKOV_ENV}
+    verdicts_file = scan_dir.parent / f"{scan_dir.name}.verdicts.jsonl"
+    env = {**os.environ, **CHECKOV_ENV, "STG_POLICY_VERDICTS": str(verdicts_file)}
     env.pop("STG_ENVIRONMENT_SUFFIX", None)
     completed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     if completed.returncode not in (0, 1):
@@ -122,4 +136,9 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
                     Record(bucket.removesuffix("_checks"), item["resource"], item["check_name"])
                 )
     results.stderr = completed.stderr
+    for line in verdicts_file.read_text(encoding="utf-8").splitlines() if verdicts_file.exists() else []:
+        entry = json.loads(line)
+        results.verdicts[(Path(entry["file"]).name, entry["policy"])].append(
+            Verdict(entry["status"], entry["reason"], entry["logical_id"])
+        )
     return results
