@@ -559,3 +559,56 @@ def describe(value: Any) -> str:
         return str(value)
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+# --------------------------------------------------------------------------------------
+# CloudFormation resource type facts (cfn_types.json, generated from cfn-lint's schemas)
+# --------------------------------------------------------------------------------------
+
+_TYPE_FACTS: dict[str, Any] = {}
+
+
+def type_facts(resource_type: str) -> Mapping[str, Any]:
+    """Facts of a type: ``taggable``, ``key_properties``, ``policy_properties``, ``principal_properties``,
+    ``create_only`` (absent: false or none). An unknown type has no facts."""
+    if not _TYPE_FACTS:
+        path = Path(__file__).with_name("cfn_types.json")
+        _TYPE_FACTS.update(json.loads(path.read_text(encoding="utf-8"))["types"])
+    facts = _TYPE_FACTS.get(resource_type)
+    return facts if isinstance(facts, Mapping) else {}
+
+
+# --------------------------------------------------------------------------------------
+# The stack's customer-managed keys
+# --------------------------------------------------------------------------------------
+
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+ALIAS_TYPE = "AWS::KMS::Alias"
+
+
+def alias_target(ctx: Context, alias_name: str) -> Any:
+    for alias in ctx.of_type(ALIAS_TYPE):
+        if ctx.value(alias, "AliasName") == alias_name:
+            return ctx.value(alias, "TargetKeyId")
+    return None
+
+
+def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
+    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
+    found = symbol(value)
+    if found is not None:
+        if found.resource_type in KEY_TYPES:
+            return found.attribute in ("", "Arn", "KeyId")
+        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+            return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
+        return False
+    if isinstance(value, cfn.Unknown):
+        return None
+    text = str(value) if isinstance(value, cfn.Text) else value
+    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")):
+        name = "alias/" + text.split("alias/", 1)[1]
+        if name.startswith("alias/aws/"):
+            return False  # an AWS managed key
+        target = alias_target(ctx, name)
+        return is_stack_key(ctx, target, depth=depth + 1) if target is not None and depth < 3 else False
+    return False
