@@ -55,6 +55,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
     p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None, help="date for waiver expiry (YYYY-MM-DD)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="compare with the app synthesized at git ref REF (temporary worktree, same toolchain, cached per commit)",
+    )
+    base.add_argument(
+        "--base-assembly", type=Path, default=None, metavar="PATH", help="compare with an existing cloud assembly"
+    )
+    p.add_argument(
+        "--base-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where bases and their findings are cached (default: .cache/compliance-base)",
+    )
+    p.add_argument(
+        "--source-url",
+        default=None,
+        metavar="URL",
+        help="prefix of links to source lines in compliance.md, e.g. https://github.com/ORG/REPO/blob/SHA/ "
+        "(default: a path relative to the reports directory)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
 
@@ -95,9 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfn_lint=cfn_lint,
             tiers=tiers,
             today=args.today or dt.date.today(),
+            base=_base_request(args),
         )
         result = run_gate(options, catalog=catalog, progress=console.progress)
-        data = report_input(result)
+        data = dataclasses.replace(report_input(result), link_base=_link_base(args.source_url, reports_dir))
     except HarnessError as error:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
@@ -111,6 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if data.error:
         print(f"compliance gate error: {data.error}", file=sys.stderr)
     return int(data.exit_code)
+
+
+def _base_request(args: argparse.Namespace) -> Any:
+    from harness.base import DEFAULT_CACHE, BaseRequest  # noqa: PLC0415
+
+    if args.base is None and args.base_assembly is None:
+        return None
+    cache = (args.base_cache or ROOT / DEFAULT_CACHE).resolve()
+    return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache)
+
+
+def _link_base(source_url: str | None, reports_dir: Path) -> str:
+    """How compliance.md links a source line: the given URL prefix, or the way back from reports/ to the root."""
+    if source_url:
+        return source_url if source_url.endswith("/") else source_url + "/"
+    return Path(os.path.relpath(ROOT, reports_dir)).as_posix() + "/"
 
 
 def _unwritable(directory: Path) -> str:
@@ -165,6 +206,7 @@ def report_input(result: Any) -> ReportInput:
     from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     catalog = result.catalog
+    delta, changes = result.comparison.records() if result.comparison is not None else (None, [])
     return ReportInput(
         exit_code=result.exit_code,
         mode=result.mode,
@@ -192,11 +234,16 @@ def report_input(result: Any) -> ReportInput:
             for r in result.tool_runs
         ],
         requirements=[_plain(r) for r in catalog.requirements],
-        policies=[{**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies],
+        policies=[
+            *({**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies),
+            *(result.comparison.policy_records() if result.comparison is not None else []),
+        ],
         mappings=[_plain(m) for m in catalog.mappings],
         mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
         root=ROOT,
         coverage=[_plain(c) for c in result.coverage],
+        delta=delta,
+        changes=changes,
         catalog_markdown=render_catalog_markdown(
             requirements=catalog.requirements,
             policies=catalog.policies,
