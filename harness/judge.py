@@ -246,6 +246,25 @@ def included_nag_findings(
     return findings
 
 
+def unloadable_findings(unloadable: Mapping[Path, str], *, expansion: Expansion) -> list[Finding]:
+    """A world file cdk-nag could not load: its packs judged nothing there."""
+    targets = expansion.by_path()
+    return [
+        Finding(
+            source=Source.CDK_NAG,
+            rule_id="cdk-nag:template",
+            status=Status.NOT_EVALUATED,
+            title="the cdk-nag packs judge every template",
+            assembly=targets[path].stack.assembly,
+            stack=targets[path].stack.stack_id,
+            template=targets[path].stack.relpath,
+            message=_with_world(f"cdk-nag could not load the template: {reason}", targets[path].label),
+            remediation="make the template loadable by CloudFormation (and so by CfnInclude)",
+        )
+        for path, reason in sorted(unloadable.items())
+    ]
+
+
 # ------------------------------------------------------------------------------------------- cfn-lint
 
 
