@@ -197,11 +197,11 @@ _RETAIN_ON_THE_KEY = """
 import sys
 from aws_cdk import CfnResource
 from infra.aspects import removal_policies
-def visit(self, node):
+def check(self, node):
     if isinstance(node, CfnResource) and node.cfn_resource_type == "AWS::KMS::Key":
-        raise removal_policies.RetainPolicyError(
-            f"{node.node.path} (AWS::KMS::Key) has DeletionPolicy Retain: every resource must be destroyable")
-removal_policies.ForbidRetainPolicies.visit = visit
+        return f"{node.node.path} (AWS::KMS::Key) has DeletionPolicy Retain: every resource must be destroyable"
+    return ""
+removal_policies.ForbidRetainPolicies.check = check
 from harness.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -213,6 +213,7 @@ def test_synthesis_rejected_by_a_rule_aspect_is_a_violation(gate: GateRunner, tm
     (finding,) = [f for f in run.report["findings"] if f["status"] == "failed"]
     assert finding["rule_id"] == "synthesis-rule"
     assert "Encryption/Key" in finding["message"] and "Retain" in finding["message"]
+    assert finding["construct_path"] == "StagingDatabase/Encryption/Key/Resource"
 
 
 # Harness faults never look like a verdict (issue 8, section 5).
