@@ -299,7 +299,13 @@ def _load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
 
 
 def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
-    from harness.nag import VALIDATION_REPORT, judge_report, probe_packs, read_validation_report, recorded_runs  # noqa: PLC0415
+    from harness.nag import (  # noqa: PLC0415
+        VALIDATION_REPORT,
+        add_nag_validations,
+        judge_report,
+        probe_packs,
+        read_validation_report,
+    )
     from infra.app_builder import add_staging_stacks, new_app  # noqa: PLC0415  (starts jsii)
     from infra.config import ConfigError  # noqa: PLC0415
     from infra.errors import as_synthesis_rule_error  # noqa: PLC0415
@@ -307,7 +313,8 @@ def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir))
     try:
-        add_staging_stacks(app)
+        add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
+        recorders = add_nag_validations(app)  # ...plus the gate's own plugins and waivers
         app.synth()
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
@@ -316,9 +323,7 @@ def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
         if rule_error is not None:  # a synthesis-time policy (required tags, no Retain) rejected the app
             raise SynthesisRejectedError(str(rule_error)) from error
         raise HarnessError(f"synthesis failed: {str(error).strip().splitlines()[0]}") from error
-    runs = recorded_runs(app)
-    if runs is None:
-        raise HarnessError("cdk-nag did not run: the packs were not registered (context cdkNagPacks=false?)")
+    runs = {recorder.name: recorder.run for recorder in recorders}
     probe_packs()
     outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
     return load_assembly(outdir), outcome
