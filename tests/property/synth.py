@@ -18,6 +18,7 @@ from typing import Any
 from infra.app_builder import add_staging_stacks, new_app
 from infra.config import StagingDatabaseConfig
 
+
 @dataclass(frozen=True)
 class Synthesized:
     stack_name: str
