@@ -56,6 +56,7 @@ def lint(session: nox.Session) -> None:
     install_locked(session, "lint")
     targets = [
         "app.py",
+        "bootstrap.py",
         "infra",
         "harness",
         "policies",
