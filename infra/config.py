@@ -53,7 +53,7 @@ _SUFFIX_RULE = (
     f"must be 1-{SUFFIX_MAX_LENGTH} characters of a-z, 0-9 and single inner hyphens, "
     "so every derived resource name fits its AWS limit"
 )
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}")
+_EMAIL = r"[^@\s]+@[^@\s]+\.[a-z]{2,}"
 
 # The choices context may pick from, as the spec allows them (one value where it fixes one).
 ALLOWED_INSTANCE_CLASSES = (SPEC.database.instance_class,)
@@ -206,15 +206,24 @@ MIGRATION_EXAMPLE: dict[str, Any] = {
 _MIGRATION_EXAMPLE = json.dumps(MIGRATION_EXAMPLE, separators=(",", ":"))
 
 
-def _route_table_ids(raw: Any) -> tuple[str, ...]:
-    rule = "must be a non-empty list of route table ids like rtb-0a1b2c3d4e5f60718"
-    try:
-        ids = _cli_list(raw)
-    except ValueError:
-        raise ValueError(rule) from None
-    if not ids or not all(isinstance(i, str) and re.fullmatch(r"rtb-[0-9a-f]{8,17}", i) for i in ids):
-        raise ValueError(rule)
-    return tuple(sorted(set(ids)))
+def _list_of(item: str, rule: str, *, may_be_empty: bool) -> Callable[[Any], tuple[str, ...]]:
+    """A list (or ``-c`` JSON list) of strings each matching ``item``; sorted, duplicates dropped."""
+    pattern = re.compile(item)
+
+    def parse(raw: Any) -> tuple[str, ...]:
+        try:
+            items = _cli_list(raw)
+        except ValueError:
+            raise ValueError(rule) from None
+        if (not items and not may_be_empty) or not all(isinstance(i, str) and pattern.fullmatch(i) for i in items):
+            raise ValueError(rule)
+        return tuple(sorted(set(items)))
+
+    return parse
+
+
+_ROUTE_TABLES_RULE = "must be a non-empty list of route table ids like rtb-0a1b2c3d4e5f60718"
+_EMAILS_RULE = "must be a list of e-mail addresses (may be empty)"
 
 
 class MigrationSource(BaseModel):
@@ -234,9 +243,9 @@ class MigrationSource(BaseModel):
     dev_db_port: Annotated[CliInt, AfterValidator(_between(SPEC.database.port))] = Field(
         alias="devDbPort", description=f"must be an integer {SPEC.database.port}"
     )
-    dev_route_table_ids: Annotated[tuple[str, ...], BeforeValidator(_route_table_ids)] = Field(
-        alias="devRouteTableIds", description="must be a non-empty list of route table ids like rtb-0a1b2c3d4e5f60718"
-    )
+    dev_route_table_ids: Annotated[
+        tuple[str, ...], BeforeValidator(_list_of(r"rtb-[0-9a-f]{8,17}", _ROUTE_TABLES_RULE, may_be_empty=False))
+    ] = Field(alias="devRouteTableIds", description=_ROUTE_TABLES_RULE)
     dev_db_security_group_id: str = Field(
         alias="devDbSecurityGroupId",
         description="must be a security group id like sg-0a1b2c3d4e5f60718",
@@ -291,17 +300,6 @@ def _zones(raw: Any) -> tuple[str, ...]:
     if not all(isinstance(z, str) and re.fullmatch(re.escape(region) + r"[a-z]", z) for z in zones):
         raise ValueError(f"every zone must be in region {region} (e.g. {region}a)")
     return zones
-
-
-def _emails(raw: Any) -> tuple[str, ...]:
-    rule = "must be a list of e-mail addresses (may be empty)"
-    try:
-        addresses = _cli_list(raw)
-    except ValueError:
-        raise ValueError(rule) from None
-    if not all(isinstance(a, str) and _EMAIL.fullmatch(a) for a in addresses):
-        raise ValueError(rule)
-    return tuple(sorted(set(addresses)))
 
 
 def _database_subnets(cidrs: tuple[str, ...], *, app_subnets: tuple[str, ...]) -> tuple[str, ...]:
@@ -410,11 +408,9 @@ class StagingDatabaseConfig(BaseModel):
     kms_pending_window_days: Annotated[CliInt, AfterValidator(_between(SPEC.encryption.kms_pending_window_days))] = (
         _key("kmsPendingWindowDays", rule=f"must be an integer {SPEC.encryption.kms_pending_window_days}", example="30")
     )
-    alarm_email_addresses: Annotated[tuple[str, ...], BeforeValidator(_emails)] = _key(
-        "alarmEmailAddresses",
-        rule="must be a list of e-mail addresses (may be empty)",
-        example='["dba-oncall@example.com"]',
-    )
+    alarm_email_addresses: Annotated[
+        tuple[str, ...], BeforeValidator(_list_of(_EMAIL, _EMAILS_RULE, may_be_empty=True))
+    ] = _key("alarmEmailAddresses", rule=_EMAILS_RULE, example='["dba-oncall@example.com"]')
     migration: Annotated[MigrationSource | None, BeforeValidator(_migration_or_off)] = _key(
         "migration", rule="must be an object with the dev VPC and dev database details", example=_MIGRATION_EXAMPLE,
         default=None,

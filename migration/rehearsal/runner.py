@@ -251,16 +251,27 @@ def _script_env(
     return env
 
 
+def _expect_refusal(
+    name: str, *, env: Mapping[str, str], log: Callable[[str], None], because: str, otherwise: str
+) -> str:
+    """Run a script that must refuse, and refuse for the reason ``because`` names; else fail with ``otherwise``."""
+    try:
+        run_script(name, env=env, log=log)
+    except RehearsalError as refusal:
+        if because not in str(refusal):
+            raise RehearsalError(f"{name} failed for another reason than {because!r}: {refusal}") from None
+        return str(refusal)
+    raise RehearsalError(f"{name} {otherwise}")
+
+
 def _expect_preflight_refusal(*, env: Mapping[str, str], log: Callable[[str], None]) -> str:
     """The preflight must refuse a source without logical decoding, or its check cannot fail."""
-    try:
-        run_script("01_preflight.sh", env=env, log=log)
-    except RehearsalError as refusal:
-        if "rds.logical_replication=1" not in str(refusal):
-            raise RehearsalError(f"preflight failed for another reason than wal_level: {refusal}") from None
-        log("preflight refused dev before its parameter change, as it must")
-        return str(refusal)
-    raise RehearsalError("01_preflight.sh accepted a source with wal_level=replica: its check cannot fail")
+    refusal = _expect_refusal(
+        "01_preflight.sh", env=env, log=log, because="rds.logical_replication=1",
+        otherwise="accepted a source with wal_level=replica: its check cannot fail",
+    )  # fmt: skip
+    log("preflight refused dev before its parameter change, as it must")
+    return refusal
 
 
 def _rehearse_aborted_cutover(
@@ -291,14 +302,12 @@ def _rehearse_refused_rollback(*, env: Mapping[str, str], dev: LocalPostgres, lo
         **env,
         "NEW_APP_ENDPOINT": json.dumps({"label": "dev", "conninfo": dev.conninfo(user=APP_ROLE, password="unused")}),
     }
-    try:
-        run_script("rollback.sh", env=back_to_dev, log=log)
-    except RehearsalError as refusal:
-        if "took writes after the switch" not in str(refusal):
-            raise RehearsalError(f"rollback.sh failed for another reason than divergence: {refusal}") from None
-        log("rollback.sh refused to discard staging's new writes, as it must")
-        return time.monotonic()
-    raise RehearsalError("rollback.sh rolled back although staging had taken writes: they would be lost")
+    _expect_refusal(
+        "rollback.sh", env=back_to_dev, log=log, because="took writes after the switch",
+        otherwise="rolled back although staging had taken writes: they would be lost",
+    )  # fmt: skip
+    log("rollback.sh refused to discard staging's new writes, as it must")
+    return time.monotonic()
 
 
 def _wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:

@@ -42,7 +42,12 @@ def _server_user_prefix() -> list[str]:
         pwd.getpwnam("postgres")
     except KeyError:
         raise RehearsalError("running as root but there is no 'postgres' OS user to run the servers as") from None
-    return ["runuser", "-u", "postgres", "--"]
+    # runuser lives in /usr/sbin, which a minimal PATH (PATH=/usr/bin:/bin, cron, some CI) lacks.
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    runuser = shutil.which("runuser", path=search)
+    if runuser is None:
+        raise RehearsalError("running as root but util-linux runuser is missing (apt-get install -y util-linux)")
+    return [runuser, "-u", "postgres", "--"]
 
 
 def describe_config(binaries: ServerBinaries) -> dict[str, str]:

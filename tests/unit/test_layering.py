@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from infra.app_builder import PROJECT_ROOT
+from tests.unit.test_app_cli import run_app
 
 # The gate, and what only the gate needs (cdk-nag's packs, the waiver files' YAML parser).
 FORBIDDEN = ("harness", "policies")
@@ -91,17 +89,7 @@ print(sorted({name.split(".")[0] for name in sys.modules}))
 
 def test_python_app_py_synthesizes_without_loading_the_gate(tmp_path: Path) -> None:
     """``cdk synth`` runs ``python app.py``: it must not load the gate, cdk-nag or the waiver files."""
-    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")}
-    env.pop("CDK_CONTEXT_JSON", None)
-    result = subprocess.run(
-        [sys.executable, "-c", _LOADED_WHILE_SYNTHESIZING],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = run_app(tmp_path, python_code=_LOADED_WHILE_SYNTHESIZING)
     assert result.returncode == 0, result.stderr
     loaded = set(json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"')))
     assert (tmp_path / "cdk.out" / "StagingDatabase.template.json").is_file()
