@@ -283,7 +283,9 @@ other_cases = (
         "postgresVersion not creatable",
         "postgresVersion",
         st.one_of(
-            st.sampled_from(["13.7", "13.19", "13.20", "13.22", "13", "14.10", "16.4", "13.23.1"]), st.floats(13, 14), st.text(max_size=6)
+            st.sampled_from(["13.7", "13.19", "13.20", "13.22", "13", "14.10", "16.4", "13.23.1"]),
+            st.floats(13, 14),
+            st.text(max_size=6),
         ).filter(lambda v: v not in SPEC.database.engine_versions),
     ),
     _case(
