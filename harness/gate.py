@@ -35,11 +35,11 @@ from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attri
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
-    unloadable_findings,
     included_nag_findings,
     lint_findings,
     nag_findings,
     test_findings,
+    unloadable_findings,
     waive_gate_findings,
     waiver_findings,
 )
@@ -234,7 +234,9 @@ class GateRun:
         checkov = self.launcher.scan(templates=files, external_checks_dir=self.catalog.checks_dir)
         self.running.append(checkov)
         regions = [stack.region for a in assemblies for stack in a.stacks]
-        lint = start_cfnlint(executable=self.options.cfn_lint, templates=originals, regions=regions, cwd=self.options.root)
+        lint = start_cfnlint(
+            executable=self.options.cfn_lint, templates=originals, regions=regions, cwd=self.options.root
+        )
         self.running.extend(lint)
         expected = sum(len(t.body.get("Resources") or {}) for t in expansion.targets)
         return Scanners(checkov=checkov, lint=lint, templates=originals, expected_resources=expected)
@@ -250,7 +252,9 @@ class GateRun:
         included = run_nag_on_targets(expansion.targets, waivers=self.catalog.waivers)
         if included.unmapped:
             first = included.unmapped[0]
-            raise HarnessError(f"cdk-nag reported {first.namespaced_rule} on {first.construct_path!r}, no resource of the templates")
+            raise HarnessError(
+                f"cdk-nag reported {first.namespaced_rule} on {first.construct_path!r}, no resource of the templates"
+            )
         outcomes = list(included.outcomes.values())
         self.tool_runs.append(
             _nag_run(began, *outcomes, command="CfnInclude + Validations (in-process)", resources=included.resources)
@@ -295,7 +299,9 @@ class GateRun:
         findings += [f for f in included_findings if not self.synth_mode or f.source is Source.CDK_NAG]
         overrides = unresolved_attributes(self.catalog.policies, expansion)
         policies = {p.id: p for p in self.catalog.policies}
-        folding = checkov_findings(collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides)
+        folding = checkov_findings(
+            collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides
+        )
         findings += folding.findings
         findings += lint_findings(collected.lint, assemblies=assemblies, book=self.book)
         if collected.tests is not None:
@@ -309,7 +315,9 @@ class GateRun:
         expansion: Expansion,
         judged: dict[tuple[str, Path, str], Status],
     ) -> tuple[list[Finding], list[PolicyCoverage]]:
-        gaps, coverage = coverage_findings(self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged)
+        gaps, coverage = coverage_findings(
+            self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged
+        )
         content = content_findings(assemblies, policies=self.catalog.policies)
         self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
         return [*gaps, *content], coverage
@@ -392,7 +400,9 @@ def _nag_run(began: float, *outcomes: NagOutcome, command: str, resources: int =
     )
 
 
-def _scanner_runs(collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions) -> list[ToolRun]:
+def _scanner_runs(
+    collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions
+) -> list[ToolRun]:
     checkov, lint, tests = collected.checkov, collected.lint, collected.tests
     runs = [
         ToolRun(

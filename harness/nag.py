@@ -230,6 +230,22 @@ def read_validation_report(path: Path) -> dict[str, Any]:
     return data
 
 
+def _prove_ran(name: str, plugin: Mapping[str, Any] | None, runs: Mapping[str, PackRun] | None) -> None:
+    """Raise unless pack ``name`` provably ran: invoked, handed resources, and in the report (or clean)."""
+    error = (plugin or {}).get("metadata", {}) or {}
+    if plugin is not None and isinstance(error, dict) and error.get("error"):
+        raise HarnessError(f"cdk-nag pack {name} reported a plugin failure: {error['error']}")
+    if plugin is not None and plugin.get("conclusion") == "failure" and not plugin.get("violations"):
+        raise HarnessError(f"cdk-nag pack {name} reported a plugin failure without findings")
+    run = None if runs is None else runs.get(name)
+    if runs is not None and (run is None or run.calls == 0):
+        raise HarnessError(f"cdk-nag pack {name} did not run: it was not invoked during synthesis")
+    if run is not None and run.resources == 0:
+        raise HarnessError(f"cdk-nag pack {name} evaluated nothing: it was handed no resources")
+    if plugin is None and (run is None or run.violations > 0):
+        raise HarnessError(f"cdk-nag pack {name} did not run: it is missing from the validation report")
+
+
 def judge_report(
     report: Mapping[str, Any], *, runs: Mapping[str, PackRun] | None, expected: Sequence[str] = PACK_NAMES
 ) -> NagOutcome:
@@ -240,19 +256,7 @@ def judge_report(
     """
     by_name = {str(p.get("pluginName")): p for p in report["pluginReports"]}
     for name in expected:
-        plugin = by_name.get(name)
-        error = (plugin or {}).get("metadata", {}) or {}
-        if plugin is not None and isinstance(error, dict) and error.get("error"):
-            raise HarnessError(f"cdk-nag pack {name} reported a plugin failure: {error['error']}")
-        if plugin is not None and plugin.get("conclusion") == "failure" and not plugin.get("violations"):
-            raise HarnessError(f"cdk-nag pack {name} reported a plugin failure without findings")
-        run = None if runs is None else runs.get(name)
-        if runs is not None and (run is None or run.calls == 0):
-            raise HarnessError(f"cdk-nag pack {name} did not run: it was not invoked during synthesis")
-        if run is not None and run.resources == 0:
-            raise HarnessError(f"cdk-nag pack {name} evaluated nothing: it was handed no resources")
-        if plugin is None and (run is None or run.violations > 0):
-            raise HarnessError(f"cdk-nag pack {name} did not run: it is missing from the validation report")
+        _prove_ran(name, by_name.get(name), runs)
     outcome = NagOutcome(packs_in_report=sorted(by_name))
     for plugin in report["pluginReports"]:
         name = str(plugin.get("pluginName"))

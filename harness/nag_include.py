@@ -57,7 +57,9 @@ def subject_of(target: ScanTarget, logical_id: str) -> Subject:
     )
 
 
-def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None) -> IncludedNag:
+def run_nag_on_targets(
+    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None
+) -> IncludedNag:
     cdk_waivers = [w for w in waivers if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)]
     with tempfile.TemporaryDirectory(prefix="gate-nag-") as scratch:
         out = outdir or Path(scratch)

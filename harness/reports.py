@@ -106,8 +106,6 @@ def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     return table
 
 
-
-
 def _resource(f: Finding) -> str:
     if f.logical_id:
         return f"{f.logical_id} ({f.resource_type})" if f.resource_type else f.logical_id
@@ -499,7 +497,9 @@ def render_traceability(data: ReportInput) -> str:
         "|---|---|---|---|---|",
     ]
     for req in sorted(data.requirements, key=lambda r: natural_key(r["id"])):
-        policies = sorted((p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: natural_key(p["id"]))
+        policies = sorted(
+            (p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: natural_key(p["id"])
+        )
         policy_ids = [p["id"] for p in policies]
         tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
         tests += [t for p in policies for t in p.get("test_ids", [])]
@@ -512,5 +512,3 @@ def render_traceability(data: ReportInput) -> str:
         )
     lines.append("")
     return "\n".join(lines)
-
-

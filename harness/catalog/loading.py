@@ -156,20 +156,20 @@ def _rule_metadata(path: Path) -> tuple[Mapping[str, Any], str, list[str], list[
         types = metadata.get("resource_types")
         return metadata, "python", list(types) if isinstance(types, list) else [], []
     document = _read_yaml(path)
-    metadata = document.get("metadata") if isinstance(document, Mapping) else None
-    if not isinstance(metadata, Mapping) or "definition" not in document:
+    yaml_metadata = document.get("metadata") if isinstance(document, Mapping) else None
+    if not isinstance(yaml_metadata, Mapping) or "definition" not in document:
         raise ValueError(f"{path}: entry {path.stem!r}: a YAML rule needs 'metadata' and 'definition'")
     conditions = _yaml_conditions(document["definition"])
-    types: set[str] = set()
+    kinds: set[str] = set()
     attributes: set[str] = set()
     for condition in conditions:
         if condition.get("cond_type") == "filter" and condition.get("attribute") == "resource_type":
-            types.update(str(t) for t in condition.get("value") or [])
+            kinds.update(str(t) for t in condition.get("value") or [])
         elif condition.get("cond_type") in ("attribute", "connection"):
-            types.update(str(t) for t in condition.get("resource_types") or [])
+            kinds.update(str(t) for t in condition.get("resource_types") or [])
         if condition.get("cond_type") == "attribute" and condition.get("attribute"):
             attributes.add(str(condition["attribute"]))
-    return metadata, "yaml", sorted(types), sorted(attributes)
+    return yaml_metadata, "yaml", sorted(kinds), sorted(attributes)
 
 
 def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
@@ -246,7 +246,9 @@ def _waiver_expiry(path: Path, waiver_id: str, raw: Any) -> dt.date:
         except ValueError:
             raw = None
     if not isinstance(raw, dt.date):
-        raise ValueError(f"{path}: entry {waiver_id!r}: field 'expires' must be an ISO date (YYYY-MM-DD, e.g. 2027-05-31)")
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'expires' must be an ISO date (YYYY-MM-DD, e.g. 2027-05-31)"
+        )
     return raw
 
 
@@ -265,7 +267,9 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
     waiver_id = _require_str(path, f"#{index}", entry, "id")
     unknown = sorted(set(entry) - _WAIVER_FIELDS)
     if unknown:
-        raise ValueError(f"{path}: entry {waiver_id!r}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_WAIVER_FIELDS))})")
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_WAIVER_FIELDS))})"
+        )
     tool = _require_str(path, waiver_id, entry, "tool")
     if tool not in {t.value for t in Tool}:
         raise ValueError(f"{path}: entry {waiver_id!r}: field 'tool' must be one of {', '.join(Tool)}, not {tool!r}")

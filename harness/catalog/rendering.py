@@ -64,7 +64,11 @@ def render_catalog_markdown(
             f"- Engine: checkov {'YAML graph policy' if policy.engine == 'yaml' else 'Python check'} "
             f"(`{relative(policy.check_file)}`)",
             f"- Resource types (a verdict on every one): {', '.join(f'`{t}`' for t in policy.resource_types)}",
-            *([f"- Must exist in every deploy-time world: {', '.join(f'`{t}`' for t in policy.requires)}"] if policy.requires else []),
+            *(
+                [f"- Must exist in every deploy-time world: {', '.join(f'`{t}`' for t in policy.requires)}"]
+                if policy.requires
+                else []
+            ),
             f"- Rationale: {policy.rationale}",
             f"- Remediation: {policy.remediation}",
             "- Requirements:",
