@@ -24,6 +24,7 @@ from harness.nag import (
     VALIDATION_REPORT,
     NagOutcome,
     NagViolation,
+    PackRun,
     add_nag_validations,
     judge_report,
     read_validation_report,
@@ -41,6 +42,7 @@ class IncludedNag:
 
     outcomes: dict[Path, NagOutcome]
     resources: int  # resources the packs were handed, over every world file
+    runs: dict[str, PackRun]  # per pack: calls, resources handed, violations
     unmapped: list[NagViolation]  # findings on no included resource (reported, never dropped)
 
 
@@ -90,7 +92,7 @@ def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waive
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
     handed = max((run.resources for run in (runs or {}).values()), default=0)
     outcomes, unmapped = _split(outcome, stacks)
-    return IncludedNag(outcomes=outcomes, resources=handed, unmapped=unmapped)
+    return IncludedNag(outcomes=outcomes, resources=handed, unmapped=unmapped, runs=dict(runs or {}))
 
 
 def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Path, NagOutcome], list[NagViolation]]:
