@@ -115,7 +115,12 @@ def _pack_of(rule: str) -> str:
     return rule.rsplit("-", 1)[0] if "-" in rule else rule
 
 
-def _evidence(tool: Tool, check_id: str, findings: Sequence[Finding], *, ran: Collection[str]) -> CheckEvidence:
+def _evidence(
+    tool: Tool, check_id: str, findings: Sequence[Finding], *, ran: Collection[str], applicable: Mapping[str, int]
+) -> CheckEvidence:
+    if not findings and tool is Tool.PROJECT and applicable.get(check_id) == 0:
+        return CheckEvidence(tool=tool.value, check_id=check_id, status="", findings=0,
+                             note="applies to no resource of the gated templates")  # fmt: skip
     if not findings:
         owner = f"cdk-nag:{_pack_of(check_id)}" if tool is Tool.CDK_NAG else tool.value
         if tool in VIOLATIONS_ONLY and owner in ran:
@@ -167,11 +172,14 @@ def roll_up(
     frameworks: Sequence[Framework],
     *,
     ran: Collection[str],
+    applicable: Mapping[str, int] | None = None,
 ) -> list[ControlResult]:
     """One status per control in each framework's scope (and per mapped control outside it, if any).
 
     ``ran`` names what ran in this run: ``checkov``, ``project``, ``cfn-lint`` and
-    ``cdk-nag:<pack>`` per cdk-nag pack.
+    ``cdk-nag:<pack>`` per cdk-nag pack. ``applicable`` is, per project policy, how many resources
+    of the gated templates it applies to (harness.coverage): a policy that applies to none gives no
+    evidence either way; one that applies to some and gave no verdict is not evaluated.
     """
     by_check: dict[tuple[Tool, str], list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -197,7 +205,10 @@ def roll_up(
                                   reason=scope.get(control, ""), title=title, scope=scope.get(control, ""))  # fmt: skip
                 )
                 continue
-            checks = tuple(_evidence(tool, check, by_check.get((tool, check), []), ran=ran) for tool, check in mapped)
+            checks = tuple(
+                _evidence(tool, check, by_check.get((tool, check), []), ran=ran, applicable=applicable or {})
+                for tool, check in mapped
+            )
             status, reason = _status(checks, blockers)
             results.append(
                 ControlResult(framework=framework.key, control=control, status=status, reason=reason, checks=checks,

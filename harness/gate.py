@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import shlex
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -100,6 +101,7 @@ class GateResult:
     coverage: list[PolicyCoverage] = field(default_factory=list)
     error: str = ""
     duration_s: float = 0.0
+    commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
 
     @property
     def failures(self) -> list[Finding]:
@@ -332,7 +334,20 @@ class GateRun:
             catalog=self.catalog,
             tests=collected.tests,
             coverage=coverage,
+            commands=self.commands(),
         )
+
+    def commands(self) -> list[str]:
+        """The commands this run started, exactly, without this machine's scratch directory (for the evidence)."""
+        from harness.evidence import sanitize  # noqa: PLC0415
+        from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
+
+        root, scratch = self.options.root, str(self.scratch)
+        lines = ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"] if self.synth_mode else []
+        lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
+        lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
+        lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
+        return lines
 
     def rejected(self, message: str) -> GateResult:
         """The app refused by its own synthesis-time rules: a violation, and no other check can run."""
