@@ -19,7 +19,15 @@ from typing import Any
 
 from harness.catalog import ControlMapping, Framework, Policy
 from harness.controls import ControlResult, render_controls_markdown
-from harness.evidence import EVIDENCE_DIR, EVIDENCE_FILE, SUMS_FILE, Timestamp, build_evidence, render_evidence, render_sums
+from harness.evidence import (
+    EVIDENCE_DIR,
+    EVIDENCE_FILE,
+    SUMS_FILE,
+    Timestamp,
+    build_evidence,
+    render_evidence,
+    render_sums,
+)
 from harness.model import Finding
 
 CONTROLS_FILE = "controls.md"
@@ -74,9 +82,9 @@ def render_bundle(data: BundleInput) -> dict[str, bytes]:
     }
     if not data.frameworks:
         return files
-    files[CONTROLS_FILE] = render_controls_markdown(data.controls, data.frameworks, verdict=str(data.verdict["verdict"])).encode(
-        "utf-8"
-    )
+    files[CONTROLS_FILE] = render_controls_markdown(
+        data.controls, data.frameworks, verdict=str(data.verdict["verdict"])
+    ).encode("utf-8")
     from harness import oscal  # noqa: PLC0415  (trestle's models, imported in the background since start)
 
     policy_files = evidence["policies"]["files"]

@@ -180,9 +180,8 @@ def _relative(path: Path) -> str:
 
 def report_input(result: Any) -> ReportInput:
     from harness.catalog import render_catalog_markdown  # noqa: PLC0415
-    from harness.mutations import MUTATIONS  # noqa: PLC0415
-
     from harness.controls import annotate  # noqa: PLC0415
+    from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     catalog = result.catalog
     return ReportInput(

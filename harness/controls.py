@@ -95,7 +95,9 @@ def _index(mappings: Iterable[ControlMapping]) -> dict[tuple[Tool, str], dict[st
     index: dict[tuple[Tool, str], dict[str, tuple[str, ...]]] = defaultdict(dict)
     for mapping in mappings:
         known = index[(mapping.tool, mapping.check_id)].get(mapping.framework_key, ())
-        index[(mapping.tool, mapping.check_id)][mapping.framework_key] = tuple(dict.fromkeys((*known, *mapping.controls)))
+        index[(mapping.tool, mapping.check_id)][mapping.framework_key] = tuple(
+            dict.fromkeys((*known, *mapping.controls))
+        )
     return index
 
 
@@ -135,7 +137,9 @@ def _evidence(
         status = "" if tool is Tool.CHECKOV and tool.value in ran else Status.NOT_EVALUATED.value
         return CheckEvidence(tool=tool.value, check_id=check_id, status=status, findings=0, note=note)
     worst = min(findings, key=lambda f: STATUS_ORDER[f.status]).status
-    bad = sorted({f.logical_id or f.template or f.assembly for f in findings if f.status.gates or f.status is Status.WARNING})
+    bad = sorted(
+        {f.logical_id or f.template or f.assembly for f in findings if f.status.gates or f.status is Status.WARNING}
+    )
     return CheckEvidence(
         tool=tool.value,
         check_id=check_id,
@@ -150,7 +154,10 @@ def _status(checks: Sequence[CheckEvidence], blockers: Sequence[str]) -> tuple[C
     failing = [c for c in checks if c.status in (Status.FAILED.value, Status.WARNING.value)]
     if failing:
         first = failing[0]
-        return ControlStatus.NOT_SATISFIED, f"{first.check_id} {first.status} on {', '.join(first.failing) or 'the template'}"
+        return (
+            ControlStatus.NOT_SATISFIED,
+            f"{first.check_id} {first.status} on {', '.join(first.failing) or 'the template'}",
+        )
     unjudged = [c for c in checks if c.status == Status.NOT_EVALUATED.value]
     if unjudged:
         first = unjudged[0]
@@ -201,8 +208,14 @@ def roll_up(
             mapped = sorted(set(checks_of.get(control, [])), key=lambda k: (k[0].value, natural_key(k[1])))
             if not mapped:
                 results.append(
-                    ControlResult(framework=framework.key, control=control, status=ControlStatus.NO_CHECK,
-                                  reason=scope.get(control, ""), title=title, scope=scope.get(control, ""))  # fmt: skip
+                    ControlResult(
+                        framework=framework.key,
+                        control=control,
+                        status=ControlStatus.NO_CHECK,
+                        reason=scope.get(control, ""),
+                        title=title,
+                        scope=scope.get(control, ""),
+                    )
                 )
                 continue
             checks = tuple(
@@ -211,8 +224,15 @@ def roll_up(
             )
             status, reason = _status(checks, blockers)
             results.append(
-                ControlResult(framework=framework.key, control=control, status=status, reason=reason, checks=checks,
-                              title=title, scope=scope.get(control, "not in the reviewed scope"))  # fmt: skip
+                ControlResult(
+                    framework=framework.key,
+                    control=control,
+                    status=status,
+                    reason=reason,
+                    checks=checks,
+                    title=title,
+                    scope=scope.get(control, "not in the reviewed scope"),
+                )
             )
     return results
 

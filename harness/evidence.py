@@ -86,7 +86,9 @@ def reproducible_time(root: Path, env: Mapping[str, str] | None = None) -> Times
         seconds, commit = done.stdout.split()
         return Timestamp(value=dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC), source=f"git commit {commit}")
     except (OSError, ValueError, subprocess.TimeoutExpired):
-        return Timestamp(value=dt.datetime.fromtimestamp(0, tz=dt.UTC), source="fixed epoch (no SOURCE_DATE_EPOCH, no git)")
+        return Timestamp(
+            value=dt.datetime.fromtimestamp(0, tz=dt.UTC), source="fixed epoch (no SOURCE_DATE_EPOCH, no git)"
+        )
 
 
 # ------------------------------------------------------------------------------------ assembly files
@@ -154,7 +156,11 @@ def _nested_templates(root: Path, template: Path) -> Iterator[Path]:
         for resource in (resources or {}).values() if isinstance(resources, dict) else []:
             metadata = resource.get("Metadata") if isinstance(resource, dict) else None
             asset = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
-            if resource.get("Type") == "AWS::CloudFormation::Stack" and isinstance(asset, str) and asset.endswith(".json"):
+            if (
+                resource.get("Type") == "AWS::CloudFormation::Stack"
+                and isinstance(asset, str)
+                and asset.endswith(".json")
+            ):
                 path = _inside(root, template.parent, asset)
                 if path is not None and path.is_file() and path not in seen:
                     seen.add(path)
@@ -261,8 +267,14 @@ def load_evidence(reports: Path) -> dict[str, Any]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
         raise HarnessError(f"evidence file {path} is not valid JSON: {error}") from error
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA or not isinstance(document.get("assemblies"), list):
-        raise HarnessError(f"evidence file {path} is not {SCHEMA} evidence (schema {document.get('schema') if isinstance(document, dict) else None!r})")
+    if (
+        not isinstance(document, dict)
+        or document.get("schema") != SCHEMA
+        or not isinstance(document.get("assemblies"), list)
+    ):
+        raise HarnessError(
+            f"evidence file {path} is not {SCHEMA} evidence (schema {document.get('schema') if isinstance(document, dict) else None!r})"
+        )
     return document
 
 
@@ -310,7 +322,9 @@ def verify(reports: Path, assembly: Path) -> tuple[int, list[str]]:
             f"({chosen.get('label')}):",
             *(f"  {d.line()}" for d in differences),
         ]
-    return 0, [f"{assembly}: all {len(chosen.get('files', []))} file(s) match the evidence of the {verdict} run ({chosen.get('label')})"]
+    return 0, [
+        f"{assembly}: all {len(chosen.get('files', []))} file(s) match the evidence of the {verdict} run ({chosen.get('label')})"
+    ]
 
 
 def verify_main(argv: Sequence[str]) -> int:

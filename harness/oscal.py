@@ -29,7 +29,7 @@ from harness.evidence import Timestamp
 from harness.model import Finding
 
 if TYPE_CHECKING:
-    from trestle.oscal import common
+    pass
 
 OSCAL_DIR = "oscal"
 COMPONENT_DEFINITION = "component-definition.json"
@@ -56,13 +56,18 @@ def prewarm() -> None:
 
 
 def _import_models() -> None:
-    import trestle.oscal.assessment_results  # noqa: F401, PLC0415
+    import trestle.oscal.assessment_results  # noqa: PLC0415
     import trestle.oscal.component  # noqa: F401, PLC0415
 
 
 def _ready() -> None:
     if _prewarm is not None:
         _prewarm.join()
+
+
+def _new(model: Any, /, **fields: Any) -> Any:
+    """A trestle model from field names (its models populate by name; mypy sees only the JSON aliases)."""
+    return model(**fields)
 
 
 def stable_uuid(*parts: str) -> str:
@@ -78,20 +83,21 @@ def control_id(framework: str, control: str) -> str:
     return control
 
 
-def _prop(name: str, value: str, *, ns: str = GATE_NS, remarks: str | None = None) -> common.Property:
+def _prop(name: str, value: str, *, ns: str = GATE_NS, remarks: str | None = None) -> Any:
     from trestle.oscal import common  # noqa: PLC0415
 
-    return common.Property(name=name, value=" ".join(value.split()), ns=ns, remarks=remarks)
+    return _new(common.Property, name=name, value=" ".join(value.split()), ns=ns, remarks=remarks)
 
 
 def _text(value: str) -> str:
     return " ".join(value.split()) or "-"
 
 
-def _metadata(title: str, *, version: str, timestamp: Timestamp) -> common.Metadata:
+def _metadata(title: str, *, version: str, timestamp: Timestamp) -> Any:
     from trestle.oscal import OSCAL_VERSION, common  # noqa: PLC0415
 
-    return common.Metadata(
+    return _new(
+        common.Metadata,
         title=title,
         last_modified=timestamp.value,
         version=version,
@@ -146,26 +152,36 @@ def component_definition(
                 for control in mapping.controls:
                     by_control[control].append(mapping)
         requirements = [
-            component.ImplementedRequirement(
+            _new(
+                component.ImplementedRequirement,
                 uuid=stable_uuid("cd", stack, framework.key, control),
                 control_id=control_id(framework.key, control),
-                description=" ".join(f"{m.check_id} ({m.tool}): {m.rationale}" for m in sorted(
-                    entries, key=lambda m: (m.tool.value, m.check_id))),
-                props=[_prop("label", control), *(_prop("Rule_Id", m.check_id, ns=TRESTLE_NS) for m in sorted(
-                    entries, key=lambda m: (m.tool.value, m.check_id)))],
-            )  # fmt: skip
+                description=" ".join(
+                    f"{m.check_id} ({m.tool}): {m.rationale}"
+                    for m in sorted(entries, key=lambda m: (m.tool.value, m.check_id))
+                ),
+                props=[
+                    _prop("label", control),
+                    *(
+                        _prop("Rule_Id", m.check_id, ns=TRESTLE_NS)
+                        for m in sorted(entries, key=lambda m: (m.tool.value, m.check_id))
+                    ),
+                ],
+            )
             for control, entries in sorted(by_control.items(), key=lambda item: _natural(item[0]))
         ]
         if requirements:
             implementations.append(
-                component.ControlImplementation(
+                _new(
+                    component.ControlImplementation,
                     uuid=stable_uuid("cd", stack, framework.key),
                     source=_relative(framework.ids_file, root),
                     description=f"{framework.name} ({framework.version}); source: {framework.source}",
                     implemented_requirements=requirements,
                 )
             )
-    defined = component.DefinedComponent(
+    defined = _new(
+        component.DefinedComponent,
         uuid=stable_uuid("component", stack),
         type="service",
         title=f"{stack}: staging RDS PostgreSQL stack",
@@ -175,10 +191,12 @@ def component_definition(
         props=rule_props,
         control_implementations=implementations,
     )
-    return component.ComponentDefinition(
+    return _new(
+        component.ComponentDefinition,
         uuid=stable_uuid("component-definition", stack, policies_digest),
-        metadata=_metadata(f"{stack}: compliance gate policies", version=f"policies sha256:{policies_digest[:16]}",
-                           timestamp=timestamp),  # fmt: skip
+        metadata=_metadata(
+            f"{stack}: compliance gate policies", version=f"policies sha256:{policies_digest[:16]}", timestamp=timestamp
+        ),
         components=[defined],
     )
 
@@ -199,11 +217,12 @@ def _relative(path: Path, root: Path) -> str:
 def _resource(key: str, *, title: str, href: str, sha256: str, description: str) -> Any:
     from trestle.oscal import common  # noqa: PLC0415
 
-    return common.Resource(
+    return _new(
+        common.Resource,
         uuid=stable_uuid("resource", key),
         title=title,
         description=description,
-        rlinks=[common.Rlink(href=href, hashes=[common.Hash(algorithm="SHA-256", value=sha256)])],
+        rlinks=[_new(common.Rlink, href=href, hashes=[_new(common.Hash, algorithm="SHA-256", value=sha256)])],
     )
 
 
@@ -242,8 +261,8 @@ def assessment_results(
     observations = []
     by_check: dict[tuple[str, str], list[str]] = defaultdict(list)
     for finding in findings:
-        key = rule_key(finding)
-        if key is None or not any(finding.controls.values()):
+        rule = rule_key(finding)
+        if rule is None or not any(finding.controls.values()):
             continue
         where = finding.logical_id or finding.template or finding.assembly
         obs_uuid = stable_uuid("observation", run_key, finding.assembly, finding.stack, finding.rule_id, where,
@@ -254,49 +273,59 @@ def assessment_results(
             ("logical-id", finding.logical_id), ("resource-type", finding.resource_type),
             ("construct-path", finding.construct_path), ("waiver", finding.waiver_id), ("world", finding.world)) if value]  # fmt: skip
         observations.append(
-            common.Observation(
+            _new(
+                common.Observation,
                 uuid=obs_uuid,
                 title=f"{finding.rule_id} on {where}",
                 description=_text(finding.message or finding.title),
                 methods=["TEST"],
                 types=["finding"],
-                subjects=[common.SubjectReference(subject_uuid=subject_uuid, type="resource", title=where)]
+                subjects=[_new(common.SubjectReference, subject_uuid=subject_uuid, type="resource", title=where)]
                 if subject_uuid
                 else None,
                 relevant_evidence=[
-                    common.RelevantEvidence(href=f"#{subject_uuid}", description=f"{finding.template} as gated (SHA-256 in back matter)")
+                    _new(
+                        common.RelevantEvidence,
+                        href=f"#{subject_uuid}",
+                        description=f"{finding.template} as gated (SHA-256 in back matter)",
+                    )
                 ]
                 if subject_uuid
-                else [common.RelevantEvidence(href=f"#{resources[0].uuid}", description="evidence.json of this run")],
+                else [
+                    _new(common.RelevantEvidence, href=f"#{resources[0].uuid}", description="evidence.json of this run")
+                ],
                 collected=timestamp.value,
                 props=props,
             )
         )
-        by_check[(key[0].value, key[1])].append(obs_uuid)
+        by_check[(rule[0].value, rule[1])].append(obs_uuid)
     oscal_findings = []
     for result in results:
         state, reason = _state(result.status)
         related = sorted({u for c in result.checks for u in by_check.get((c.tool, c.check_id), [])})
         oscal_findings.append(
-            common.Finding(
+            _new(
+                common.Finding,
                 uuid=stable_uuid("finding", run_key, result.framework, result.control),
                 title=f"{result.framework} {result.control}: {result.status.value}",
                 description=_text(result.reason or result.status.value),
-                target=common.FindingTarget(
+                target=_new(
+                    common.FindingTarget,
                     type="objective-id",
                     target_id=control_id(result.framework, result.control),
                     title=_text(result.title) if result.title else None,
-                    status=common.ObjectiveStatus(state=state, reason=reason),
+                    status=_new(common.ObjectiveStatus, state=state, reason=reason),
                 ),
                 props=[_prop("gate-status", result.status.value), _prop("label", result.control)],
-                related_observations=[common.RelatedObservation(observation_uuid=u) for u in related] or None,
+                related_observations=[_new(common.RelatedObservation, observation_uuid=u) for u in related] or None,
             )
         )
     selections = [
-        common.ControlSelections(
+        _new(
+            common.ControlSelections,
             description=f"{framework.name}: the reviewed scope (policies/frameworks)",
             include_controls=[
-                common.SelectControlById(control_id=control_id(framework.key, r.control))
+                _new(common.SelectControlById, control_id=control_id(framework.key, r.control))
                 for r in results
                 if r.framework == framework.key
             ],
@@ -304,7 +333,8 @@ def assessment_results(
         for framework in frameworks
         if any(r.framework == framework.key for r in results)
     ]
-    result = ar.Result(
+    run = _new(
+        ar.Result,
         uuid=stable_uuid("result", run_key),
         title=f"Compliance gate run: {verdict['verdict']}",
         description=f"nox -s compliance (python -m harness), mode {verdict['mode']}, exit code {verdict['exit_code']}"
@@ -312,17 +342,25 @@ def assessment_results(
         start=timestamp.value,
         end=timestamp.value,
         props=[_prop("verdict", str(verdict["verdict"])), _prop("exit-code", str(verdict["exit_code"]))],
-        reviewed_controls=common.ReviewedControls(control_selections=selections),
+        reviewed_controls=_new(common.ReviewedControls, control_selections=selections),
         observations=observations or None,
         findings=oscal_findings or None,
     )
-    return ar.AssessmentResults(
+    return _new(
+        ar.AssessmentResults,
         uuid=stable_uuid("assessment-results", run_key),
-        metadata=_metadata(f"{stack}: compliance gate assessment results", version=f"evidence sha256:{evidence_sha256[:16]}",
-                           timestamp=timestamp),  # fmt: skip
-        import_ap=ar.ImportAp(href=f"#{resources[1].uuid}", remarks="no separate assessment plan: the gate's policies are the plan"),
-        results=[result],
-        back_matter=common.BackMatter(resources=resources),
+        metadata=_metadata(
+            f"{stack}: compliance gate assessment results",
+            version=f"evidence sha256:{evidence_sha256[:16]}",
+            timestamp=timestamp,
+        ),
+        import_ap=_new(
+            ar.ImportAp,
+            href=f"#{resources[1].uuid}",
+            remarks="no separate assessment plan: the gate's policies are the plan",
+        ),
+        results=[run],
+        back_matter=_new(common.BackMatter, resources=resources),
     )
 
 

@@ -44,9 +44,9 @@ from harness.catalog.schema import (
 
 __all__ = [
     "CHECKS_DIR",
-    "FRAMEWORKS_DIR",
     "FIXTURES_DIR",
     "FIXTURE_KINDS",
+    "FRAMEWORKS_DIR",
     "NAG_PACK_LABELS",
     "POLICIES_DIR",
     "POLICY_TEST_FILE",
@@ -67,9 +67,9 @@ __all__ = [
     "load_policies",
     "load_requirements",
     "load_waivers",
-    "policies_for_requirement",
     "nag_pack_label",
     "nist_oscal_id",
+    "policies_for_requirement",
     "policy_test_ids",
     "render_catalog_markdown",
     "rule_files",

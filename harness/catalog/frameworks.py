@@ -140,23 +140,25 @@ def validate_controls(frameworks: Sequence[Framework], mappings: Sequence[Contro
         seen: set[str] = set()
         for entry in framework.scope:
             if not is_known(framework, entry.control):
-                problems.append(f"{framework.definition.name}: scope control {entry.control!r} is not a {framework.name} id")
+                problems.append(
+                    f"{framework.definition.name}: scope control {entry.control!r} is not a {framework.name} id"
+                )
             if entry.control in seen:
                 problems.append(f"{framework.definition.name}: scope control {entry.control!r} is listed twice")
             seen.add(entry.control)
     for mapping in mappings:
-        framework = by_key.get(mapping.framework_key)
+        mapped = by_key.get(mapping.framework_key)
         where = f"mappings ({mapping.framework}), {mapping.tool} {mapping.check_id}"
-        if framework is None:
+        if mapped is None:
             problems.append(f"{where}: framework key {mapping.framework_key!r} has no policies/frameworks/*.yaml")
             continue
-        if mapping.framework != framework.name:
-            problems.append(f"{where}: framework name {mapping.framework!r} differs from {framework.name!r}")
+        if mapping.framework != mapped.name:
+            problems.append(f"{where}: framework name {mapping.framework!r} differs from {mapped.name!r}")
         for control in mapping.controls:
-            if not is_known(framework, control):
+            if not is_known(mapped, control):
                 problems.append(
-                    f"{where}: control {control!r} is not a {framework.name} id (checked against {framework.ids_file.name})"
+                    f"{where}: control {control!r} is not a {mapped.name} id (checked against {mapped.ids_file.name})"
                 )
-            elif control not in framework.scope_ids:
-                problems.append(f"{where}: control {control!r} is not in the reviewed scope {framework.definition.name}")
+            elif control not in mapped.scope_ids:
+                problems.append(f"{where}: control {control!r} is not in the reviewed scope {mapped.definition.name}")
     return problems
