@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m harness",
         description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
         "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
-        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md)",
+        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md); "
+        "python -m harness verify --reports DIR --assembly PATH checks an assembly against a run's evidence",
     )
     p.add_argument(
         "--assembly",
