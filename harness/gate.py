@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
 from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
@@ -35,6 +36,7 @@ from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attri
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
+    unloadable_findings,
     included_nag_findings,
     lint_findings,
     nag_findings,
@@ -49,6 +51,9 @@ from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
 from harness.synth import SynthesisRejectedError, synthesize
+
+if TYPE_CHECKING:
+    from harness.nag_include import IncludedNag
 from harness.waivers import WaiverBook
 from harness.worlds import Expansion, expand
 
@@ -238,7 +243,7 @@ class GateRun:
         expected = sum(len(t.body.get("Resources") or {}) for t in expansion.targets)
         return Scanners(checkov=checkov, lint=lint, templates=originals, expected_resources=expected)
 
-    def run_template_nag(self, expansion: Expansion) -> dict[Path, NagOutcome]:
+    def run_template_nag(self, expansion: Expansion) -> IncludedNag:
         # cdk-nag over the world files (CfnInclude) in both modes, while checkov and cfn-lint run: in
         # synthesis mode it adds what the construct tree hides from the packs (CDK's raw helper
         # resources become typed L1s), so both paths judge the same and share one set of waivers.
@@ -258,7 +263,7 @@ class GateRun:
             )
         )  # fmt: skip
         self.progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in outcomes)} finding(s)")
-        return included.outcomes
+        return included
 
     def collect(self, scanners: Scanners, groups: Sequence[PytestGroup]) -> Collected:
         lint = collect_cfnlint(scanners.lint, templates=scanners.templates)
@@ -279,7 +284,7 @@ class GateRun:
         assemblies: Sequence[CloudAssembly],
         expansion: Expansion,
         construct_nag: dict[str, NagOutcome],
-        included: dict[Path, NagOutcome],
+        included: IncludedNag,
         collected: Collected,
     ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
@@ -292,7 +297,8 @@ class GateRun:
             if outcome is not None:
                 stack = assembly.stacks[0]
                 findings += nag_findings(outcome, stack=stack, world="", book=self.book, seen=seen)
-        included_findings = included_nag_findings(included, expansion=expansion, book=self.book, seen=seen)
+        included_findings = included_nag_findings(included.outcomes, expansion=expansion, book=self.book, seen=seen)
+        findings += unloadable_findings(included.unloadable, expansion=expansion)
         findings += [f for f in included_findings if not self.synth_mode or f.source is Source.CDK_NAG]
         overrides = unresolved_attributes(self.catalog.policies, expansion)
         policies = {p.id: p for p in self.catalog.policies}
@@ -311,7 +317,7 @@ class GateRun:
         judged: dict[tuple[str, Path, str], Status],
     ) -> tuple[list[Finding], list[PolicyCoverage]]:
         gaps, coverage = coverage_findings(self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged)
-        content = content_findings(assemblies)
+        content = content_findings(assemblies, policies=self.catalog.policies)
         self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
         return [*gaps, *content], coverage
 
@@ -350,20 +356,25 @@ class GateRun:
         return lines
 
     def rejected(self, message: str) -> GateResult:
-        """The app refused by its own synthesis-time rules: a violation, and no other check can run."""
+        """The app refused by its own synthesis-time rules: a violation per offending construct; nothing else can run."""
         label = (self.options.outdir or self.options.root / "cdk.out").name
-        finding = Finding(
-            source=Source.GATE,
-            rule_id="synthesis-rule",
-            status=Status.FAILED,
-            title="the app synthesizes under its own rule aspects (required tags, no Retain)",
-            message=message,
-            remediation="fix the construct the message names; the other checks run once the app synthesizes",
-        )
+        findings = [
+            Finding(
+                source=Source.GATE,
+                rule_id="synthesis-rule",
+                status=Status.FAILED,
+                title="the app synthesizes under its own rule aspects (required tags, no Retain)",
+                assembly=label,
+                construct_path=offence.split(" ", 1)[0],
+                message=offence,
+                remediation="fix the construct the message names; the other checks run once the app synthesizes",
+            )
+            for offence in sorted(message.split("; "))
+        ]
         return GateResult(
             mode="synth",
             exit_code=ExitCode.VIOLATIONS,
-            findings=[finding],
+            findings=findings,
             tool_runs=[],
             waivers=self.book.report(),
             assemblies=[

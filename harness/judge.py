@@ -150,9 +150,7 @@ def _checkov_finding(
     if verdict.skipped:
         # An in-template skip counts only when a waiver of policies/ explains it.
         waiver = book.match(tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id))
-        judgement = book.judge(
-            status=Status.FAILED, message=f"{message}: no waiver in policies/ covers it", waiver=waiver
-        )
+        judgement = book.judge(status=Status.FAILED, message=f"{message}, without a waiver in policies/", waiver=waiver)
     else:
         judgement = book.apply(
             tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id), status=status,
@@ -244,6 +242,25 @@ def included_nag_findings(
         if outcome is not None:
             findings += nag_findings(outcome, stack=target.stack, world=target.label, book=book, seen=seen)
     return findings
+
+
+def unloadable_findings(unloadable: Mapping[Path, str], *, expansion: Expansion) -> list[Finding]:
+    """A world file cdk-nag could not load: its packs judged nothing there."""
+    targets = expansion.by_path()
+    return [
+        Finding(
+            source=Source.CDK_NAG,
+            rule_id="cdk-nag:template",
+            status=Status.NOT_EVALUATED,
+            title="the cdk-nag packs judge every template",
+            assembly=targets[path].stack.assembly,
+            stack=targets[path].stack.stack_id,
+            template=targets[path].stack.relpath,
+            message=_with_world(f"cdk-nag could not load the template: {reason}", targets[path].label),
+            remediation="make the template loadable by CloudFormation (and so by CfnInclude)",
+        )
+        for path, reason in sorted(unloadable.items())
+    ]
 
 
 # ------------------------------------------------------------------------------------------- cfn-lint

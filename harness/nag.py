@@ -33,8 +33,6 @@ from harness.errors import HarnessError
 if TYPE_CHECKING:
     from harness.catalog import Waiver
 
-# Context key: "false" skips the packs (property tests that synthesize hundreds of apps).
-NAG_CONTEXT_KEY = "cdkNagPacks"
 CDK_NAG_VERSION = importlib.metadata.version("cdk-nag")
 VALIDATION_REPORT = "validation-report.json"
 
@@ -134,19 +132,12 @@ class Acknowledgement:
     reason: str
 
 
-def context_enabled(app: App) -> bool:
-    value = app.node.try_get_context(NAG_CONTEXT_KEY)
-    return value is None or value not in (False, "false", "False", "0", 0)
-
-
 def add_nag_validations(app: App, *, acknowledgements: Sequence[Acknowledgement] | None = None) -> list[PackRecorder]:
     """Register the packs on ``app`` and acknowledge the waivers on their construct paths.
 
-    Called from ``infra.app_builder.add_staging_stacks`` so ``cdk synth``, ``nox -s synth``
-    and the gate all run the packs. Waivers default to the cdk-nag waivers in policies/.
+    The gate calls it on the App that ``infra.app_builder`` built (the app itself knows
+    nothing of cdk-nag or policies/). Waivers default to the cdk-nag waivers in policies/.
     """
-    if not context_enabled(app):
-        return []
     recorders = [PackRecorder(spec.factory()) for spec in PACKS]
     Validations.of(app).add_plugins(*recorders)
     acks = default_acknowledgements() if acknowledgements is None else acknowledgements

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, App, DefaultStackSynthesizer, Stack, Validations
@@ -42,8 +42,9 @@ class IncludedNag:
 
     outcomes: dict[Path, NagOutcome]
     resources: int  # resources the packs were handed, over every world file
-    runs: dict[str, PackRun]  # per pack: calls, resources handed, violations
     unmapped: list[NagViolation]  # findings on no included resource (reported, never dropped)
+    unloadable: dict[Path, str]  # world files CfnInclude refused, and why: not judged by cdk-nag
+    runs: dict[str, PackRun] = field(default_factory=dict)  # per pack: calls, resources handed, violations
 
 
 def subject_of(target: ScanTarget, logical_id: str) -> Subject:
@@ -64,15 +65,17 @@ def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waive
         out = outdir or Path(scratch)
         app = App(outdir=str(out), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
         stacks: dict[str, ScanTarget] = {}
+        unloadable: dict[Path, str] = {}
         for index, target in enumerate(targets):
             stack_id = f"Gate{index}"
             stack = Stack(app, stack_id, synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
             try:
                 include = cfn_inc.CfnInclude(stack, INCLUDE_ID, template_file=str(target.path))
             except Exception as error:  # jsii surfaces CfnInclude's parse errors as RuntimeError
-                raise HarnessError(
-                    f"cdk-nag cannot load template {target.stack.path}: {str(error).splitlines()[0]}"
-                ) from error
+                # This template cannot be judged by the packs (the others still are): not evaluated.
+                unloadable[target.path] = str(error).strip().splitlines()[0]
+                app.node.try_remove_child(stack_id)
+                continue
             stacks[stack_id] = target
             for logical_id in sorted(target.body.get("Resources") or {}):
                 subject = subject_of(target, logical_id)
@@ -81,6 +84,8 @@ def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waive
                         Validations.of(include.get_resource(logical_id)).acknowledge(
                             Acknowledgment(id=waiver.rule, reason=f"{waiver.id}: {waiver.reason}")
                         )
+        if not stacks:  # no template could be included: nothing for the packs to judge, each is not evaluated
+            return IncludedNag(outcomes={}, resources=0, unmapped=[], unloadable=unloadable)
         add_nag_validations(app, acknowledgements=[])
         try:
             app.synth()
@@ -92,7 +97,9 @@ def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waive
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
     handed = max((run.resources for run in (runs or {}).values()), default=0)
     outcomes, unmapped = _split(outcome, stacks)
-    return IncludedNag(outcomes=outcomes, resources=handed, unmapped=unmapped, runs=dict(runs or {}))
+    return IncludedNag(
+        outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable, runs=dict(runs or {})
+    )
 
 
 def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Path, NagOutcome], list[NagViolation]]:

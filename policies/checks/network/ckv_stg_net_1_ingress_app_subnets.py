@@ -90,9 +90,10 @@ def database_subnet_cidrs(ctx: lib.Context) -> list[str]:
 
 
 def group_of(ctx: lib.Context, value: Any) -> str | None:
-    """The logical id of a template security group a value names (the VPC default group counts), else None."""
+    """The logical id of a security group of the assembly a value names (this template's, or a nested stack's
+    parent's; the VPC default group counts), else None."""
     found = lib.symbol(value)
-    if found is None or found.origin != "this":
+    if found is None:
         return None
     if found.resource_type == SECURITY_GROUP and found.attribute in ("", "GroupId"):
         return found.name
