@@ -40,8 +40,12 @@ def main() -> None:
             code = "import time; t=time.perf_counter(); import trestle.oscal.component, trestle.oscal.assessment_results; print(time.perf_counter()-t)"
             done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
             imports.append(float(done.stdout))
-        print(f"import trestle's OSCAL models, fresh interpreter (overlapped in the gate): {statistics.median(imports):.2f} s")
-        print(f"bundle (roll-up + evidence hashes + controls.md + OSCAL), median of 5: {_bundle_seconds(reports, out):.2f} s")
+        print(
+            f"import trestle's OSCAL models, fresh interpreter (overlapped in the gate): {statistics.median(imports):.2f} s"
+        )
+        print(
+            f"bundle (roll-up + evidence hashes + controls.md + OSCAL), median of 5: {_bundle_seconds(reports, out):.2f} s"
+        )
         for name in ("controls.md", "evidence/evidence.json", "evidence/SHA256SUMS", "oscal/component-definition.json",
                      "oscal/assessment-results.json", "compliance.json"):  # fmt: skip
             path = reports / name

@@ -63,11 +63,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The gate, or ``verify`` (an assembly against a run's evidence, harness.evidence)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["verify"]:
         from harness.evidence import verify_main  # noqa: PLC0415
 
         return verify_main(argv[1:])
+    return _gate_main(argv)
+
+
+def _gate_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()

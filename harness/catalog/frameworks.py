@@ -132,20 +132,24 @@ def control_title(framework: Framework, control: str) -> str:
         return ""
 
 
+def _scope_problems(framework: Framework) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for entry in framework.scope:
+        if not is_known(framework, entry.control):
+            problems.append(
+                f"{framework.definition.name}: scope control {entry.control!r} is not a {framework.name} id"
+            )
+        if entry.control in seen:
+            problems.append(f"{framework.definition.name}: scope control {entry.control!r} is listed twice")
+        seen.add(entry.control)
+    return problems
+
+
 def validate_controls(frameworks: Sequence[Framework], mappings: Sequence[ControlMapping]) -> list[str]:
     """One line per problem: unknown framework keys, ids the framework does not have, ids out of scope."""
-    problems: list[str] = []
+    problems = [problem for framework in frameworks for problem in _scope_problems(framework)]
     by_key = {f.key: f for f in frameworks}
-    for framework in frameworks:
-        seen: set[str] = set()
-        for entry in framework.scope:
-            if not is_known(framework, entry.control):
-                problems.append(
-                    f"{framework.definition.name}: scope control {entry.control!r} is not a {framework.name} id"
-                )
-            if entry.control in seen:
-                problems.append(f"{framework.definition.name}: scope control {entry.control!r} is listed twice")
-            seen.add(entry.control)
     for mapping in mappings:
         mapped = by_key.get(mapping.framework_key)
         where = f"mappings ({mapping.framework}), {mapping.tool} {mapping.check_id}"
