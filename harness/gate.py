@@ -36,11 +36,11 @@ from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attri
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
-    unloadable_findings,
     included_nag_findings,
     lint_findings,
     nag_findings,
     test_findings,
+    unloadable_findings,
     waive_gate_findings,
     waiver_findings,
 )
