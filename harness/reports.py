@@ -53,6 +53,7 @@ class ReportInput:
     root: Path
     catalog_markdown: str = ""
     coverage: Sequence[dict[str, Any]] = ()  # per policy: resources it applies to, resources it judged
+    controls: Sequence[dict[str, Any]] = ()  # per framework control: status and evidence (harness.controls)
 
     @property
     def verdict(self) -> str:
@@ -158,6 +159,10 @@ def render_markdown(data: ReportInput) -> str:
                 ]
             )
             lines.append(f"| {tool['tool']} | {cell(tool['version'])} | {tool['evaluated']} | {cell(how)} |")
+            lines += [
+                f"| ↳ {cell(pack['label'])} | | {pack['resources']} resources | {pack['findings']} finding(s) |"
+                for pack in tool.get("packs", [])
+            ]
         lines += ["", "</details>", ""]
     if len(data.assemblies) > 1:
         lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
@@ -273,6 +278,7 @@ def render_json(data: ReportInput) -> str:
         "tools": list(data.tools),
         "waivers": list(data.waivers),
         "coverage": list(data.coverage),
+        "controls": list(data.controls),
         "findings": [
             {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
             for f in data.findings
@@ -392,6 +398,8 @@ def render_sarif(data: ReportInput) -> str:
                 rule["properties"]["severity"] = (policy or {}).get("severity") or example.severity
             if policy:
                 rule["properties"]["requirements"] = policy.get("requirements", [])
+            if any(example.controls.values()):
+                rule["properties"]["controls"] = {k: list(v) for k, v in sorted(example.controls.items())}
             rules.append(rule)
         index = {rule["id"]: i for i, rule in enumerate(rules)}
         results = []
@@ -467,6 +475,9 @@ def render_catalog(data: ReportInput) -> str:
     return f"# Policy catalog\n\nNot generated: the gate failed before it loaded policies/ ({data.error}).\n"
 
 
+NOT_RUN = "not run in this gate"
+
+
 def _external_result(findings: Sequence[Finding], coverage: dict[str, Any]) -> str:
     by, reference = str(coverage.get("by", "")), str(coverage.get("reference", ""))
     if by in ("cdk-nag", "checkov", "cfn-lint"):
@@ -481,19 +492,29 @@ def _external_result(findings: Sequence[Finding], coverage: dict[str, Any]) -> s
         ids = {
             f.rule_id for f in findings if f.source is Source.TESTS and any(f.rule_id.startswith(m) for m in modules)
         }
-        return _run_result(findings, ids) if ids else "not run in this mode"
+        return _run_result(findings, ids) if ids else NOT_RUN
     return "documented (no automated check)"
 
 
+def _junit_id(node_id: str) -> str:
+    """``tests/policies/test_x.py::test_y[Z]`` as the gate's JUnit reading names it (``tests.policies.test_x::test_y[Z]``)."""
+    path, _, name = node_id.partition("::")
+    return f"{path.removesuffix('.py').replace('/', '.')}::{name}"
+
+
 def render_traceability(data: ReportInput) -> str:
+    """Spec requirement -> policies -> tests -> result, claiming only what this run executed."""
+    ran_tests = {f.rule_id: f for f in data.findings if f.source is Source.TESTS}
     lines = [
         "# Traceability: spec requirement → policies → tests → result of this run",
         "",
-        f"Verdict of this run: **{data.verdict}** (mode {data.mode}). Policy tests are the node ids in "
-        "`tests/policies` (pass, fail and suppressed fixtures, and the synthesized stack); mutations are "
-        "`harness/mutations.py` cases gated by `tests/harness/test_mutations.py`.",
+        f"Verdict of this run: **{data.verdict}** (mode {data.mode}). Only tests and checks this run executed "
+        "count here: a requirement is never PASS on evidence from another run. The policy-fixture tests "
+        "(`tests/policies`) and the mutation cases (`harness/mutations.py`, gated by "
+        "`tests/harness/test_mutations.py`) run in `nox -s tests`, not in this gate; they are listed as "
+        f"\"{NOT_RUN}\" unless this run executed them.",
         "",
-        "| Requirement | Spec text | Policies | Tests | Result |",
+        "| Requirement | Spec text | Policies | Tests run in this gate | Result of this run |",
         "|---|---|---|---|---|",
     ]
     for req in sorted(data.requirements, key=lambda r: natural_key(r["id"])):
@@ -501,14 +522,35 @@ def render_traceability(data: ReportInput) -> str:
             (p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: natural_key(p["id"])
         )
         policy_ids = [p["id"] for p in policies]
-        tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
-        tests += [t for p in policies for t in p.get("test_ids", [])]
+        test_ids = [t for p in policies for t in p.get("test_ids", [])]
+        executed = [f"{t}: {ran_tests[_junit_id(t)].status.value}" for t in test_ids if _junit_id(t) in ran_tests]
+        skipped = len(test_ids) - len(executed)
+        mutations = [m["name"] for m in data.mutations if set(m["policies"]) & set(policy_ids)]
+        tests = [*executed]
+        if skipped:
+            tests.append(f"{skipped} policy-fixture test(s): {NOT_RUN}")
+        if mutations:
+            tests.append(f"mutations {', '.join(f'mutation:{m}' for m in mutations)}: {NOT_RUN}")
         results = [_run_result(data.findings, set(policy_ids))] if policy_ids else []
-        coverage = [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
+        tests += [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
         results += [f"{c['by']}: {_external_result(data.findings, c)}" for c in req.get("covered_by", [])]
         lines.append(
             f"| {req['id']} | {cell(req['text'])} | {cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
-            f"{cell('<br>'.join([*tests, *coverage]))} | {cell('<br>'.join(results) or 'no coverage (gap)')} |"
+            f"{cell('<br>'.join(tests) or '-')} | {cell('<br>'.join(results) or 'no coverage (gap)')} |"
         )
+    packs = [p for tool in data.tools for p in tool.get("packs", [])]
+    if packs:
+        lines += [
+            "",
+            "## cdk-nag packs: what each evaluated",
+            "",
+            "| Pack | Run | Resources evaluated | Findings |",
+            "|---|---|---:|---:|",
+        ]
+        for tool in data.tools:
+            for pack in tool.get("packs", []):
+                lines.append(
+                    f"| {cell(pack['label'])} | {cell(tool['command'])} | {pack['resources']} | {pack['findings']} |"
+                )
     lines.append("")
     return "\n".join(lines)

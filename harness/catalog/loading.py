@@ -36,6 +36,8 @@ _POLICY_ID = re.compile(r"^CKV_STG_[A-Z]+_\d+$")
 _REQUIREMENT_ID = re.compile(r"^REQ-[A-Z]+-\d{2}$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom::[A-Za-z0-9_@-]+$")
+_FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+_MAX_LINE = 240
 _WAIVER_FIELDS = frozenset(
     {"id", "tool", "rule", "target", "targets", "resource_type", "stack", "subtree", "reason", "owner", "expires"}
 )
@@ -60,6 +62,17 @@ def _require_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key: 
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f"{path}: entry {entry_id!r}: field {key!r} must be a non-empty list of strings")
     return tuple(v.strip() for v in value)
+
+
+def _one_line(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> str:
+    """A required one-line text (an auditor reads it in a table cell)."""
+    value = _require_str(path, entry_id, entry, key)
+    if "\n" in value or len(value) > _MAX_LINE:
+        raise ValueError(
+            f"{path}: entry {entry_id!r}: field {key!r} must be one line of at most {_MAX_LINE} characters "
+            "saying what the check proves about the controls, e.g. 'RDS.8 asks for deletion protection, which the policy checks.'"
+        )
+    return value
 
 
 def _optional_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -220,6 +233,9 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
         framework = data.get("framework") if isinstance(data, Mapping) else None
         if not isinstance(framework, str) or not framework.strip():
             raise ValueError(f"{path}: entry 'framework': field 'framework' is required")
+        key = _require_str(path, "key", data, "key")
+        if not _FRAMEWORK_KEY.fullmatch(key):
+            raise ValueError(f"{path}: entry 'key': field 'key' must be lower-case words and versions, e.g. pci-dss-4.0.1 (got {key!r})")
         for index, entry in enumerate(_entries(path, "mappings")):
             check_id = _require_str(path, f"#{index}", entry, "check_id")
             tool = str(entry.get("tool") or Tool.PROJECT.value)
@@ -231,6 +247,8 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
                     check_id=check_id,
                     controls=_require_str_list(path, check_id, entry, "controls"),
                     tool=Tool(tool),
+                    rationale=_one_line(path, check_id, entry, "rationale"),
+                    framework_key=key,
                 )
             )
         _unique(path, (f"{m.tool}:{m.check_id}" for m in mappings if m.framework == framework.strip()), "check")
