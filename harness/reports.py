@@ -219,7 +219,7 @@ def _md_failures(data: ReportInput) -> list[str]:
             cell(f.construct_path),
             cell(f.remediation),
             cell(f.message or f.title),
-        ],  # fmt: skip
+        ],
     )
 
 
@@ -242,7 +242,7 @@ def _md_not_evaluated(data: ReportInput) -> list[str]:
             cell(f.construct_path),
             cell(f.message or f.title),
             cell(f.remediation),
-        ],  # fmt: skip
+        ],
     )
 
 
