@@ -155,6 +155,8 @@ def _rule(source: Source, rule_id: str, example: Finding, policy: dict[str, Any]
         properties["severity"] = severity
     if policy:
         properties["requirements"] = list(policy.get("requirements", []))
+    if any(example.controls.values()):  # framework controls the rule is mapped to (harness.controls)
+        properties["controls"] = {k: list(v) for k, v in sorted(example.controls.items())}
     return {
         "id": rule_id,
         "name": rule_id,

@@ -44,12 +44,9 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
     recorder = SourceRecorder(root=APP_ROOT)
     try:
         with recorder.recording():
-            add_staging_stacks(app)
-            if recorded_runs(app) is None:
-                add_nag_validations(
-                    app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)]
-                )
-            app.synth()
+            add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
+            add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
+            app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
     except Exception as error:

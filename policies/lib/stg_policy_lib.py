@@ -595,20 +595,22 @@ def alias_target(ctx: Context, alias_name: str) -> Any:
 
 def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
     """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
-    found = symbol(value)
-    if found is not None:
-        if found.resource_type in KEY_TYPES:
-            return found.attribute in ("", "Arn", "KeyId")
-        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
-            return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
-        return False
     if isinstance(value, cfn.Unknown):
         return None
+    found = symbol(value)
+    if found is not None:
+        return _symbol_is_stack_key(ctx, found, depth=depth)
     text = str(value) if isinstance(value, cfn.Text) else value
-    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")):
-        name = "alias/" + text.split("alias/", 1)[1]
-        if name.startswith("alias/aws/"):
-            return False  # an AWS managed key
-        target = alias_target(ctx, name)
-        return is_stack_key(ctx, target, depth=depth + 1) if target is not None and depth < 3 else False
+    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
+        return False
+    name = "alias/" + text.split("alias/", 1)[1]
+    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
+    return False if target is None else is_stack_key(ctx, target, depth=depth + 1)
+
+
+def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool | None:
+    if found.resource_type in KEY_TYPES:
+        return found.attribute in ("", "Arn", "KeyId")
+    if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+        return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
     return False

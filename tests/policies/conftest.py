@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import CHECKS_DIR, Policy, load_policies
+from harness.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
 
@@ -31,12 +32,6 @@ MIGRATION_STACK_FILE = f"stack-migration__{TEMPLATE_NAME}"
 STACK_FILES = (STACK_FILE, MIGRATION_STACK_FILE)
 # The stack with migration on (peering, routes, the dev-side ingress rule): compliant too.
 MIGRATION_CONTEXT = {"migration": MIGRATION_EXAMPLE}
-CHECKOV_ENV = {
-    "BC_SKIP_MAPPING": "TRUE",
-    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-    "CKV_PARSE_ERROR_FAIL": "true",
-    "LOG_LEVEL": "WARNING",
-}
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
         "--compact",
     ]  # fmt: skip
     verdicts_file = scan_dir.parent / f"{scan_dir.name}.verdicts.jsonl"
-    env = {**os.environ, **CHECKOV_ENV, "STG_POLICY_VERDICTS": str(verdicts_file)}
+    env = {**checkov_env(), "STG_POLICY_VERDICTS": str(verdicts_file)}
     env.pop("STG_ENVIRONMENT_SUFFIX", None)
     completed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     if completed.returncode not in (0, 1):
