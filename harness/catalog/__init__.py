@@ -17,6 +17,7 @@ from harness.catalog.schema import (
     CHECKS_DIR,
     FIXTURE_KINDS,
     FIXTURES_DIR,
+    OPTIONAL_FIXTURE_KINDS,
     POLICIES_DIR,
     POLICY_TEST_FILE,
     POLICY_TEST_FUNCTIONS,
@@ -27,6 +28,7 @@ from harness.catalog.schema import (
     Severity,
     Tool,
     Waiver,
+    optional_fixture,
     policy_test_ids,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "CHECKS_DIR",
     "FIXTURES_DIR",
     "FIXTURE_KINDS",
+    "OPTIONAL_FIXTURE_KINDS",
     "POLICIES_DIR",
     "POLICY_TEST_FILE",
     "POLICY_TEST_FUNCTIONS",
@@ -48,6 +51,7 @@ __all__ = [
     "load_policies",
     "load_requirements",
     "load_waivers",
+    "optional_fixture",
     "policies_for_requirement",
     "policy_test_ids",
     "render_catalog_markdown",
