@@ -201,7 +201,7 @@ class Context:
         """Every output of this world: name -> (Value, Export.Name), resolved (cfn.NO_VALUE if no export)."""
         section = self.template.get("Outputs")
         result: dict[str, tuple[Any, Any]] = {}
-        for name, output in (section.items() if isinstance(section, Mapping) else ()):
+        for name, output in section.items() if isinstance(section, Mapping) else ():
             if not isinstance(output, Mapping):
                 continue
             export = output.get("Export")
@@ -518,7 +518,8 @@ def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
 # Secrets
 # --------------------------------------------------------------------------------------
 
-_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>[^}]*)\}\}")
+# A reference may hold symbols (``${Secret}``: CDK joins the secret's Ref into it).
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>(?:\$\{[^}]*\}|[^}])*)\}\}")
 
 
 def secret_text(ctx: Context, logical_id: str, path: str) -> str | cfn.Unknown | None:

@@ -100,6 +100,10 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
             optional = optional_fixture(policy.id, kind)
             if optional is not None:
                 shutil.copyfile(optional, scan_dir / f"{policy.id}__{kind}.json")
+        for kind in OPTIONAL_FIXTURE_KINDS:
+            optional = optional_fixture(policy.id, kind)
+            if optional is not None:
+                shutil.copyfile(optional, scan_dir / f"{policy.id}__{kind}.json")
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
     (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
     for template in scan_dir.iterdir():

@@ -67,7 +67,9 @@ def test_not_evaluated_fixture_is_not_evaluated(scan: ScanResults, policy_id: st
     unknown = [v for v in verdicts if v.status == "not-evaluated"]
     assert unknown, f"{policy_id} recorded no not-evaluated verdict: {verdicts}"
     assert all(v.reason.strip() for v in unknown), verdicts
-    assert not [v for v in verdicts if v.status == "failed"], f"the fixture should hide, not break, the rule: {verdicts}"
+    assert not [v for v in verdicts if v.status == "failed"], (
+        f"the fixture should hide, not break, the rule: {verdicts}"
+    )
     records = {r.resource.rsplit(".", 1)[-1]: r.result for r in scan.of(file_name, policy_id)}
     assert all(records.get(v.logical_id) == "failed" for v in unknown), _describe(scan, file_name, policy_id)
 

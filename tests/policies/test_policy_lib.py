@@ -79,7 +79,9 @@ def test_names_matches_symbols_of_one_resource() -> None:
 
 def test_parse_json_text_keeps_symbols_inside_strings() -> None:
     db = cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance")
-    text = cfn.Text(('{"metrics": [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "', db, '"]], "t": "x-', db, '"}'))
+    text = cfn.Text(
+        ('{"metrics": [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "', db, '"]], "t": "x-', db, '"}')
+    )
     parsed = lib.parse_json_text(text)
     assert parsed["metrics"][0][3] == db
     assert parsed["t"] == cfn.Text(("x-", db))
@@ -151,10 +153,15 @@ def test_context_resolves_a_world_parameter_kept_inside_a_sub() -> None:
     """The gate folds what it can; a Ref kept in a Fn::Sub with symbols still means the world's value."""
     template = {
         "Parameters": {"Env": {"Type": "String", "AllowedValues": ["main", "pr"], "Default": "pr"}},
-        "Resources": {"Db": DB, "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "t-${Env}-${Db}"}}}},
+        "Resources": {
+            "Db": DB,
+            "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "t-${Env}-${Db}"}}},
+        },
     }
     ctx = _context(template, world={"parameters": {"Env": "pr"}, "conditions": {}})
-    assert ctx.value("T", "TopicName") == cfn.Text(("t-pr-", cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance")))
+    assert ctx.value("T", "TopicName") == cfn.Text(
+        ("t-pr-", cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance"))
+    )
     assert lib.name_text(ctx, ctx.value("T", "TopicName")) == "t-pr-rds-staging-main"
 
 
@@ -165,7 +172,9 @@ def test_context_attribute_resolves_language_extensions_on_the_template_as_writt
         "Conditions": {"Keeps": {"Fn::Equals": [{"Ref": "Keep"}, "yes"]}},
         "Resources": {"Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": {"Fn::If": ["Keeps", "Retain", "Delete"]}}},
     }
-    world_file = {"Resources": {"Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": {"Fn::If": ["Keeps", "Retain", "Delete"]}}}}
+    world_file = {
+        "Resources": {"Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": {"Fn::If": ["Keeps", "Retain", "Delete"]}}}
+    }
     keep = _context(world_file, world={"parameters": {"Keep": "yes"}, "conditions": {}}, raw=raw)
     drop = _context(world_file, world={"parameters": {"Keep": "no"}, "conditions": {}}, raw=raw)
     assert keep.attribute("Key", "DeletionPolicy") == "Retain"
@@ -177,7 +186,10 @@ def test_context_outputs_are_resolved() -> None:
     template = {
         "Resources": {"Db": DB},
         "Outputs": {
-            "Endpoint": {"Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]}, "Export": {"Name": "export-staging-main"}},
+            "Endpoint": {
+                "Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]},
+                "Export": {"Name": "export-staging-main"},
+            },
             "Plain": {"Value": "x"},
         },
     }
@@ -190,11 +202,12 @@ def test_context_outputs_are_resolved() -> None:
 
 
 def _literal(path: Path, name: str) -> Any:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
-        if any(getattr(t, "id", None) == name for t in targets):
-            return ast.literal_eval(node.value)  # type: ignore[union-attr, arg-type]
+    """A module-level literal of a rule file, read without importing it (the rules need checkov)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name and node.value is not None:
+            return ast.literal_eval(node.value)
     raise LookupError(name)
 
 

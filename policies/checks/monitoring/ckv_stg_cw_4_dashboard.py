@@ -8,6 +8,7 @@ not merely mentioned somewhere in it (a text widget naming the database plots no
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_CW_4",
@@ -52,7 +53,7 @@ def _metric_rows(body: Any) -> list[list[Any]]:
 def _plots(row: list[Any], instance_id: str, identifier: Any) -> bool | None:
     """Whether a metrics row has the instance as its DBInstanceIdentifier dimension; None if undetermined."""
     undecided = False
-    for name, value in zip(row, row[1:], strict=False):
+    for name, value in itertools.pairwise(row):
         if name != DIMENSION:
             continue
         if lib.names(value, instance_id) or (identifier is not None and value == identifier):

@@ -15,8 +15,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_NET_3",
@@ -145,7 +145,9 @@ def _judge_subnet(ctx: lib.Context, subnet: str) -> list[lib.Verdict]:
             continue
         for table_id in tables:
             if any(lib.names(entry, table_id, attributes=("", "RouteTableId")) for entry in listed):
-                verdicts.append(lib.failed(f"{propagation} propagates VPN routes into {subnet}'s route table {table_id}"))
+                verdicts.append(
+                    lib.failed(f"{propagation} propagates VPN routes into {subnet}'s route table {table_id}")
+                )
         if any(lib.symbol(entry) is None and lib.undetermined(entry) for entry in listed):
             verdicts.append(lib.not_evaluated(f"{propagation}: a route table id is not determined by the template"))
     return verdicts

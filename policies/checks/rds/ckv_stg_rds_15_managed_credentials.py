@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_RDS_15",
@@ -49,22 +49,24 @@ _CREDENTIALS_ELSEWHERE = {
 _KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::Alias", "AWS::KMS::ReplicaKey")
 
 
+def _secret_key(key: object) -> lib.Verdict:
+    """The key of the RDS-managed secret: absent or AWS managed fails, a customer key passes."""
+    if key is cfn.NO_VALUE:
+        return lib.failed("MasterUserSecret.KmsKeyId is not set: the secret is encrypted with aws/secretsmanager")
+    if isinstance(key, cfn.Unknown):
+        return lib.not_evaluated(f"MasterUserSecret.KmsKeyId: {key.reason}")
+    if lib.points_at(key, *_KEY_TYPES) is None and not isinstance(key, str | cfn.Text):
+        return lib.failed(f"MasterUserSecret.KmsKeyId {lib.describe(key)} is not a KMS key")
+    if "alias/aws/" in str(key):
+        return lib.failed(f"MasterUserSecret.KmsKeyId {key} is an AWS managed key")
+    return lib.passed(f"RDS-managed password, secret encrypted with {key}")
+
+
 def _managed_password(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     """ManageMasterUserPassword is true: no password in the template, the secret under a customer key."""
     if ctx.value(logical_id, "MasterUserPassword") is not cfn.NO_VALUE:
         return lib.failed("MasterUserPassword is set although ManageMasterUserPassword is true")
-    key = ctx.value(logical_id, "MasterUserSecret.KmsKeyId")
-    if key is cfn.NO_VALUE:
-        return lib.failed("MasterUserSecret.KmsKeyId is not set: the secret is encrypted with aws/secretsmanager")
-    if lib.points_at(key, *_KEY_TYPES) is not None:
-        return lib.passed(f"RDS-managed password, secret encrypted with {key}")
-    if isinstance(key, str | cfn.Text):
-        if "alias/aws/" in str(key):
-            return lib.failed(f"MasterUserSecret.KmsKeyId {key} is an AWS managed key")
-        return lib.passed(f"RDS-managed password, secret encrypted with {key}")
-    if isinstance(key, cfn.Unknown):
-        return lib.not_evaluated(f"MasterUserSecret.KmsKeyId: {key.reason}")
-    return lib.failed(f"MasterUserSecret.KmsKeyId {lib.describe(key)} is not a KMS key")
+    return _secret_key(ctx.value(logical_id, "MasterUserSecret.KmsKeyId"))
 
 
 def _given_password(ctx: lib.Context, logical_id: str) -> lib.Verdict:
@@ -83,8 +85,9 @@ def _given_password(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         return lib.passed(f"MasterUserPassword is a Secrets Manager reference {text}")
     services = sorted({service for service, _ in lib.dynamic_references(text)})
     if services:
-        return lib.failed(f"MasterUserPassword uses {{{{resolve:{'/'.join(services)}:...}}}}, not one Secrets "
-                          "Manager reference")  # fmt: skip
+        return lib.failed(
+            f"MasterUserPassword uses {{{{resolve:{'/'.join(services)}:...}}}}, not one Secrets Manager reference"
+        )
     return lib.failed("MasterUserPassword is written in the template (plaintext)")
 
 
@@ -101,8 +104,10 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
             return lib.not_applicable(f"{prop} is set: {why}")
     snapshot = ctx.value(logical_id, "DBSnapshotIdentifier")
     if snapshot is not cfn.NO_VALUE:
-        return lib.failed(f"restored from snapshot {lib.describe(snapshot)} without ManageMasterUserPassword: "
-                          "the snapshot's master password stays unmanaged")  # fmt: skip
+        return lib.failed(
+            f"restored from snapshot {lib.describe(snapshot)} without ManageMasterUserPassword: "
+            "the snapshot's master password stays unmanaged"
+        )
     return lib.failed("neither ManageMasterUserPassword nor a Secrets Manager MasterUserPassword")
 
 

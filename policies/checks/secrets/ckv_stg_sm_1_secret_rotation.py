@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_SM_1",
@@ -73,7 +73,9 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
                 undecided.append(f"{schedule}: SecretId {lib.undetermined(target)}")
             continue
         problem = _rules_problem(ctx.value(schedule, "RotationRules"))
-        rotator = [k for k in ("RotationLambdaARN", "HostedRotationLambda") if ctx.value(schedule, k) is not cfn.NO_VALUE]
+        rotator = [
+            k for k in ("RotationLambdaARN", "HostedRotationLambda") if ctx.value(schedule, k) is not cfn.NO_VALUE
+        ]
         if problem is None and not rotator:
             problem = ("failed", "names neither RotationLambdaARN nor HostedRotationLambda: nothing rotates the secret")
         if problem is None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_NAME_1",
@@ -61,20 +61,28 @@ METADATA = {
 }
 
 
-def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+def _name(ctx: lib.Context, logical_id: str, prop: str) -> str | lib.Verdict:
+    """The physical name as text, or the verdict when the template does not spell one out."""
     resource_type = ctx.type_of(logical_id)
-    prop = lib.NAMED_TYPES[resource_type]
     value = lib.physical_name(ctx, logical_id)
     if value is cfn.NO_VALUE:
         if resource_type in lib.NAME_PROPERTY_OPTIONAL:
             return lib.not_applicable(f"unnamed {resource_type}: CloudFormation generates a unique name")
         return lib.failed(f"no {prop}: CloudFormation generates a name without the environment suffix")
     name = lib.name_text(ctx, value)
-    if name is None:
-        reason = lib.undetermined(value)
-        if reason is None:
-            return lib.failed(f"{prop} {lib.describe(value)} is not a name")
-        return lib.not_evaluated(f"{prop}: {reason}")
+    if name is not None:
+        return name
+    reason = lib.undetermined(value)
+    if reason is None:
+        return lib.failed(f"{prop} {lib.describe(value)} is not a name")
+    return lib.not_evaluated(f"{prop}: {reason}")
+
+
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    prop = lib.NAMED_TYPES[ctx.type_of(logical_id)]
+    name = _name(ctx, logical_id, prop)
+    if isinstance(name, lib.Verdict):
+        return name
     suffix = lib.stack_suffix(lib.stack_names(ctx))
     if suffix is None:
         return lib.failed(f"{prop} {name!r}: the template's names agree on no environment suffix")

@@ -17,8 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_OUT_1",
@@ -54,12 +54,16 @@ def _symbols(value: Any, *types: str) -> list[cfn.Symbol]:
 
 def _secret(ctx: lib.Context, db: str) -> Predicate:
     """The instance's secret: its RDS-managed one, or a template secret its password or an attachment names."""
-    secrets = {s.name for s in getattr(ctx.value(db, "MasterUserPassword"), "symbols", ()) if s.resource_type in SECRET_TYPES}
+    secrets = {
+        s.name for s in getattr(ctx.value(db, "MasterUserPassword"), "symbols", ()) if s.resource_type in SECRET_TYPES
+    }
     for attachment in ctx.of_type("AWS::SecretsManager::SecretTargetAttachment"):
         if lib.names(ctx.value(attachment, "TargetId"), db):
             secrets.add(attachment)
             secrets.update(s.name for s in _symbols(ctx.value(attachment, "SecretId"), *SECRET_TYPES))
-    return lambda v: lib.names(v, db, attributes=("MasterUserSecret.SecretArn",)) or any(lib.names(v, s) for s in secrets)
+    return lambda v: (
+        lib.names(v, db, attributes=("MasterUserSecret.SecretArn",)) or any(lib.names(v, s) for s in secrets)
+    )
 
 
 def _expected(ctx: lib.Context, db: str) -> tuple[dict[str, Predicate], list[str], list[str]]:
@@ -91,8 +95,9 @@ def _expected(ctx: lib.Context, db: str) -> tuple[dict[str, Predicate], list[str
         "secret ARN": _secret(ctx, db),
         "security group id": lambda v: any(lib.names(v, g.name, attributes=("", "GroupId")) for g in groups),
         "VPC id": lambda v: any(lib.names(v, vpc) for vpc in vpcs),
-        "KMS key ARN": lambda v: any(lib.names(v, k.name, attributes=("Arn",)) for k in keys)
-        or (isinstance(key, str) and v == key),
+        "KMS key ARN": lambda v: (
+            any(lib.names(v, k.name, attributes=("Arn",)) for k in keys) or (isinstance(key, str) and v == key)
+        ),
     }
     return expected, open_ended, lacking
 
@@ -101,7 +106,9 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     outputs = ctx.outputs()
     suffix = lib.stack_suffix(lib.stack_names(ctx))
     expected, open_ended, lacking = _expected(ctx, logical_id)
-    undecided_values = [f"output {n}: {lib.undetermined(v)}" for n, (v, _) in outputs.items() if isinstance(v, cfn.Unknown)]
+    undecided_values = [
+        f"output {n}: {lib.undetermined(v)}" for n, (v, _) in outputs.items() if isinstance(v, cfn.Unknown)
+    ]
     verdicts = [lib.not_evaluated(reason) for reason in open_ended] + [lib.failed(reason) for reason in lacking]
     exported: list[str] = []
     for label, predicate in expected.items():
@@ -110,12 +117,16 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         if good:
             exported.append(f"{label} ({good[0]})")
             continue
-        undecided = [f"output {n}: Export.Name {lib.undetermined(e)}" for n, e in matches.items() if lib.undetermined(e)]
+        undecided = [
+            f"output {n}: Export.Name {lib.undetermined(e)}" for n, e in matches.items() if lib.undetermined(e)
+        ]
         if undecided:
             verdicts.append(lib.not_evaluated("; ".join(undecided)))
         elif matches:
             names = ", ".join(f"{n} ({lib.describe(e)})" for n, e in matches.items())
-            verdicts.append(lib.failed(f"the {label} output is not exported under a name with suffix {suffix}: {names}"))
+            verdicts.append(
+                lib.failed(f"the {label} output is not exported under a name with suffix {suffix}: {names}")
+            )
         elif undecided_values:
             verdicts.append(lib.not_evaluated(f"no output is the {label}, unless: {'; '.join(undecided_values)}"))
         else:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_TAG_1",
@@ -34,13 +34,16 @@ METADATA = {
     "resource_types": ["*"],
 }
 
+
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     resource_type = ctx.type_of(logical_id)
     taggable = lib.taggable(resource_type)
     if taggable is None:
         if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
             return lib.not_applicable(f"{resource_type} is a custom resource: CloudFormation does not tag it")
-        return lib.not_evaluated(f"{resource_type} is not in CloudFormation's resource schemas: taggable or not is unknown")
+        return lib.not_evaluated(
+            f"{resource_type} is not in CloudFormation's resource schemas: taggable or not is unknown"
+        )
     if not taggable:
         return lib.not_applicable(f"{resource_type} does not take tags (its CloudFormation schema)")
     tags, open_ended = lib.tags_of(ctx.value(logical_id, "Tags"))
@@ -48,15 +51,21 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     for key, expected in lib.REQUIRED_TAGS.items():
         values = tags.get(key, [])
         if not values:
-            verdicts.append(lib.not_evaluated(f"tag {key}: {'; '.join(open_ended)}") if open_ended
-                            else lib.failed(f"tag {key} is missing"))  # fmt: skip
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}: {'; '.join(open_ended)}")
+                if open_ended
+                else lib.failed(f"tag {key} is missing")
+            )
             continue
         for value in values:
             if value == expected:
                 continue
             reason = lib.undetermined(value)
-            verdicts.append(lib.not_evaluated(f"tag {key}: {reason}") if reason
-                            else lib.failed(f"tag {key} is {lib.describe(value)}, not {expected!r}"))  # fmt: skip
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}: {reason}")
+                if reason
+                else lib.failed(f"tag {key} is {lib.describe(value)}, not {expected!r}")
+            )
     verdict = lib.worst(verdicts)
     if verdict.status != lib.PASSED:
         return verdict
