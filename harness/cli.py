@@ -18,7 +18,7 @@ from typing import Any
 from harness.console import Console
 from harness.errors import HarnessError
 from harness.model import ExitCode
-from harness.reports import ReportInput, write_reports
+from harness.reports import ReportInput, clear_reports, write_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
@@ -64,8 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
     mode = "assembly" if args.assembly else "synth"
-    # Never leave a previous run's test results beside this run's reports (CI globs *.junit.xml).
-    (reports_dir / "tests.junit.xml").unlink(missing_ok=True)
+    problem = _unwritable(reports_dir)
+    if problem:
+        print(f"compliance gate error: {problem}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
+    # A previous run's reports go first: a run killed midway must not leave an earlier PASS in place.
+    clear_reports(reports_dir)
     try:
         from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
         from harness.proc import resolve_executable  # noqa: PLC0415
@@ -98,11 +102,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
         data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
-    write_reports(data, reports_dir)
+    try:
+        write_reports(data, reports_dir)
+    except OSError as error:
+        print(f"compliance gate error: cannot write the reports to {reports_dir}: {error.strerror}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
     console.summary(data, report_dir=_shown(reports_dir))
     if data.error:
         print(f"compliance gate error: {data.error}", file=sys.stderr)
     return int(data.exit_code)
+
+
+def _unwritable(directory: Path) -> str:
+    """Why the reports cannot be written to ``directory`` (empty when they can)."""
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return f"cannot write the reports to {directory}: {existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write the reports to {directory}: {existing} is not writable"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-probe-{os.getpid()}"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        return f"cannot write the reports to {directory}: {error.strerror}"
+    return ""
 
 
 def _shown(path: Path) -> str:
@@ -171,6 +196,7 @@ def report_input(result: Any) -> ReportInput:
         mappings=[_plain(m) for m in catalog.mappings],
         mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
         root=ROOT,
+        coverage=[_plain(c) for c in result.coverage],
         catalog_markdown=render_catalog_markdown(
             requirements=catalog.requirements,
             policies=catalog.policies,

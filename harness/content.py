@@ -7,7 +7,10 @@
 - custom resources implemented outside the template (a ``ServiceToken`` that is not a Lambda
   function of the same template): what they create or change is invisible;
 - in-template suppressions for other linters (``cfn-lint``, ``cdk_nag``, ``cfn_nag``, ``guard``
-  metadata): an exception that is not in ``policies/waivers.yaml`` is not auditable, so it fails.
+  metadata): an exception that is not in ``policies/waivers.yaml`` is not auditable, so it fails;
+- secret material in the template's own sections (parameter defaults, outputs, mappings,
+  metadata), judged here under CKV_STG_SEC_1 with that policy's library: checkov hands its
+  checks one resource at a time and has no place for template-level sections.
 
 Each finding names the resource (or the template) and why; a waiver in policies/ (tool
 ``gate``) can accept one after review, like any other exception.
@@ -19,9 +22,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from harness.assembly import CloudAssembly, StackTemplate
+from harness.catalog import Policy
 from harness.model import Finding, Source, Status
 from harness.worlds import environment_of
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_secrets
 
 CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
 LAMBDA_FUNCTION_TYPE = "AWS::Lambda::Function"
@@ -51,12 +56,36 @@ REMEDIATION = {
 }
 
 
-def content_findings(assemblies: Sequence[CloudAssembly]) -> list[Finding]:
+SECRETS_POLICY = "CKV_STG_SEC_1"
+
+
+def content_findings(assemblies: Sequence[CloudAssembly], *, policies: Sequence[Policy] = ()) -> list[Finding]:
     findings: list[Finding] = []
+    secrets = next((p for p in policies if p.id == SECRETS_POLICY), None)
     for assembly in assemblies:
         for stack in assembly.stacks:
             findings += list(_template_findings(stack))
+            if secrets is not None:
+                findings += _section_secrets(stack, secrets)
     return findings
+
+
+def _section_secrets(stack: StackTemplate, policy: Policy) -> list[Finding]:
+    problems = stg_secrets.template_section_problems(stack.body)
+    return [
+        Finding(
+            source=Source.PROJECT,
+            rule_id=policy.id,
+            status=Status.FAILED if problems else Status.PASSED,
+            title=policy.title,
+            assembly=stack.assembly,
+            stack=stack.stack_id,
+            template=stack.relpath,
+            message="; ".join(problems) if problems else "the template's parameters, outputs, mappings and metadata",
+            severity=str(policy.severity),
+            remediation=policy.remediation,
+        )
+    ]
 
 
 def _finding(stack: StackTemplate, rule: str, message: str, logical_id: str = "", status: Status = Status.NOT_EVALUATED) -> Finding:

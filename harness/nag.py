@@ -13,6 +13,7 @@ Acknowledgements come from the waiver data in ``policies/`` and use the namespac
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 # Context key: "false" skips the packs (property tests that synthesize hundreds of apps).
 NAG_CONTEXT_KEY = "cdkNagPacks"
-CDK_NAG_VERSION = "3.0.2"
+CDK_NAG_VERSION = importlib.metadata.version("cdk-nag")
 VALIDATION_REPORT = "validation-report.json"
 
 
@@ -111,10 +112,14 @@ _RECORDERS: dict[str, list[PackRecorder]] = {}
 
 @dataclass(frozen=True, kw_only=True)
 class Acknowledgement:
-    """A cdk-nag waiver reduced to what CDK needs (built from harness.catalog.Waiver)."""
+    """A waiver of a CDK validation finding reduced to what CDK needs (built from harness.catalog.Waiver).
+
+    CDK applies an acknowledgement to a construct and everything below it; the gate re-checks
+    each acknowledged finding against the waiver's exact scope (harness.waivers.WaiverBook.acknowledged).
+    """
 
     waiver_id: str
-    rule: str  # namespaced: "<Pack>::<Rule>"
+    rule: str  # namespaced: "<Plugin>::<Rule>"
     target: str  # construct path
     reason: str
 
@@ -158,13 +163,14 @@ def default_acknowledgements() -> list[Acknowledgement]:
 
 
 def acknowledgements_from(waivers: Iterable[Waiver]) -> list[Acknowledgement]:
-    """The cdk-nag waivers among ``waivers``, as acknowledgements to apply on their targets."""
+    """The waivers of CDK validation findings (cdk-nag, cdk-validate), one acknowledgement per target."""
     from harness.catalog import Tool  # noqa: PLC0415
 
     return [
-        Acknowledgement(waiver_id=w.id, rule=w.rule, target=w.target, reason=w.reason)
+        Acknowledgement(waiver_id=w.id, rule=w.rule, target=target, reason=w.reason)
         for w in waivers
-        if w.tool is Tool.CDK_NAG
+        if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)
+        for target in w.targets
     ]
 
 

@@ -8,7 +8,10 @@ relative to the project root where possible.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.markdown import cell, natural_key
 from harness.model import ExitCode, Finding, Source, Status
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -48,14 +52,21 @@ class ReportInput:
     mutations: Sequence[dict[str, Any]]
     root: Path
     catalog_markdown: str = ""
+    coverage: Sequence[dict[str, Any]] = ()  # per policy: resources it applies to, resources it judged
 
     @property
     def verdict(self) -> str:
         return VERDICTS[self.exit_code]
 
 
+def clear_reports(directory: Path) -> None:
+    """Remove a previous run's reports before this run starts: a killed run must not leave a PASS behind."""
+    for name in (*REPORT_FILES.values(), "tests.junit.xml"):
+        (directory / name).unlink(missing_ok=True)
+
+
 def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Render every report into a temporary folder beside ``directory``, then move each into place."""
     rendered = {
         "markdown": render_markdown(data),
         "json": render_json(data),
@@ -64,12 +75,20 @@ def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
         "catalog": render_catalog(data),
         "traceability": render_traceability(data),
     }
-    paths = {}
-    for kind, text in rendered.items():
-        path = directory / REPORT_FILES[kind]
-        path.write_text(text, encoding="utf-8")
-        paths[kind] = path
-    return paths
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".reports-", dir=directory))
+    try:
+        for kind, text in rendered.items():
+            (staging / REPORT_FILES[kind]).write_text(text, encoding="utf-8")
+        paths = {}
+        # compliance.json (the verdict machines read) moves last: it never precedes the others.
+        for kind in sorted(rendered, key=lambda k: k == "json"):
+            path = directory / REPORT_FILES[kind]
+            os.replace(staging / REPORT_FILES[kind], path)
+            paths[kind] = path
+        return paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # A PR comment holds 65,536 characters: long tables are cut, the JSON report has everything.
@@ -87,8 +106,6 @@ def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     return table
 
 
-def _cell(text: str) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "-"
 
 
 def _resource(f: Finding) -> str:
@@ -118,14 +135,14 @@ def render_markdown(data: ReportInput) -> str:
         lines += [
             "## Counts per tool",
             "",
-            "| Tool | Failed | Warnings | Waived | Passed |",
-            "|---|---:|---:|---:|---:|",
+            "| Tool | Failed | Not evaluated | Warnings | Waived | Passed |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for source, counter in counts(data.findings).items():
             if sum(counter.values()):
                 lines.append(
-                    f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.WARNING]} | "
-                    f"{counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
+                    f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.NOT_EVALUATED]} | "
+                    f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
                 )
         lines.append("")
     if data.tools:
@@ -138,16 +155,16 @@ def render_markdown(data: ReportInput) -> str:
         for tool in data.tools:
             how = "; ".join(
                 [
-                    _cell(Path(tool["command"]).name if "/" in tool["command"].split(" ")[0] else tool["command"]),
+                    cell(Path(tool["command"]).name if "/" in tool["command"].split(" ")[0] else tool["command"]),
                     *tool.get("notes", []),
                 ]
             )
-            lines.append(f"| {tool['tool']} | {_cell(tool['version'])} | {tool['evaluated']} | {_cell(how)} |")
+            lines.append(f"| {tool['tool']} | {cell(tool['version'])} | {tool['evaluated']} | {cell(how)} |")
         lines += ["", "</details>", ""]
     if len(data.assemblies) > 1:
         lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
         lines += [
-            f"| {a['label']} | {a['exit_code']} | {_cell(', '.join(a['failed_rules']))} |" for a in data.assemblies
+            f"| {a['label']} | {a['exit_code']} | {cell(', '.join(a['failed_rules']))} |" for a in data.assemblies
         ]
         lines.append("")
     failures = [f for f in data.findings if f.status is Status.FAILED]
@@ -161,11 +178,38 @@ def render_markdown(data: ReportInput) -> str:
         ]
         for f in failures[:MAX_ROWS]:
             lines.append(
-                (f"| {_cell(f.assembly)} " if several else "")
-                + f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
-                f"{_cell(f.remediation)} | {_cell(f.message or f.title)} |"
+                (f"| {cell(f.assembly)} " if several else "")
+                + f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.construct_path)} | "
+                f"{cell(f.remediation)} | {cell(f.message or f.title)} |"
             )
         lines += [*_more(len(failures)), ""]
+    unjudged = [f for f in data.findings if f.status is Status.NOT_EVALUATED]
+    if unjudged:
+        lines += [
+            f"## Not evaluated ({len(unjudged)})",
+            "",
+            "The gate could not judge these: the template leaves the value or the content to deploy time, or a "
+            "policy gave no verdict. Each fails the gate like a violation.",
+            "",
+            ("| Assembly " if several else "") + "| Policy | Resource | Construct path | Why not | Remediation |",
+            ("|---" if several else "") + "|---|---|---|---|---|",
+        ]
+        for f in unjudged[:MAX_ROWS]:
+            lines.append(
+                (f"| {cell(f.assembly)} " if several else "")
+                + f"| `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+                f"{cell(f.message or f.title)} | {cell(f.remediation)} |"
+            )
+        lines += [*_more(len(unjudged)), ""]
+    if data.coverage:
+        lines += [
+            "<details><summary>Resources each policy judged</summary>",
+            "",
+            "| Policy | Applies to | Judged |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| `{c['policy']}` | {c['resources']} | {c['judged']} |" for c in data.coverage]
+        lines += ["", "</details>", ""]
     waived = [f for f in data.findings if f.status is Status.WAIVED]
     if waived:
         lines += [
@@ -176,8 +220,8 @@ def render_markdown(data: ReportInput) -> str:
         ]
         for f in waived[:MAX_ROWS]:
             lines.append(
-                f"| {_cell(f.waiver_id)} | `{_cell(f.rule_id)}` | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
-                f"{_cell(f.waiver_expires)} |"
+                f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+                f"{cell(f.waiver_expires)} |"
             )
         lines += [*_more(len(waived)), ""]
     stale = [w for w in data.waivers if w["matched"] == 0 and not w["expired"]]
@@ -191,11 +235,11 @@ def render_markdown(data: ReportInput) -> str:
         ]
         for w in expired:
             lines.append(
-                f"| {w['waiver_id']} | **expired** (fails) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
+                f"| {w['waiver_id']} | **expired** (fails) | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
             )
         for w in stale:
             lines.append(
-                f"| {w['waiver_id']} | stale (warning) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
+                f"| {w['waiver_id']} | stale (warning) | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
             )
         lines.append("")
     warnings = [f for f in data.findings if f.status is Status.WARNING and f.source is not Source.GATE]
@@ -207,7 +251,7 @@ def render_markdown(data: ReportInput) -> str:
             "|---|---|---|---|",
         ]
         lines += [
-            f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.message or f.title)} |"
+            f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.message or f.title)} |"
             for f in warnings[:MAX_ROWS]
         ]
         lines += [*_more(len(warnings)), "", "</details>", ""]
@@ -230,6 +274,7 @@ def render_json(data: ReportInput) -> str:
         "assemblies": [{k: v for k, v in a.items() if k != "abs_path"} for a in data.assemblies],
         "tools": list(data.tools),
         "waivers": list(data.waivers),
+        "coverage": list(data.coverage),
         "findings": [
             {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
             for f in data.findings
@@ -256,14 +301,14 @@ def render_junit(data: ReportInput) -> str:
             "testsuite",
             name=source.value,
             tests=str(len(items)),
-            failures=str(sum(f.status is Status.FAILED for f in items)),
+            failures=str(sum(f.status.gates for f in items)),
             errors="0",
             skipped=str(sum(f.status is Status.WAIVED for f in items)),
         )
         for f in items:
             where = "/".join(p for p in (f.assembly, f.template, f.logical_id) if p) or f.rule_id
             case = ET.SubElement(suite, "testcase", classname=f"{source.value}.{f.rule_id}", name=where)
-            if f.status is Status.FAILED:
+            if f.status.gates:
                 text = "\n".join(
                     p
                     for p in (
@@ -273,7 +318,8 @@ def render_junit(data: ReportInput) -> str:
                     )
                     if p
                 )
-                ET.SubElement(case, "failure", message=(f.message or f.title)[:500], type=f.rule_id).text = text
+                kind = "not-evaluated" if f.status is Status.NOT_EVALUATED else f.rule_id
+                ET.SubElement(case, "failure", message=(f.message or f.title)[:500], type=kind).text = text
             elif f.status is Status.WAIVED:
                 ET.SubElement(case, "skipped", message=f"waived by {f.waiver_id} until {f.waiver_expires or 'n/a'}")
             elif f.status is Status.WARNING:
@@ -355,7 +401,9 @@ def render_sarif(data: ReportInput) -> str:
             result: dict[str, Any] = {
                 "ruleId": f.rule_id,
                 "ruleIndex": index[f.rule_id],
-                "level": {"failed": "error", "warning": "warning", "waived": "note"}[f.status.value],
+                "level": {"failed": "error", "not-evaluated": "error", "warning": "warning", "waived": "note"}[
+                    f.status.value
+                ],
                 "message": {"text": f.message or f.title or f.rule_id},
             }
             if f.template and f.assembly in roots:
@@ -379,6 +427,8 @@ def render_sarif(data: ReportInput) -> str:
                 result["locations"] = [location]
             else:
                 result["locations"] = [_fallback_location(data.root, f, line_cache)]
+            if f.status is Status.NOT_EVALUATED:
+                result["properties"] = {"status": "not-evaluated"}
             if f.status is Status.WAIVED:
                 result["suppressions"] = [
                     {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
@@ -406,6 +456,8 @@ def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:
     statuses = {f.status for f in relevant}
     if Status.FAILED in statuses:
         return "FAIL"
+    if Status.NOT_EVALUATED in statuses:
+        return "NOT EVALUATED"
     if Status.WAIVED in statuses:
         return "PASS (waived: " + ", ".join(sorted({f.waiver_id for f in relevant if f.waiver_id})) + ")"
     return "PASS"
@@ -446,8 +498,8 @@ def render_traceability(data: ReportInput) -> str:
         "| Requirement | Spec text | Policies | Tests | Result |",
         "|---|---|---|---|---|",
     ]
-    for req in sorted(data.requirements, key=lambda r: _natural(r["id"])):
-        policies = sorted((p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: _natural(p["id"]))
+    for req in sorted(data.requirements, key=lambda r: natural_key(r["id"])):
+        policies = sorted((p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: natural_key(p["id"]))
         policy_ids = [p["id"] for p in policies]
         tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
         tests += [t for p in policies for t in p.get("test_ids", [])]
@@ -455,12 +507,10 @@ def render_traceability(data: ReportInput) -> str:
         coverage = [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
         results += [f"{c['by']}: {_external_result(data.findings, c)}" for c in req.get("covered_by", [])]
         lines.append(
-            f"| {req['id']} | {_cell(req['text'])} | {_cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
-            f"{_cell('<br>'.join([*tests, *coverage]))} | {_cell('<br>'.join(results) or 'no coverage (gap)')} |"
+            f"| {req['id']} | {cell(req['text'])} | {cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
+            f"{cell('<br>'.join([*tests, *coverage]))} | {cell('<br>'.join(results) or 'no coverage (gap)')} |"
         )
     lines.append("")
     return "\n".join(lines)
 
 
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]

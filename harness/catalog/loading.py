@@ -279,6 +279,11 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
     if not isinstance(subtree, bool):
         raise ValueError(f"{path}: entry {waiver_id!r}: field 'subtree' must be true or false")
     targets = _waiver_targets(path, waiver_id, entry)
+    if tool in (Tool.CDK_NAG.value, Tool.CDK_VALIDATE.value) and not all("/" in t for t in targets):
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'target' of a {tool} waiver must be a construct path "
+            "(CDK acknowledges constructs), e.g. StagingDatabase/Database/Instance/Resource"
+        )
     if subtree and (len(targets) != 1 or _LOGICAL_ID.fullmatch(targets[0])):
         raise ValueError(f"{path}: entry {waiver_id!r}: a subtree waiver names exactly one construct path (with '/')")
     resource_type = str(entry.get("resource_type") or "").strip()

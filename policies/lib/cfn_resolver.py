@@ -800,18 +800,23 @@ class _Folder(Resolver):
 
 
 def _evaluate_entry(resolver: Resolver, entry: Any) -> Any:
+    """A resource or output in the world: its Condition dropped, everything else folded.
+
+    Resource attributes count too: under AWS::LanguageExtensions a DeletionPolicy may be an
+    Fn::If, and a world file must not name a condition it no longer declares.
+    """
     if not isinstance(entry, Mapping):
         return copy.deepcopy(entry)
     evaluated = {}
     for key, value in entry.items():
         if key == "Condition":
             continue
-        if key in ("Properties", "Value", "Export"):
-            folded = _fold(resolver, value)
-            if folded is not NO_VALUE:
-                evaluated[key] = folded
-        else:
+        if key in ("Type", "DependsOn"):
             evaluated[key] = copy.deepcopy(value)
+            continue
+        folded = _fold(resolver, value)
+        if folded is not NO_VALUE:
+            evaluated[key] = folded
     return evaluated
 
 

@@ -42,7 +42,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -471,22 +471,9 @@ def undetermined(value: Any) -> str | None:
 # Tags
 # --------------------------------------------------------------------------------------
 
-_TYPE_FACTS_FILE = Path(__file__).resolve().parent / "cfn_types.json"
-
-
-@lru_cache(maxsize=1)
-def type_facts() -> Mapping[str, Mapping[str, Any]]:
-    """Per resource type: taggable, key_properties, create_only (``python -m harness.schema_facts``)."""
-    with open(_TYPE_FACTS_FILE, encoding="utf-8") as handle:
-        facts = json.load(handle)
-    types = facts.get("types") if isinstance(facts, Mapping) else None
-    return types if isinstance(types, Mapping) else {}
-
-
 def taggable(resource_type: str) -> bool | None:
     """Whether CloudFormation tags resources of this type (its schema), None for a type the schemas do not know."""
-    facts = type_facts().get(resource_type)
-    return bool(facts.get("taggable")) if isinstance(facts, Mapping) else None
+    return bool(type_facts(resource_type).get("taggable")) if known_type(resource_type) else None
 
 
 def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
@@ -755,3 +742,65 @@ def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
         else:
             open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
     return Grants(wildcards=tuple(wildcards), undetermined=tuple(open_ended))
+
+
+# --------------------------------------------------------------------------------------
+# CloudFormation resource type facts (cfn_types.json, generated from cfn-lint's schemas)
+# --------------------------------------------------------------------------------------
+
+_TYPE_FACTS: dict[str, Any] = {}
+
+
+def _all_type_facts() -> Mapping[str, Any]:
+    if not _TYPE_FACTS:
+        path = Path(__file__).with_name("cfn_types.json")
+        _TYPE_FACTS.update(json.loads(path.read_text(encoding="utf-8"))["types"])
+    return _TYPE_FACTS
+
+
+def type_facts(resource_type: str) -> Mapping[str, Any]:
+    """Facts of a type: ``taggable``, ``key_properties``, ``policy_properties``, ``principal_properties``,
+    ``create_only`` (absent: false or none). An unknown type has no facts."""
+    facts = _all_type_facts().get(resource_type)
+    return facts if isinstance(facts, Mapping) else {}
+
+
+def known_type(resource_type: str) -> bool:
+    """Whether CloudFormation's schemas (as cfn-lint ships them) define this resource type."""
+    return resource_type in _all_type_facts()
+
+
+# --------------------------------------------------------------------------------------
+# The stack's customer-managed keys
+# --------------------------------------------------------------------------------------
+
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+ALIAS_TYPE = "AWS::KMS::Alias"
+
+
+def alias_target(ctx: Context, alias_name: str) -> Any:
+    for alias in ctx.of_type(ALIAS_TYPE):
+        if ctx.value(alias, "AliasName") == alias_name:
+            return ctx.value(alias, "TargetKeyId")
+    return None
+
+
+def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
+    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
+    found = symbol(value)
+    if found is not None:
+        if found.resource_type in KEY_TYPES:
+            return found.attribute in ("", "Arn", "KeyId")
+        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+            return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
+        return False
+    if isinstance(value, cfn.Unknown):
+        return None
+    text = str(value) if isinstance(value, cfn.Text) else value
+    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")):
+        name = "alias/" + text.split("alias/", 1)[1]
+        if name.startswith("alias/aws/"):
+            return False  # an AWS managed key
+        target = alias_target(ctx, name)
+        return is_stack_key(ctx, target, depth=depth + 1) if target is not None and depth < 3 else False
+    return False

@@ -135,7 +135,11 @@ def _copy_policies(tmp_path: Path) -> Path:
     ("mutate", "message"),
     [
         (lambda w: w[0].update(id=w[1]["id"]), "field 'id' duplicates"),
-        (lambda w: w[5].update(target="Custom/Provider/Handler"), "field 'target'"),
+        (lambda w: w[5].pop("resource_type"), "field 'resource_type'"),
+        (lambda w: w[0].update(target="DatabaseInstanceAA8A5FDE"), "must be a construct path"),
+        (lambda w: w[0].update(targets=["A/B"]), "exactly one of 'target'"),
+        (lambda w: w[5].update(subtree=True), "subtree waiver"),
+        (lambda w: w[0].update(scope="everything"), "unknown field 'scope'"),
         (lambda w: w[0].update(reason=""), "field 'reason'"),
         (lambda w: w[0].pop("owner"), "field 'owner'"),
         (lambda w: w[0].update(tool="trivy"), "field 'tool'"),
