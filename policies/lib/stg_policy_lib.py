@@ -458,6 +458,24 @@ def parse_json_text(value: Any) -> Any:
     return restore(document)
 
 
+def values_at(value: Any, path: str, *, where: str = "") -> list[tuple[str, Any]]:
+    """(where, value) at a schema path (``A.*.B``: ``*`` for every list item) of a resolved value.
+
+    A value the template does not determine on the way is returned as it is (a parameter
+    holding the whole ``Policies`` list), so the caller reports it instead of skipping it.
+    """
+    head, _, rest = path.partition(".")
+    if isinstance(value, cfn.Unknown | cfn.Symbol | cfn.Text):
+        return [(where or path, value)]
+    if head == "*":
+        items = value if isinstance(value, list) else []
+        return [found for index, item in enumerate(items) for found in values_at(item, rest, where=f"{where}[{index}]")]
+    if not isinstance(value, Mapping) or head not in value:
+        return []
+    here = f"{where}.{head}" if where else head
+    return values_at(value[head], rest, where=here) if rest else [(here, value[head])]
+
+
 def undetermined(value: Any) -> str | None:
     """Why a resolved scalar is not a literal the template fixes (None when it is a literal)."""
     if isinstance(value, cfn.Unknown):
@@ -470,6 +488,7 @@ def undetermined(value: Any) -> str | None:
 # --------------------------------------------------------------------------------------
 # Tags
 # --------------------------------------------------------------------------------------
+
 
 def taggable(resource_type: str) -> bool | None:
     """Whether CloudFormation tags resources of this type (its schema), None for a type the schemas do not know."""

@@ -217,11 +217,39 @@ def test_naming_rule_covers_every_named_type() -> None:
     assert metadata["resource_types"] == sorted(lib.NAMED_TYPES)
 
 
-def test_wildcard_rule_covers_every_document_type() -> None:
-    """CKV_STG_IAM_1's METADATA lists its types literally; keep it equal to where it reads documents."""
-    path = CHECKS_DIR / "encryption" / "ckv_stg_iam_1_no_wildcard_actions.py"
-    documents = {k: v for k, v in _literal(path, "DOCUMENTS").items()}
-    assert _literal(path, "METADATA")["resource_types"] == sorted([*documents, "AWS::Lambda::Permission"])
+@pytest.mark.parametrize(
+    ("resource_type", "path"),
+    [
+        ("AWS::IAM::Role", "AssumeRolePolicyDocument"),
+        ("AWS::IAM::Role", "Policies.*.PolicyDocument"),
+        ("AWS::IAM::ManagedPolicy", "PolicyDocument"),
+        ("AWS::KMS::Key", "KeyPolicy"),
+        ("AWS::SNS::TopicPolicy", "PolicyDocument"),
+        ("AWS::SecretsManager::ResourcePolicy", "ResourcePolicy"),
+        ("AWS::Logs::ResourcePolicy", "PolicyDocument"),
+        ("AWS::EC2::VPCEndpoint", "PolicyDocument"),
+    ],
+)
+def test_policy_properties_come_from_the_schemas(resource_type: str, path: str) -> None:
+    """CKV_STG_IAM_1 reads documents where the schemas say they are (the old hand list, and more)."""
+    assert path in lib.type_facts(resource_type)["policy_properties"]
+
+
+def test_values_at_walks_schema_paths_and_keeps_what_is_open() -> None:
+    unknown = cfn.Unknown("parameter P")
+    props = {"Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": []}}, unknown]}
+    assert lib.values_at(props, "Policies.*.PolicyDocument") == [
+        ("Policies[0].PolicyDocument", {"Statement": []}),
+        ("Policies[1]", unknown),
+    ]
+    assert lib.values_at({"Policies": unknown}, "Policies.*.PolicyDocument") == [("Policies", unknown)]
+    assert lib.values_at({}, "KeyPolicy") == []
+
+
+def test_known_types() -> None:
+    assert lib.known_type("AWS::RDS::DBInstance")
+    assert not lib.known_type("AWS::Made::Up")
+    assert lib.type_facts("AWS::Made::Up") == {}
 
 
 def test_current_template_path_outside_checkov_is_none() -> None:

@@ -780,7 +780,7 @@ RESOURCE_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
             },
         },
         "failed",
-        "Policies[p]",
+        "Policies[0].PolicyDocument",
     ),
     (
         "CKV_STG_IAM_1",
@@ -814,6 +814,36 @@ RESOURCE_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         },
         "passed",
         "named",
+    ),
+    (
+        "CKV_STG_IAM_1",
+        "endpoint policy open to every action (a type the old hand list missed)",
+        {
+            "Type": "AWS::EC2::VPCEndpoint",
+            "Properties": {
+                "ServiceName": "com.amazonaws.us-east-1.s3",
+                "VpcId": "vpc-1",
+                "PolicyDocument": {
+                    "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]
+                },
+            },
+        },
+        "failed",
+        "PolicyDocument statement #0: *",
+    ),
+    (
+        "CKV_STG_IAM_1",
+        "type the schemas do not know",
+        {"Type": "AWS::Made::Up", "Properties": {}},
+        "not-evaluated",
+        "schemas",
+    ),
+    (
+        "CKV_STG_IAM_1",
+        "type without policies",
+        {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "not-applicable",
+        "no policy",
     ),
     (
         "CKV_STG_TAG_1",

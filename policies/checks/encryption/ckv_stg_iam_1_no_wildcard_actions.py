@@ -1,9 +1,11 @@
 """CKV_STG_IAM_1: no Allow statement grants a wildcard action, in any policy document.
 
-Python because actions sit in lists inside lists of statements, in several property names
-(PolicyDocument, Policies[].PolicyDocument, KeyPolicy, AssumeRolePolicyDocument,
-ResourcePolicy...), documents may be JSON strings or Fn::Join/Fn::Sub-built strings, and
-"contains a * or ?" must be tested per action string. The built-in CKV_AWS_63 stops after the
+Python because actions sit in lists inside lists of statements, in whichever properties the
+resource type keeps policy documents (read from CloudFormation's schemas,
+``policies/lib/cfn_types.json`` ``policy_properties``: PolicyDocument, Policies.*.PolicyDocument,
+KeyPolicy, AssumeRolePolicyDocument, ResourcePolicy, endpoint and bucket policies...), documents
+may be JSON strings or Fn::Join/Fn::Sub-built strings, and "contains a * or ?" must be tested
+per action string. The built-in CKV_AWS_63 stops after the
 first statement and ignores KMS key policies. A document, statement, effect or action the
 template does not determine is not evaluated.
 """
@@ -17,7 +19,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
 
 METADATA = {
@@ -33,98 +34,49 @@ METADATA = {
     ),
     "requirements": ["REQ-SEC-04", "REQ-CON-03"],
     "remediation": "List the exact actions in every Allow statement (for KMS key policies too: no kms:*).",
-    # Every type in DOCUMENTS (a literal: the catalog reads METADATA without importing).
-    "resource_types": [
-        "AWS::IAM::Group",
-        "AWS::IAM::GroupPolicy",
-        "AWS::IAM::ManagedPolicy",
-        "AWS::IAM::Policy",
-        "AWS::IAM::Role",
-        "AWS::IAM::RolePolicy",
-        "AWS::IAM::User",
-        "AWS::IAM::UserPolicy",
-        "AWS::KMS::Key",
-        "AWS::KMS::ReplicaKey",
-        "AWS::Lambda::Permission",
-        "AWS::Logs::ResourcePolicy",
-        "AWS::S3::BucketPolicy",
-        "AWS::SNS::TopicPolicy",
-        "AWS::SQS::QueuePolicy",
-        "AWS::SecretsManager::ResourcePolicy",
-    ],
+    # Every type: which properties hold policy documents comes from CloudFormation's schemas.
+    "resource_types": ["*"],
 }
 
-
-# Where each type keeps its policy documents: property names, and "Policies" for inline lists.
-DOCUMENTS: dict[str, tuple[str, ...]] = {
-    "AWS::IAM::Group": ("Policies",),
-    "AWS::IAM::GroupPolicy": ("PolicyDocument",),
-    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
-    "AWS::IAM::Policy": ("PolicyDocument",),
-    "AWS::IAM::Role": ("AssumeRolePolicyDocument", "Policies"),
-    "AWS::IAM::RolePolicy": ("PolicyDocument",),
-    "AWS::IAM::User": ("Policies",),
-    "AWS::IAM::UserPolicy": ("PolicyDocument",),
-    "AWS::KMS::Key": ("KeyPolicy",),
-    "AWS::KMS::ReplicaKey": ("KeyPolicy",),
-    "AWS::Logs::ResourcePolicy": ("PolicyDocument",),
-    "AWS::S3::BucketPolicy": ("PolicyDocument",),
-    "AWS::SNS::TopicPolicy": ("PolicyDocument",),
-    "AWS::SQS::QueuePolicy": ("PolicyDocument",),
-    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy",),
-}
+# Permission resources that grant one action through an ``Action`` property (no document).
+ACTION_PROPERTY_TYPES = frozenset({"AWS::Lambda::Permission"})
 
 
-def _documents(props: Mapping[str, Any], resource_type: str) -> list[tuple[str, Any]] | lib.Verdict:
+def _documents(ctx: lib.Context, logical_id: str, paths: list[str]) -> list[tuple[str, Any]] | lib.Verdict:
     """(where, resolved document) of every policy document of the resource."""
-    found: list[tuple[str, Any]] = []
-    for prop in DOCUMENTS[resource_type]:
-        value = props.get(prop, cfn.NO_VALUE)
-        if value is cfn.NO_VALUE:
-            continue
-        if prop != "Policies":
-            found.append((prop, value))
-            continue
-        if not isinstance(value, list):
-            return lib.not_evaluated(f"Policies: {lib.undetermined(value) or lib.describe(value)}")
-        for index, inline in enumerate(value):
-            if not isinstance(inline, Mapping):
-                return lib.not_evaluated(f"Policies[{index}]: {lib.undetermined(inline) or lib.describe(inline)}")
-            name = inline.get("PolicyName")
-            found.append((f"Policies[{name if isinstance(name, str) else index}]", inline.get("PolicyDocument")))
-    return found
+    props = ctx.props(logical_id)
+    if not isinstance(props, Mapping):
+        return lib.not_evaluated(f"Properties: {lib.undetermined(props) or lib.describe(props)}")
+    documents = [found for path in paths for found in lib.values_at(props, path)]
+    if ctx.type_of(logical_id) in ACTION_PROPERTY_TYPES:
+        documents.append(("Action", {"Statement": {"Effect": "Allow", "Action": props.get("Action")}}))
+    return documents
 
 
-def _lambda_permission(props: Mapping[str, Any]) -> lib.Verdict:
-    """AWS::Lambda::Permission grants one Action (no statements)."""
-    action = props.get("Action", cfn.NO_VALUE)
-    if isinstance(action, str):
-        grants = lib.wildcard_grants({"Statement": {"Effect": "Allow", "Action": action}}, where="Action")
-        return lib.failed(f"wildcard Action {action}") if grants.wildcards else lib.passed(f"Action {action}")
-    return lib.not_evaluated(f"Action: {lib.undetermined(action) or lib.describe(action)}")
+def _without_documents(resource_type: str) -> lib.Verdict:
+    if lib.known_type(resource_type) or resource_type.startswith("Custom::"):
+        return lib.not_applicable(f"{resource_type} holds no policy document (CloudFormation schema)")
+    return lib.not_evaluated(f"{resource_type} is not in CloudFormation's resource schemas: its policies are unknown")
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     resource_type = ctx.type_of(logical_id)
-    props = ctx.props(logical_id)
-    if not isinstance(props, Mapping):
-        return lib.not_evaluated(f"Properties: {lib.undetermined(props) or lib.describe(props)}")
-    if resource_type == "AWS::Lambda::Permission":
-        return _lambda_permission(props)
-    documents = _documents(props, resource_type)
+    paths = list(lib.type_facts(resource_type).get("policy_properties", []))
+    if not paths and resource_type not in ACTION_PROPERTY_TYPES:
+        return _without_documents(resource_type)
+    documents = _documents(ctx, logical_id, paths)
     if isinstance(documents, lib.Verdict):
         return documents
-    wildcards: list[str] = []
-    undetermined: list[str] = []
-    for where, document in documents:
-        grants = lib.wildcard_grants(document, where=where)
-        wildcards += grants.wildcards
-        undetermined += grants.undetermined
+    grants = [lib.wildcard_grants(document, where=where) for where, document in documents]
+    wildcards = [w for g in grants for w in g.wildcards]
+    undetermined = [u for g in grants for u in g.undetermined]
     if wildcards:
         return lib.failed("Allow with wildcard actions: " + "; ".join(wildcards))
     if undetermined:
         return lib.not_evaluated("; ".join(undetermined))
-    return lib.passed(f"{len(documents)} document(s), every allowed action named")
+    if not documents:
+        return lib.passed(f"sets none of {', '.join(paths)}")
+    return lib.passed(f"every allowed action named in {', '.join(where for where, _ in documents)}")
 
 
 check = lib.make_check(METADATA, rule)
