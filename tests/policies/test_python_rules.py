@@ -100,6 +100,7 @@ def zone_ids(template: Template) -> None:
 Case = tuple[str, str, Edit, str, str]  # (policy, case, edit, expected status, word of the reason)
 DB = "AWS::RDS::DBInstance"
 IMPORT = {"Fn::ImportValue": "shared-value"}
+SECRET = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "secret-db-staging-main"}}
 
 CASES: list[Case] = [
     # CKV_STG_CW_4: the dashboard must plot the instance
@@ -441,29 +442,47 @@ CASES: list[Case] = [
     ),
     (
         "CKV_STG_RDS_15",
-        "password from Secrets Manager",
+        "password from a secret of the template, by name",
+        both(
+            add("Secret", SECRET),
+            set_props(
+                DB,
+                ManageMasterUserPassword=None,
+                MasterUserSecret=None,
+                MasterUserPassword="{{resolve:secretsmanager:secret-db-staging-main:SecretString:password}}",
+            ),
+        ),
+        "passed",
+        "secret-db-staging-main of the template",
+    ),
+    (
+        "CKV_STG_RDS_15",
+        "password from another stack's secret",
         set_props(
             DB,
             ManageMasterUserPassword=None,
             MasterUserSecret=None,
-            MasterUserPassword="{{resolve:secretsmanager:db-secret:SecretString:password}}",
+            MasterUserPassword="{{resolve:secretsmanager:shared-secret:SecretString:password}}",
         ),
-        "passed",
-        "Secrets Manager",
+        "not-evaluated",
+        "rotated cannot be verified",
     ),
     (
         "CKV_STG_RDS_15",
         "password joined from a Secrets Manager reference (CDK)",
-        set_props(
-            DB,
-            ManageMasterUserPassword=None,
-            MasterUserSecret=None,
-            MasterUserPassword={
-                "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": "Key"}, ":SecretString:password::}}"]]
-            },
+        both(
+            add("Secret", SECRET),
+            set_props(
+                DB,
+                ManageMasterUserPassword=None,
+                MasterUserSecret=None,
+                MasterUserPassword={
+                    "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": "Secret"}, ":SecretString:password::}}"]]
+                },
+            ),
         ),
         "passed",
-        "Secrets Manager",
+        "a secret of the template",
     ),
     (
         "CKV_STG_RDS_15",

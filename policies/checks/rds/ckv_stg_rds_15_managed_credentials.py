@@ -26,7 +26,8 @@ METADATA = {
         "ManageMasterUserPassword RDS generates the password, stores it in a secret encrypted with "
         "MasterUserSecret.KmsKeyId and rotates it (every 7 days) without a Lambda; the password never appears "
         "in the template. A MasterUserPassword is only acceptable as a {{resolve:secretsmanager:...}} dynamic "
-        "reference to a secret (whose rotation CKV_STG_SM_1 checks); a literal, a parameter or an SSM parameter "
+        "reference to a secret of the template (whose rotation CKV_STG_SM_1 checks; another stack's secret "
+        "cannot be verified); a literal, a parameter or an SSM parameter "
         "is a plaintext credential. Restoring a snapshot without ManageMasterUserPassword keeps the snapshot's "
         "unmanaged password. Read replicas and cluster members take their credentials from the source."
     ),
@@ -47,6 +48,7 @@ _CREDENTIALS_ELSEWHERE = {
     "DBClusterIdentifier": "a cluster member uses the cluster's credentials",
 }
 _KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::Alias", "AWS::KMS::ReplicaKey")
+SECRET_TYPES = ("AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment")
 
 
 def _secret_key(key: object) -> lib.Verdict:
@@ -82,13 +84,29 @@ def _given_password(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     if text is None:
         return lib.not_evaluated("MasterUserPassword is not determined by the template")
     if lib.is_secrets_manager_reference(text):
-        return lib.passed(f"MasterUserPassword is a Secrets Manager reference {text}")
+        return _referenced_secret(ctx, logical_id, text)
     services = sorted({service for service, _ in lib.dynamic_references(text)})
     if services:
         return lib.failed(
             f"MasterUserPassword uses {{{{resolve:{'/'.join(services)}:...}}}}, not one Secrets Manager reference"
         )
     return lib.failed("MasterUserPassword is written in the template (plaintext)")
+
+
+def _referenced_secret(ctx: lib.Context, logical_id: str, text: str) -> lib.Verdict:
+    """A Secrets Manager reference passes when it names a secret of the template (CKV_STG_SM_1 judges its rotation)."""
+    value = ctx.value(logical_id, "MasterUserPassword")
+    symbols = value.symbols if isinstance(value, cfn.Text) else ()
+    if any(s.resource_type in SECRET_TYPES and s.origin == "this" for s in symbols):
+        return lib.passed(f"MasterUserPassword is a reference to a secret of the template: {text}")
+    secret_id = lib.dynamic_references(text)[0][1].split(":SecretString", 1)[0]
+    names = {ctx.value(secret, "Name") for secret in ctx.of_type(SECRET_TYPES[0])}
+    if secret_id in names:
+        return lib.passed(f"MasterUserPassword is a reference to secret {secret_id} of the template")
+    return lib.not_evaluated(
+        f"MasterUserPassword references secret {secret_id}, which the template does not define: "
+        "whether it is rotated cannot be verified"
+    )
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
