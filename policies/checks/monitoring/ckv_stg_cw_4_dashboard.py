@@ -76,7 +76,7 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     for dashboard in dashboards:
         body = lib.parse_json_text(ctx.value(dashboard, "DashboardBody"))
         if not isinstance(body, Mapping):
-            undecided.append(f"{dashboard}: DashboardBody {lib.undetermined(body) or lib.describe(body)}")
+            undecided.append(f"{dashboard}: DashboardBody: {lib.undetermined(body) or lib.describe(body)}")
             continue
         found = [_plots(row, logical_id, identifier) for row in _metric_rows(body)]
         if True in found:

@@ -125,7 +125,9 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         elif matches:
             names = ", ".join(f"{n} ({lib.describe(e)})" for n, e in matches.items())
             verdicts.append(
-                lib.failed(f"the {label} output is not exported under a name with suffix {suffix}: {names}")
+                lib.failed(
+                    f"the {label} output is not exported under a name with the suffix ({suffix or 'none agreed'}): {names}"
+                )
             )
         elif undecided_values:
             verdicts.append(lib.not_evaluated(f"no output is the {label}, unless: {'; '.join(undecided_values)}"))
