@@ -336,20 +336,25 @@ class GateRun:
         )
 
     def rejected(self, message: str) -> GateResult:
-        """The app refused by its own synthesis-time rules: a violation, and no other check can run."""
+        """The app refused by its own synthesis-time rules: a violation per offending construct; nothing else can run."""
         label = (self.options.outdir or self.options.root / "cdk.out").name
-        finding = Finding(
-            source=Source.GATE,
-            rule_id="synthesis-rule",
-            status=Status.FAILED,
-            title="the app synthesizes under its own rule aspects (required tags, no Retain)",
-            message=message,
-            remediation="fix the construct the message names; the other checks run once the app synthesizes",
-        )
+        findings = [
+            Finding(
+                source=Source.GATE,
+                rule_id="synthesis-rule",
+                status=Status.FAILED,
+                title="the app synthesizes under its own rule aspects (required tags, no Retain)",
+                assembly=label,
+                construct_path=offence.split(" ", 1)[0],
+                message=offence,
+                remediation="fix the construct the message names; the other checks run once the app synthesizes",
+            )
+            for offence in sorted(message.split("; "))
+        ]
         return GateResult(
             mode="synth",
             exit_code=ExitCode.VIOLATIONS,
-            findings=[finding],
+            findings=findings,
             tool_runs=[],
             waivers=self.book.report(),
             assemblies=[

@@ -150,9 +150,7 @@ def _checkov_finding(
     if verdict.skipped:
         # An in-template skip counts only when a waiver of policies/ explains it.
         waiver = book.match(tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id))
-        judgement = book.judge(
-            status=Status.FAILED, message=f"{message}: no waiver in policies/ covers it", waiver=waiver
-        )
+        judgement = book.judge(status=Status.FAILED, message=f"{message}, without a waiver in policies/", waiver=waiver)
     else:
         judgement = book.apply(
             tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id), status=status,

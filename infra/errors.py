@@ -1,9 +1,10 @@
 """Turning errors raised inside jsii callbacks back into one-line messages.
 
-An aspect that raises runs inside a jsii callback: the Python exception crosses into
-Node.js and comes back out of ``app.synth()`` as a plain ``RuntimeError`` carrying only
-the message. Rule errors therefore have a recognizable shape,
-``<construct path> (<CFN type>) <what is wrong>``, which this module matches.
+A rule aspect's offences come back out of ``app.synth()`` as a plain ``RuntimeError``
+(CDK's "Validation failed with the following errors", or a Python exception that crossed
+into Node.js and back) carrying only the messages. Rule messages therefore have a
+recognizable shape, ``<construct path> (<CFN type>) <what is wrong>``, which this module
+matches, every one of them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 
 _RULE_MESSAGE = re.compile(
-    r"^(?P<message>\S+ \((?:AWS|Custom)::[^)]+\) (?:lacks required tag\(s\)|has (?:DeletionPolicy|UpdateReplacePolicy) Retain)[^\n]*)",
+    r"^\s*(?:\[[^\]\n]*\]\s*)?(?P<message>\S+ \((?:AWS|Custom)::[^)]+\) (?:lacks required tag\(s\)|has (?:DeletionPolicy|UpdateReplacePolicy) Retain)[^\n]*)",
     re.MULTILINE,
 )
 
@@ -21,5 +22,6 @@ class SynthesisRuleError(Exception):
 
 
 def as_synthesis_rule_error(error: BaseException) -> SynthesisRuleError | None:
-    match = _RULE_MESSAGE.search(str(error))
-    return SynthesisRuleError(match["message"].strip()) if match else None
+    """Every rule message in ``error`` (a rule aspect reports all offenders at once), joined by "; "."""
+    messages = [match["message"].strip() for match in _RULE_MESSAGE.finditer(str(error))]
+    return SynthesisRuleError("; ".join(dict.fromkeys(messages))) if messages else None

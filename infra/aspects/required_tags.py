@@ -4,8 +4,8 @@
 resources (e.g. the custom-resource provider behind ``restrict_default_security_group``)
 are raw ``CfnResource`` objects that ``Tags`` skips although CloudFormation can tag them;
 ``TagRawCfnResources`` tags those. ``RequiredTagsValidator`` runs last (read-only
-priority) and raises, naming the construct path, if any taggable resource still lacks a
-required tag or carries the wrong value.
+priority) and fails synthesis, naming the construct path of every taggable resource that
+still lacks a required tag or carries the wrong value (all of them in one run).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import jsii
 from aws_cdk import CfnResource, IAspect, TagManager
 from constructs import IConstruct
 
+from infra.aspects.collecting import CollectingRule
 from infra.errors import SynthesisRuleError
 
 # Raw CfnResource types CDK helpers emit that CloudFormation can tag (list-of-Key/Value form).
@@ -45,28 +46,27 @@ class TagRawCfnResources:
             self.applied[node.node.path] = dict(self._tags)
 
 
-@jsii.implements(IAspect)
-class RequiredTagsValidator:
-    """Fails synthesis if any taggable resource lacks a required tag or value."""
+class RequiredTagsValidator(CollectingRule):
+    """Fails synthesis if any taggable resource lacks a required tag or value (every one, in one run)."""
 
     def __init__(self, *, required: Mapping[str, str], raw_tagger: TagRawCfnResources | None = None) -> None:
+        super().__init__()
         self._required = dict(sorted(required.items()))
         self._raw_tagger = raw_tagger
 
-    def visit(self, node: IConstruct) -> None:
+    def check(self, node: IConstruct) -> str:
         if not isinstance(node, CfnResource):
-            return
+            return ""
         if TagManager.is_taggable(node):
             present = _tag_manager_values(node)
         elif node.cfn_resource_type in RAW_TAGGABLE_TYPES:
             present = self._raw_tagger.applied.get(node.node.path, {}) if self._raw_tagger else {}
         else:
-            return
+            return ""
         problems = [f"{key}={value}" for key, value in self._required.items() if present.get(key) != value]
-        if problems:
-            raise RequiredTagsMissingError(
-                f"{node.node.path} ({node.cfn_resource_type}) lacks required tag(s) {', '.join(problems)}"
-            )
+        if not problems:
+            return ""
+        return f"{node.node.path} ({node.cfn_resource_type}) lacks required tag(s) {', '.join(problems)}"
 
 
 def _tag_manager_values(node: CfnResource) -> dict[str, str]:

@@ -85,6 +85,24 @@ def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> No
         app.synth()
 
 
+def test_rule_aspects_report_every_offending_construct_in_one_run(tmp_path: Any) -> None:
+    app = new_app(outdir=str(tmp_path))
+    (stack,) = add_staging_stacks(app)
+    stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
+    for name in ("RogueTopicA", "RogueTopicB"):
+        Tags.of(sns.Topic(stack, name)).remove("CostCenter")
+    with pytest.raises(Exception) as caught:
+        app.synth()
+    rule_error = as_synthesis_rule_error(caught.value)
+    assert rule_error is not None
+    offenders = str(rule_error).split("; ")
+    assert sorted(o.split(" ", 1)[0] for o in offenders) == [
+        "StagingDatabase/Encryption/Key/Resource",
+        "StagingDatabase/RogueTopicA/Resource",
+        "StagingDatabase/RogueTopicB/Resource",
+    ]
+
+
 def test_every_named_resource_follows_type_environment_suffix(default_template: dict[str, Any]) -> None:
     names = [
         (resource["Type"], resource["Properties"][NAME_PROPERTIES[resource["Type"]]])
