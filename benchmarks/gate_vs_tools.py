@@ -27,7 +27,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OFFLINE = {"BC_SKIP_MAPPING": "TRUE", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "CKV_PARSE_ERROR_FAIL": "true"}
+sys.path.insert(0, str(ROOT))
+
+from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: E402  (standard library only)
 
 
 def timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, ok: Sequence[int] = (0,)) -> float:
@@ -48,7 +50,7 @@ def baseline(checkov: str) -> dict[str, float]:
         scan = timed(
             [checkov, "-d", outdir, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",
              str(ROOT / "policies" / "checks"), "-o", "json", "--quiet"],
-            env=OFFLINE, ok=(0, 1),
+            env=CHECKOV_OFFLINE_ENV, ok=(0, 1),
         )  # fmt: skip
         cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
         lint = timed(

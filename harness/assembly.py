@@ -106,7 +106,9 @@ def _manifest_artifacts(manifest_path: Path) -> dict[str, Mapping[str, Any]]:
         raise HarnessError(f"malformed cloud assembly manifest {manifest_path}: no artifacts object")
     for artifact_id, artifact in artifacts.items():
         if not isinstance(artifact, dict) or not isinstance(artifact.get("type"), str):
-            raise HarnessError(f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} has no type")
+            raise HarnessError(
+                f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} has no type"
+            )
         if not isinstance(artifact.get("properties", {}), dict):
             raise HarnessError(
                 f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} properties is not an object"
@@ -174,29 +176,14 @@ def _template(
 ) -> Iterator[StackTemplate]:
     if depth > MAX_NESTING:
         raise HarnessError(f"template {template_path}: nested stacks nested more than {MAX_NESTING} levels deep")
-    body = read_json(template_path, what="template")
-    if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
-        raise HarnessError(f"unparseable template {template_path}: not a CloudFormation template object")
-    body.setdefault("Resources", {})
-    for logical_id, resource in body["Resources"].items():
-        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
-            raise HarnessError(f"malformed template {template_path}: resource {logical_id!r} has no Type")
+    body = _template_body(template_path)
     paths = dict(tree_paths)
     for logical_id, resource in body["Resources"].items():
-        cdk_path = (resource.get("Metadata") or {}).get("aws:cdk:path") if isinstance(resource.get("Metadata"), dict) else None
+        metadata = resource.get("Metadata")
+        cdk_path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
         if isinstance(cdk_path, str):
             paths.setdefault(logical_id, cdk_path)
-    nested: list[tuple[str, Path, Mapping[str, Any]]] = []
-    external: list[str] = []
-    for logical_id, resource in sorted(body["Resources"].items()):
-        if resource.get("Type") != NESTED_STACK_TYPE:
-            continue
-        child = _nested_template_file(template_path.parent, root, resource)
-        if child is None:
-            external.append(logical_id)
-        else:
-            parameters = (resource.get("Properties") or {}).get("Parameters")
-            nested.append((logical_id, child, parameters if isinstance(parameters, dict) else {}))
+    nested, external = _nested_stacks(body, template_path=template_path, root=root)
     yield StackTemplate(
         assembly=assembly,
         root=root,
@@ -226,6 +213,35 @@ def _template(
             parent=stack_id,
             parent_parameters=parameters,
         )
+
+
+def _template_body(template_path: Path) -> dict[str, Any]:
+    body = read_json(template_path, what="template")
+    if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
+        raise HarnessError(f"unparseable template {template_path}: not a CloudFormation template object")
+    body.setdefault("Resources", {})
+    for logical_id, resource in body["Resources"].items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise HarnessError(f"malformed template {template_path}: resource {logical_id!r} has no Type")
+    return body
+
+
+def _nested_stacks(
+    body: Mapping[str, Any], *, template_path: Path, root: Path
+) -> tuple[list[tuple[str, Path, Mapping[str, Any]]], list[str]]:
+    """(logical id, template file, parameters) of nested stacks shipped in the assembly; ids of the others."""
+    nested: list[tuple[str, Path, Mapping[str, Any]]] = []
+    external: list[str] = []
+    for logical_id, resource in sorted(body["Resources"].items()):
+        if resource.get("Type") != NESTED_STACK_TYPE:
+            continue
+        child = _nested_template_file(template_path.parent, root, resource)
+        if child is None:
+            external.append(logical_id)
+        else:
+            parameters = (resource.get("Properties") or {}).get("Parameters")
+            nested.append((logical_id, child, parameters if isinstance(parameters, dict) else {}))
+    return nested, external
 
 
 def _nested_stack_path(resource_path: str) -> str:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness import oscal
+from harness.bundle import clear_bundle
 from harness.console import Console
 from harness.errors import HarnessError
 from harness.model import ExitCode
@@ -29,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m harness",
         description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
         "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
-        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md)",
+        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md); "
+        "python -m harness verify --reports DIR --assembly PATH checks an assembly against a run's evidence",
     )
     p.add_argument(
         "--assembly",
@@ -60,6 +63,16 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The gate, or ``verify`` (an assembly against a run's evidence, harness.evidence)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        from harness.evidence import verify_main  # noqa: PLC0415
+
+        return verify_main(argv[1:])
+    return _gate_main(argv)
+
+
+def _gate_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
@@ -70,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.HARNESS_FAILURE)
     # A previous run's reports go first: a run killed midway must not leave an earlier PASS in place.
     clear_reports(reports_dir)
+    clear_bundle(reports_dir)
+    oscal.prewarm()  # trestle's models import (~1 s) overlaps the gate's tools
+    catalog = None
+    result = None
     try:
         from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
         from harness.proc import resolve_executable  # noqa: PLC0415
@@ -102,6 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
         data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
+    try:
+        data = write_auditor_bundle(data, reports_dir=reports_dir, argv=argv, catalog=catalog, result=result, args=args)
+    except HarnessError as error:
+        data = error_input(mode=mode, error=str(error))
+    except OSError as error:
+        print(f"compliance gate error: cannot write the evidence to {reports_dir}: {error.strerror}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
     try:
         write_reports(data, reports_dir)
     except OSError as error:
@@ -162,6 +186,7 @@ def _relative(path: Path) -> str:
 
 def report_input(result: Any) -> ReportInput:
     from harness.catalog import render_catalog_markdown  # noqa: PLC0415
+    from harness.controls import annotate  # noqa: PLC0415
     from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     catalog = result.catalog
@@ -169,7 +194,7 @@ def report_input(result: Any) -> ReportInput:
         exit_code=result.exit_code,
         mode=result.mode,
         error="",
-        findings=result.findings,
+        findings=annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks]),
         assemblies=[
             {
                 "label": a.label,
@@ -188,6 +213,7 @@ def report_input(result: Any) -> ReportInput:
                 "command": r.command,
                 "evaluated": r.evaluated,
                 "notes": r.notes,
+                **({"packs": [_plain(p) for p in r.packs]} if r.packs else {}),
             }
             for r in result.tool_runs
         ],
@@ -221,3 +247,61 @@ def error_input(*, mode: str, error: str) -> ReportInput:
         mutations=[],
         root=ROOT,
     )
+
+
+def write_auditor_bundle(
+    data: ReportInput, *, reports_dir: Path, argv: Sequence[str], catalog: Any, result: Any, args: argparse.Namespace
+) -> ReportInput:
+    """controls.md, evidence/ and oscal/ (harness.bundle); returns ``data`` with the per-control roll-up."""
+    import importlib.metadata  # noqa: PLC0415
+
+    from harness.bundle import BundleInput, write_bundle  # noqa: PLC0415
+    from harness.catalog import POLICIES_DIR  # noqa: PLC0415
+    from harness.controls import roll_up, tools_ran  # noqa: PLC0415
+    from harness.evidence import reproducible_time, sanitize  # noqa: PLC0415
+
+    timestamp = reproducible_time(ROOT)
+    frameworks = list(catalog.frameworks) if catalog is not None else []
+    mappings = list(catalog.mappings) if catalog is not None else []
+    applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
+    controls = (
+        roll_up(data.findings, mappings, frameworks, ran=tools_ran(data.tools), applicable=applicable) if frameworks else []
+    )
+    assemblies = list(data.assemblies) or [
+        {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()
+    ]
+    versions = {"python": sys.version.split()[0]}
+    for package in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "compliance-trestle", "constructs", "jsii"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    gate_command = sanitize(" ".join(["python -m harness", *argv]), root=ROOT)
+    write_bundle(
+        BundleInput(
+            root=ROOT,
+            policies_dir=catalog.checks_dir.parent if catalog is not None and catalog.checks_dir else POLICIES_DIR,
+            verdict={
+                "verdict": data.verdict,
+                "exit_code": int(data.exit_code),
+                "mode": data.mode,
+                "error": data.error,
+                "assemblies": [
+                    {"label": a["label"], "exit_code": a["exit_code"], "failed_rules": a["failed_rules"]}
+                    for a in data.assemblies
+                ],
+            },
+            findings=data.findings,
+            controls=controls,
+            assemblies=assemblies,
+            tools=data.tools,
+            commands=[gate_command, *(result.commands if result is not None else [])],
+            versions=versions,
+            timestamp=timestamp,
+            frameworks=frameworks,
+            mappings=mappings,
+            policies=list(catalog.policies) if catalog is not None else [],
+        ),
+        reports_dir,
+    )
+    return dataclasses.replace(data, controls=[c.as_dict() for c in controls])

@@ -88,7 +88,9 @@ def _section_secrets(stack: StackTemplate, policy: Policy) -> list[Finding]:
     ]
 
 
-def _finding(stack: StackTemplate, rule: str, message: str, logical_id: str = "", status: Status = Status.NOT_EVALUATED) -> Finding:
+def _finding(
+    stack: StackTemplate, rule: str, message: str, logical_id: str = "", status: Status = Status.NOT_EVALUATED
+) -> Finding:
     return Finding(
         source=Source.GATE,
         rule_id=rule,
@@ -118,13 +120,19 @@ def _template_findings(stack: StackTemplate) -> Iterator[Finding]:
     for logical_id, resource in sorted(stack.resources.items()):
         kind = str(resource.get("Type", ""))
         if _has_fn_transform(resource):
-            yield _finding(stack, RULE_TRANSFORM, "Fn::Transform (a macro) rewrites this resource at deploy time", logical_id)
+            yield _finding(
+                stack, RULE_TRANSFORM, "Fn::Transform (a macro) rewrites this resource at deploy time", logical_id
+            )
         if kind.startswith("AWS::Serverless::"):
             yield _finding(stack, RULE_TRANSFORM, f"{kind} exists only after the SAM transform expands it", logical_id)
         if kind.endswith("::MODULE"):
-            yield _finding(stack, RULE_TRANSFORM, f"{kind} is a CloudFormation module expanded at deploy time", logical_id)
+            yield _finding(
+                stack, RULE_TRANSFORM, f"{kind} is a CloudFormation module expanded at deploy time", logical_id
+            )
         if kind in EXTERNAL_CONTENT_TYPES:
-            yield _finding(stack, RULE_NESTED, f"{kind} deploys {EXTERNAL_CONTENT_TYPES[kind]}, not in the assembly", logical_id)
+            yield _finding(
+                stack, RULE_NESTED, f"{kind} deploys {EXTERNAL_CONTENT_TYPES[kind]}, not in the assembly", logical_id
+            )
         if logical_id in stack.external_nested:
             url = (resource.get("Properties") or {}).get("TemplateURL")
             yield _finding(

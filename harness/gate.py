@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import shlex
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -29,22 +30,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
-from harness.catalog import ControlMapping, Policy, Requirement, Waiver
+from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
-    unloadable_findings,
     included_nag_findings,
     lint_findings,
     nag_findings,
     test_findings,
+    unloadable_findings,
     waive_gate_findings,
     waiver_findings,
 )
-from harness.model import ExitCode, Finding, Source, Status, ToolRun, WaiverUse
-from harness.nag import PACK_NAMES, NagOutcome, acknowledgements_from
+from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse
+from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
 from harness.proc import Started
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
@@ -66,6 +67,7 @@ class Catalog:
     mappings: list[ControlMapping]
     waivers: list[Waiver]
     checks_dir: Path | None
+    frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
 
     def policy(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)
@@ -104,6 +106,7 @@ class GateResult:
     coverage: list[PolicyCoverage] = field(default_factory=list)
     error: str = ""
     duration_s: float = 0.0
+    commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
 
     @property
     def failures(self) -> list[Finding]:
@@ -123,6 +126,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             mappings=catalog.load_mappings(policies_dir),
             waivers=catalog.load_waivers(policies_dir),
             checks_dir=checks_dir,
+            frameworks=catalog.load_frameworks(policies_dir),
         )
     except HarnessError:
         raise
@@ -234,7 +238,9 @@ class GateRun:
         checkov = self.launcher.scan(templates=files, external_checks_dir=self.catalog.checks_dir)
         self.running.append(checkov)
         regions = [stack.region for a in assemblies for stack in a.stacks]
-        lint = start_cfnlint(executable=self.options.cfn_lint, templates=originals, regions=regions, cwd=self.options.root)
+        lint = start_cfnlint(
+            executable=self.options.cfn_lint, templates=originals, regions=regions, cwd=self.options.root
+        )
         self.running.extend(lint)
         expected = sum(len(t.body.get("Resources") or {}) for t in expansion.targets)
         return Scanners(checkov=checkov, lint=lint, templates=originals, expected_resources=expected)
@@ -250,11 +256,16 @@ class GateRun:
         included = run_nag_on_targets(expansion.targets, waivers=self.catalog.waivers)
         if included.unmapped:
             first = included.unmapped[0]
-            raise HarnessError(f"cdk-nag reported {first.namespaced_rule} on {first.construct_path!r}, no resource of the templates")
+            raise HarnessError(
+                f"cdk-nag reported {first.namespaced_rule} on {first.construct_path!r}, no resource of the templates"
+            )
         outcomes = list(included.outcomes.values())
         self.tool_runs.append(
-            _nag_run(began, *outcomes, command="CfnInclude + Validations (in-process)", resources=included.resources)
-        )
+            _nag_run(
+                began, *outcomes, command="CfnInclude + Validations (in-process)", resources=included.resources,
+                runs=included.runs,
+            )
+        )  # fmt: skip
         self.progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in outcomes)} finding(s)")
         return included
 
@@ -295,7 +306,9 @@ class GateRun:
         findings += [f for f in included_findings if not self.synth_mode or f.source is Source.CDK_NAG]
         overrides = unresolved_attributes(self.catalog.policies, expansion)
         policies = {p.id: p for p in self.catalog.policies}
-        folding = checkov_findings(collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides)
+        folding = checkov_findings(
+            collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides
+        )
         findings += folding.findings
         findings += lint_findings(collected.lint, assemblies=assemblies, book=self.book)
         if collected.tests is not None:
@@ -309,7 +322,9 @@ class GateRun:
         expansion: Expansion,
         judged: dict[tuple[str, Path, str], Status],
     ) -> tuple[list[Finding], list[PolicyCoverage]]:
-        gaps, coverage = coverage_findings(self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged)
+        gaps, coverage = coverage_findings(
+            self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged
+        )
         content = content_findings(assemblies, policies=self.catalog.policies)
         self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
         return [*gaps, *content], coverage
@@ -333,7 +348,20 @@ class GateRun:
             catalog=self.catalog,
             tests=collected.tests,
             coverage=coverage,
+            commands=self.commands(),
         )
+
+    def commands(self) -> list[str]:
+        """The commands this run started, exactly, without this machine's scratch directory (for the evidence)."""
+        from harness.evidence import sanitize  # noqa: PLC0415
+        from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
+
+        root, scratch = self.options.root, str(self.scratch)
+        lines = ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"] if self.synth_mode else []
+        lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
+        lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
+        lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
+        return lines
 
     def rejected(self, message: str) -> GateResult:
         """The app refused by its own synthesis-time rules: a violation per offending construct; nothing else can run."""
@@ -376,8 +404,13 @@ def _load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
     return assemblies
 
 
-def _nag_run(began: float, *outcomes: NagOutcome, command: str, resources: int = 0) -> ToolRun:
+def _nag_run(
+    began: float, *outcomes: NagOutcome, command: str, resources: int = 0, runs: dict[str, PackRun] | None = None
+) -> ToolRun:
     packs = sorted({p for o in outcomes for p in o.packs_in_report if p in PACK_NAMES})
+    recorded = dict(runs or {})
+    for outcome in outcomes:
+        recorded.update(outcome.runs)
     return ToolRun(
         source=Source.CDK_NAG,
         version=importlib.metadata.version("cdk-nag"),
@@ -385,14 +418,25 @@ def _nag_run(began: float, *outcomes: NagOutcome, command: str, resources: int =
         duration_s=time.monotonic() - began,
         evaluated=sum(len(o.violations) + len(o.suppressed) for o in outcomes),
         notes=[
-            f"packs ran: {', '.join(PACK_NAMES)}",
-            f"packs with findings: {', '.join(packs) or 'none'}",
+            f"packs ran: {', '.join(PACK_LABELS[name] for name in PACK_NAMES)}",
+            f"packs with findings: {', '.join(PACK_LABELS[p] for p in packs) or 'none'}",
             *([f"resources handed to each pack: {resources}"] if resources else []),
+        ],
+        packs=[
+            RulePackRun(
+                name=name,
+                label=PACK_LABELS[name],
+                resources=recorded[name].resources if name in recorded else 0,
+                findings=sum(o.findings_of(name) for o in outcomes),
+            )
+            for name in PACK_NAMES
         ],
     )
 
 
-def _scanner_runs(collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions) -> list[ToolRun]:
+def _scanner_runs(
+    collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions
+) -> list[ToolRun]:
     checkov, lint, tests = collected.checkov, collected.lint, collected.tests
     runs = [
         ToolRun(

@@ -48,27 +48,25 @@ def read_bytes(path: Path, *, what: str, limit: int = MAX_INPUT_BYTES, timeout_s
             raise HarnessError(f"refused {what} {path}: it is {kind}, not a regular file")
         if info.st_size > limit:
             raise HarnessError(f"refused {what} {path}: {info.st_size} bytes, more than the {limit} the gate reads")
-        deadline = time.monotonic() + timeout_s
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            if time.monotonic() > deadline:
-                raise HarnessError(f"refused {what} {path}: not read within {timeout_s:.0f} s")
-            try:
-                chunk = os.read(descriptor, _CHUNK)
-            except BlockingIOError:  # pragma: no cover - regular files do not block
-                continue
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                raise HarnessError(f"refused {what} {path}: grew beyond {limit} bytes while being read")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return _read_all(descriptor, path=path, what=what, limit=limit, deadline=time.monotonic() + timeout_s)
     except OSError as error:
         raise HarnessError(f"cannot read {what} {path}: {error.strerror}") from error
     finally:
         os.close(descriptor)
+
+
+def _read_all(descriptor: int, *, path: Path, what: str, limit: int, deadline: float) -> bytes:
+    """Read to the end in chunks, refusing a file that grows past ``limit`` or outlasts ``deadline``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := os.read(descriptor, _CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise HarnessError(f"refused {what} {path}: grew beyond {limit} bytes while being read")
+        if time.monotonic() > deadline:
+            raise HarnessError(f"refused {what} {path}: not read in time")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def read_text(path: Path, *, what: str) -> str:

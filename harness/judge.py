@@ -112,14 +112,23 @@ def checkov_findings(
         sidecar = run.verdicts.get(key)
         if sidecar is not None and not verdict.skipped:
             verdict.status = _PYTHON_STATUS.get(sidecar.status, Status.NOT_EVALUATED)
-            verdict.message = f"not applicable: {sidecar.reason}" if sidecar.status == "not-applicable" else sidecar.reason
+            verdict.message = (
+                f"not applicable: {sidecar.reason}" if sidecar.status == "not-applicable" else sidecar.reason
+            )
         if key in overrides and not verdict.skipped:
             verdict.status, verdict.message = Status.NOT_EVALUATED, overrides[key]
         judged[key] = verdict.status
         folds[(result.check_id, stack.assembly, stack.stack_id, result.logical_id)].add(verdict)
     findings = [
-        _checkov_finding(check_id, names[check_id], fold.result(), stack=stacks[(assembly, stack_id)],
-                         logical_id=logical_id, policy=policies.get(check_id), book=book)  # fmt: skip
+        _checkov_finding(
+            check_id,
+            names[check_id],
+            fold.result(),
+            stack=stacks[(assembly, stack_id)],
+            logical_id=logical_id,
+            policy=policies.get(check_id),
+            book=book,
+        )
         for (check_id, assembly, stack_id, logical_id), fold in sorted(folds.items())
     ]
     return CheckovFolding(findings=findings, judged=judged)
@@ -193,13 +202,19 @@ def nag_findings(
     return findings
 
 
-def _nag_finding(violation: NagViolation, *, suppressed: bool, stack: StackTemplate, world: str, book: WaiverBook) -> Finding:
+def _nag_finding(
+    violation: NagViolation, *, suppressed: bool, stack: StackTemplate, world: str, book: WaiverBook
+) -> Finding:
     ours = violation.plugin in PACK_NAMES
     tool = Tool.CDK_NAG if ours else Tool.CDK_VALIDATE
     logical_id = violation.logical_id if violation.logical_id in stack.resources else ""
     if not logical_id:
         logical_id = next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
-    subject_ = subject(stack, logical_id) if logical_id else Subject(stack=stack.stack_id, construct_path=violation.construct_path)
+    subject_ = (
+        subject(stack, logical_id)
+        if logical_id
+        else Subject(stack=stack.stack_id, construct_path=violation.construct_path)
+    )
     severity = violation.severity
     status = Status.FAILED if severity in ("error", "fatal") else Status.WARNING
     if NAG_RULE_ERROR in violation.description:
@@ -210,7 +225,9 @@ def _nag_finding(violation: NagViolation, *, suppressed: bool, stack: StackTempl
             reason=violation.reason, rule=violation.namespaced_rule, tool=tool, subject=subject_, message=message
         )
     else:
-        judgement = book.apply(tools=[tool], rule=violation.namespaced_rule, subject=subject_, status=status, message=message)
+        judgement = book.apply(
+            tools=[tool], rule=violation.namespaced_rule, subject=subject_, status=status, message=message
+        )
     return Finding(
         source=Source.CDK_NAG if ours else Source.CDK_VALIDATE,
         rule_id=violation.namespaced_rule,
@@ -370,7 +387,9 @@ def waiver_findings(book: WaiverBook) -> list[Finding]:
     return findings
 
 
-def waive_gate_findings(findings: Iterable[Finding], *, assemblies: Sequence[CloudAssembly], book: WaiverBook) -> list[Finding]:
+def waive_gate_findings(
+    findings: Iterable[Finding], *, assemblies: Sequence[CloudAssembly], book: WaiverBook
+) -> list[Finding]:
     """The gate's own gating findings (content it cannot see, coverage gaps) go through the waivers too."""
     stacks = {(s.assembly, s.stack_id): s for a in assemblies for s in a.stacks}
     result = []
@@ -394,4 +413,3 @@ def waive_gate_findings(findings: Iterable[Finding], *, assemblies: Sequence[Clo
             )
         )
     return result
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -60,6 +61,9 @@ class Finding:
     waiver_expires: str = ""
     stack: str = ""  # stack id (e.g. "StagingDatabase", "Stage/Stack", "Parent/Nested")
     world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
+    # Framework key -> control ids the rule is mapped to (harness.controls.annotate; not part of sort_key:
+    # a function of rule_id, which already is).
+    controls: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
 
     def sort_key(self) -> tuple[str, int, str, str, str, str, str, str]:
         return (
@@ -74,6 +78,16 @@ class Finding:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class RulePackRun:
+    """One cdk-nag pack in one tool run: what it was handed, not only what it found."""
+
+    name: str  # plugin name, e.g. "PCI.DSS.321"
+    label: str  # what auditors read, e.g. "PCI DSS 3.2.1 (cdk-nag pack, not v4.0.1)"
+    resources: int  # resources in the templates handed to the pack (harness.nag.PackRun.resources)
+    findings: int  # violations and acknowledged violations it reported
+
+
 @dataclass(kw_only=True)
 class ToolRun:
     """What one tool did: proof that it ran, what it evaluated, how long it took."""
@@ -84,6 +98,7 @@ class ToolRun:
     evaluated: int = 0  # results (check x resource) or tests the tool produced
     duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    packs: list[RulePackRun] = field(default_factory=list)  # cdk-nag: one entry per pack
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, App, DefaultStackSynthesizer, Stack, Validations
@@ -24,6 +24,7 @@ from harness.nag import (
     VALIDATION_REPORT,
     NagOutcome,
     NagViolation,
+    PackRun,
     add_nag_validations,
     judge_report,
     read_validation_report,
@@ -43,6 +44,7 @@ class IncludedNag:
     resources: int  # resources the packs were handed, over every world file
     unmapped: list[NagViolation]  # findings on no included resource (reported, never dropped)
     unloadable: dict[Path, str]  # world files CfnInclude refused, and why: not judged by cdk-nag
+    runs: dict[str, PackRun] = field(default_factory=dict)  # per pack: calls, resources handed, violations
 
 
 def subject_of(target: ScanTarget, logical_id: str) -> Subject:
@@ -57,7 +59,9 @@ def subject_of(target: ScanTarget, logical_id: str) -> Subject:
     )
 
 
-def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None) -> IncludedNag:
+def run_nag_on_targets(
+    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None
+) -> IncludedNag:
     cdk_waivers = [w for w in waivers if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)]
     with tempfile.TemporaryDirectory(prefix="gate-nag-") as scratch:
         out = outdir or Path(scratch)
@@ -95,7 +99,9 @@ def run_nag_on_targets(targets: Sequence[ScanTarget], *, waivers: Sequence[Waive
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
     handed = max((run.resources for run in (runs or {}).values()), default=0)
     outcomes, unmapped = _split(outcome, stacks)
-    return IncludedNag(outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable)
+    return IncludedNag(
+        outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable, runs=dict(runs or {})
+    )
 
 
 def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Path, NagOutcome], list[NagViolation]]:

@@ -18,8 +18,9 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.proc import Completed, Started, last_line
 
-# Same values as nox_sessions.tools.CHECKOV_OFFLINE_ENV (a test keeps them equal): no vendor
-# API mapping download, no PyPI update check, parse errors fatal.
+# The one definition of checkov's offline environment (the policy tests and the benchmarks
+# import it; this module imports only the standard library): no vendor API mapping
+# download, no PyPI update check, parse errors fatal.
 CHECKOV_OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",

@@ -113,7 +113,9 @@ def build(directory: Path | None = None) -> dict[str, Any]:
             "create_only": _create_only(schema),
         }
         types[resource_type] = {name: value for name, value in facts.items() if value}  # absent = false / none
-    version = json.loads((root / "version.json").read_text(encoding="utf-8")) if (root / "version.json").exists() else {}
+    version = (
+        json.loads((root / "version.json").read_text(encoding="utf-8")) if (root / "version.json").exists() else {}
+    )
     return {"source": f"cfn-lint provider schemas ({REGION})", "schemas_version": version, "types": types}
 
 

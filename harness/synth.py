@@ -38,10 +38,9 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir))
     try:
-        add_staging_stacks(app)
-        if recorded_runs(app) is None:
-            add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
-        app.synth()
+        add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
+        add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
+        app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
     except Exception as error:

@@ -110,7 +110,8 @@ def _bindings(stack: StackTemplate, parent_targets: Sequence[ScanTarget]) -> dic
     if not stack.parent:
         return {}
     bindings: dict[str, Any] = {}
-    declared = stack.body.get("Parameters") if isinstance(stack.body.get("Parameters"), dict) else {}
+    parameters = stack.body.get("Parameters")
+    declared: dict[str, Any] = parameters if isinstance(parameters, dict) else {}
     for name in declared:
         if name not in stack.parent_parameters:
             continue  # the parameter's own declaration (Default, AllowedValues) decides

@@ -36,6 +36,8 @@ _POLICY_ID = re.compile(r"^CKV_STG_[A-Z]+_\d+$")
 _REQUIREMENT_ID = re.compile(r"^REQ-[A-Z]+-\d{2}$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom::[A-Za-z0-9_@-]+$")
+_FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+_MAX_LINE = 240
 _WAIVER_FIELDS = frozenset(
     {"id", "tool", "rule", "target", "targets", "resource_type", "stack", "subtree", "reason", "owner", "expires"}
 )
@@ -60,6 +62,17 @@ def _require_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key: 
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f"{path}: entry {entry_id!r}: field {key!r} must be a non-empty list of strings")
     return tuple(v.strip() for v in value)
+
+
+def _one_line(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> str:
+    """A required one-line text (an auditor reads it in a table cell)."""
+    value = _require_str(path, entry_id, entry, key)
+    if "\n" in value or len(value) > _MAX_LINE:
+        raise ValueError(
+            f"{path}: entry {entry_id!r}: field {key!r} must be one line of at most {_MAX_LINE} characters "
+            "saying what the check proves about the controls, e.g. 'RDS.8 asks for deletion protection, which the policy checks.'"
+        )
+    return value
 
 
 def _optional_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -156,20 +169,20 @@ def _rule_metadata(path: Path) -> tuple[Mapping[str, Any], str, list[str], list[
         types = metadata.get("resource_types")
         return metadata, "python", list(types) if isinstance(types, list) else [], []
     document = _read_yaml(path)
-    metadata = document.get("metadata") if isinstance(document, Mapping) else None
-    if not isinstance(metadata, Mapping) or "definition" not in document:
+    yaml_metadata = document.get("metadata") if isinstance(document, Mapping) else None
+    if not isinstance(yaml_metadata, Mapping) or "definition" not in document:
         raise ValueError(f"{path}: entry {path.stem!r}: a YAML rule needs 'metadata' and 'definition'")
     conditions = _yaml_conditions(document["definition"])
-    types: set[str] = set()
+    kinds: set[str] = set()
     attributes: set[str] = set()
     for condition in conditions:
         if condition.get("cond_type") == "filter" and condition.get("attribute") == "resource_type":
-            types.update(str(t) for t in condition.get("value") or [])
+            kinds.update(str(t) for t in condition.get("value") or [])
         elif condition.get("cond_type") in ("attribute", "connection"):
-            types.update(str(t) for t in condition.get("resource_types") or [])
+            kinds.update(str(t) for t in condition.get("resource_types") or [])
         if condition.get("cond_type") == "attribute" and condition.get("attribute"):
             attributes.add(str(condition["attribute"]))
-    return metadata, "yaml", sorted(types), sorted(attributes)
+    return yaml_metadata, "yaml", sorted(kinds), sorted(attributes)
 
 
 def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
@@ -220,6 +233,11 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
         framework = data.get("framework") if isinstance(data, Mapping) else None
         if not isinstance(framework, str) or not framework.strip():
             raise ValueError(f"{path}: entry 'framework': field 'framework' is required")
+        key = _require_str(path, "key", data, "key")
+        if not _FRAMEWORK_KEY.fullmatch(key):
+            raise ValueError(
+                f"{path}: entry 'key': field 'key' must be lower-case words and versions, e.g. pci-dss-4.0.1 (got {key!r})"
+            )
         for index, entry in enumerate(_entries(path, "mappings")):
             check_id = _require_str(path, f"#{index}", entry, "check_id")
             tool = str(entry.get("tool") or Tool.PROJECT.value)
@@ -231,6 +249,8 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
                     check_id=check_id,
                     controls=_require_str_list(path, check_id, entry, "controls"),
                     tool=Tool(tool),
+                    rationale=_one_line(path, check_id, entry, "rationale"),
+                    framework_key=key,
                 )
             )
         _unique(path, (f"{m.tool}:{m.check_id}" for m in mappings if m.framework == framework.strip()), "check")
@@ -246,7 +266,9 @@ def _waiver_expiry(path: Path, waiver_id: str, raw: Any) -> dt.date:
         except ValueError:
             raw = None
     if not isinstance(raw, dt.date):
-        raise ValueError(f"{path}: entry {waiver_id!r}: field 'expires' must be an ISO date (YYYY-MM-DD, e.g. 2027-05-31)")
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'expires' must be an ISO date (YYYY-MM-DD, e.g. 2027-05-31)"
+        )
     return raw
 
 
@@ -265,7 +287,9 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
     waiver_id = _require_str(path, f"#{index}", entry, "id")
     unknown = sorted(set(entry) - _WAIVER_FIELDS)
     if unknown:
-        raise ValueError(f"{path}: entry {waiver_id!r}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_WAIVER_FIELDS))})")
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_WAIVER_FIELDS))})"
+        )
     tool = _require_str(path, waiver_id, entry, "tool")
     if tool not in {t.value for t in Tool}:
         raise ValueError(f"{path}: entry {waiver_id!r}: field 'tool' must be one of {', '.join(Tool)}, not {tool!r}")
@@ -327,22 +351,30 @@ def validate_catalog(
     today: dt.date | None = None,
 ) -> list[str]:
     """Integrity problems of the catalog as one-line messages (empty list = consistent)."""
-    problems: list[str] = []
     requirement_ids = {r.id for r in requirements}
     policy_ids = {p.id for p in policies}
-    for policy in policies:
-        for kind in FIXTURE_KINDS:
-            if kind not in policy.fixtures:
-                problems.append(f"{policy.id}: missing {kind} fixture {FIXTURES_DIR.name}/{policy.id}/{kind}.json")
-        for requirement_id in policy.requirements:
-            if requirement_id not in requirement_ids:
-                problems.append(f"{policy.id}: unknown requirement {requirement_id}")
-    for requirement in requirements:
-        if not policies_for_requirement(requirement.id, policies) and not requirement.covered_by:
-            problems.append(f"{requirement.id}: covered by no policy and no external coverage")
-    for mapping in mappings:
-        if mapping.tool is Tool.PROJECT and mapping.check_id not in policy_ids:
-            problems.append(f"{mapping.framework}: mapping references unknown project policy {mapping.check_id}")
+    problems = [
+        f"{policy.id}: missing {kind} fixture {FIXTURES_DIR.name}/{policy.id}/{kind}.json"
+        for policy in policies
+        for kind in FIXTURE_KINDS
+        if kind not in policy.fixtures
+    ]
+    problems += [
+        f"{policy.id}: unknown requirement {requirement_id}"
+        for policy in policies
+        for requirement_id in policy.requirements
+        if requirement_id not in requirement_ids
+    ]
+    problems += [
+        f"{requirement.id}: covered by no policy and no external coverage"
+        for requirement in requirements
+        if not policies_for_requirement(requirement.id, policies) and not requirement.covered_by
+    ]
+    problems += [
+        f"{mapping.framework}: mapping references unknown project policy {mapping.check_id}"
+        for mapping in mappings
+        if mapping.tool is Tool.PROJECT and mapping.check_id not in policy_ids
+    ]
     if today is not None:
-        problems.extend(f"{w.id}: expired on {w.expires.isoformat()}" for w in waivers if w.is_expired(today))
+        problems += [f"{w.id}: expired on {w.expires.isoformat()}" for w in waivers if w.is_expired(today)]
     return problems

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.catalog.loading import load_mappings, load_policies, load_requirements, load_waivers
-from harness.catalog.schema import POLICIES_DIR, ControlMapping, Policy, Requirement, Tool, Waiver
+from harness.catalog.schema import POLICIES_DIR, ControlMapping, Policy, Requirement, Tool, Waiver, nag_pack_label
 from harness.markdown import cell, natural_key
 
 
@@ -64,7 +64,11 @@ def render_catalog_markdown(
             f"- Engine: checkov {'YAML graph policy' if policy.engine == 'yaml' else 'Python check'} "
             f"(`{relative(policy.check_file)}`)",
             f"- Resource types (a verdict on every one): {', '.join(f'`{t}`' for t in policy.resource_types)}",
-            *([f"- Must exist in every deploy-time world: {', '.join(f'`{t}`' for t in policy.requires)}"] if policy.requires else []),
+            *(
+                [f"- Must exist in every deploy-time world: {', '.join(f'`{t}`' for t in policy.requires)}"]
+                if policy.requires
+                else []
+            ),
             f"- Rationale: {policy.rationale}",
             f"- Remediation: {policy.remediation}",
             "- Requirements:",
@@ -74,8 +78,10 @@ def render_catalog_markdown(
             lines.append(f'  - {requirement_id}: "{req.text}" ({req.section})' if req else f"  - {requirement_id}")
         lines.append("- Controls:")
         for framework in frameworks:
-            controls = [c for m in mappings if m.framework == framework and m.check_id == policy.id for c in m.controls]
-            lines.append(f"  - {framework}: {', '.join(controls) if controls else 'none mapped'}")
+            entries = [m for m in mappings if m.framework == framework and m.check_id == policy.id and m.tool is Tool.PROJECT]
+            controls = [c for m in entries for c in m.controls]
+            why = "; ".join(m.rationale for m in entries if m.rationale)
+            lines.append(f"  - {framework}: {', '.join(controls) if controls else 'none mapped'}" + (f" — {why}" if why else ""))
         lines.append(
             "- Fixtures: " + ", ".join(f"[{kind}]({relative(path)})" for kind, path in sorted(policy.fixtures.items()))
         )
@@ -85,22 +91,23 @@ def render_catalog_markdown(
         for coverage in requirement.covered_by:
             lines.append(f"- {requirement.id} ({coverage.by}, `{coverage.reference}`): {coverage.reason}")
     other = sorted(
-        {(m.tool, m.check_id) for m in mappings if m.tool is not Tool.PROJECT}, key=lambda t: (t[0], natural_key(t[1]))
+        (m for m in mappings if m.tool is not Tool.PROJECT), key=lambda m: (m.tool, natural_key(m.check_id), m.framework)
     )
-    lines += ["", "## Tool rules the gate relies on", "", "| Tool | Rule | " + " | ".join(frameworks) + " |"]
-    lines.append("|---|---|" + "---|" * len(frameworks))
-    for tool, check_id in other:
-        cells = [
-            ", ".join(
-                c
-                for m in mappings
-                if m.framework == f and m.check_id == check_id and m.tool is tool
-                for c in m.controls
-            )
-            or "-"
-            for f in frameworks
-        ]
-        lines.append(f"| {tool} | `{check_id}` | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Tool rules the gate relies on",
+        "",
+        "cdk-nag's `PCI.DSS.321-*` rules come from its PCI DSS 3.2.1 pack; they are mapped to PCI DSS v4.0.1 by "
+        "what they check, never by the 3.2.1 numbers their messages quote.",
+        "",
+        "| Tool | Rule | Framework | Controls | Rationale |",
+        "|---|---|---|---|---|",
+    ]
+    for m in other:
+        tool = nag_pack_label(m.check_id) if m.tool is Tool.CDK_NAG else str(m.tool)
+        lines.append(
+            f"| {cell(tool)} | `{m.check_id}` | {m.framework} | {', '.join(m.controls)} | {cell(m.rationale)} |"
+        )
     lines += [
         "",
         "## Waivers",

@@ -13,7 +13,9 @@ Layout of ``policies/`` (see ``policies/README.md``)::
                          /fail.json
                          /suppressed.json
       requirements.yaml                    the seed spec, one quoted requirement per entry
-      mappings/<framework>.yaml            control mappings, one file per framework
+      mappings/<framework>.yaml            control mappings, one file per framework, a rationale per entry
+      frameworks/<framework>.yaml          key, source, id list and the reviewed in-scope controls
+      frameworks/ids/                      every valid control id (NIST's OSCAL catalog, PCI DSS and FSBP lists)
       waivers.yaml                         every accepted exception
 """
 
@@ -43,6 +45,21 @@ POLICY_TEST_FUNCTIONS = {
     "stack": "test_policy_passes_on_synthesized_stack",
     "not-evaluated": "test_not_evaluated_fixture_is_not_evaluated",
 }
+
+
+# What an auditor reads for each cdk-nag pack the gate runs (harness.nag.PACKS uses these).
+# cdk-nag's PCI pack implements PCI DSS 3.2.1 (its messages quote 3.2.1 numbers), not v4.0.1.
+NAG_PACK_LABELS = {
+    "AwsSolutions": "AWS Solutions (cdk-nag pack)",
+    "NIST.800.53.R5": "NIST SP 800-53 Rev. 5 (cdk-nag pack)",
+    "PCI.DSS.321": "PCI DSS 3.2.1 (cdk-nag pack; not PCI DSS v4.0.1)",
+}
+
+
+def nag_pack_label(rule_id: str) -> str:
+    """The label of the pack a cdk-nag rule id (``PCI.DSS.321-VPCFlowLogsEnabled``) belongs to."""
+    pack = rule_id.split("::", 1)[-1].rsplit("-", 1)[0]
+    return NAG_PACK_LABELS.get(pack, f"{pack} (cdk-nag pack)")
 
 
 class Severity(StrEnum):
@@ -114,6 +131,8 @@ class ControlMapping:
     check_id: str  # a project policy id, or a cdk-nag / checkov / cfn-lint rule id
     controls: tuple[str, ...]
     tool: Tool = Tool.PROJECT  # which tool reports check_id
+    rationale: str = ""  # one line: what the check proves about these controls, no more
+    framework_key: str = ""  # "pci-dss-4.0.1" | "nist-800-53-r5" | "aws-fsbp" (policies/frameworks/<file>.yaml key)
 
 
 @dataclass(frozen=True, kw_only=True)

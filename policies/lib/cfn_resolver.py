@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import ipaddress
 import itertools
 import re
@@ -151,8 +152,12 @@ def is_literal(value: Any) -> bool:
 
 def is_intrinsic(value: Any) -> bool:
     """True if ``value`` (raw template data) is an intrinsic function or a Ref."""
-    return isinstance(value, Mapping) and len(value) == 1 and (
-        next(iter(value)) == "Ref" or str(next(iter(value))).startswith("Fn::") or next(iter(value)) == "Condition"
+    return (
+        isinstance(value, Mapping)
+        and len(value) == 1
+        and (
+            next(iter(value)) == "Ref" or str(next(iter(value))).startswith("Fn::") or next(iter(value)) == "Condition"
+        )
     )
 
 
@@ -185,7 +190,10 @@ class World:
         return ", ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
-        return {"parameters": dict(sorted(self.parameters.items())), "conditions": dict(sorted(self.conditions.items()))}
+        return {
+            "parameters": dict(sorted(self.parameters.items())),
+            "conditions": dict(sorted(self.conditions.items())),
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> World:
@@ -226,29 +234,32 @@ def parameter_domain(name: str, declaration: Any) -> list[Any] | None:
     return unique
 
 
+def _sub_names(argument: Any) -> Iterator[str]:
+    """Names an ``Fn::Sub`` string refers to with ``${Name}`` (``${!Literal}`` is text)."""
+    text = argument[0] if isinstance(argument, list) and argument else argument
+    if isinstance(text, str):
+        yield from (v.split(".", 1)[0] for v in _SUB_VARIABLE.findall(text) if not v.startswith("!"))
+
+
 def _refs(value: Any) -> Iterator[str]:
     """Names a value refers to with Ref, ${...} in Fn::Sub, and named conditions (``Condition``/``Fn::If``)."""
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                yield inner
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) and inner else inner
-                if isinstance(text, str):
-                    for variable in _SUB_VARIABLE.findall(text):
-                        if not variable.startswith("!"):
-                            yield variable.split(".", 1)[0]
-                yield from _refs(inner)
-            elif key == "Condition" and isinstance(inner, str):
-                yield inner
-            elif key == "Fn::If" and isinstance(inner, list) and inner and isinstance(inner[0], str):
-                yield inner[0]
-                yield from _refs(inner[1:])
-            else:
-                yield from _refs(inner)
-    elif isinstance(value, list):
+    if isinstance(value, list):
         for inner in value:
             yield from _refs(inner)
+        return
+    if not isinstance(value, Mapping):
+        return
+    for key, inner in value.items():
+        if key in ("Ref", "Condition") and isinstance(inner, str):
+            yield inner
+            continue
+        rest = inner
+        if key == "Fn::Sub":
+            yield from _sub_names(inner)
+        elif key == "Fn::If" and isinstance(inner, list) and inner and isinstance(inner[0], str):
+            yield inner[0]
+            rest = inner[1:]
+        yield from _refs(rest)
 
 
 def used_names(body: Mapping[str, Any]) -> set[str]:
@@ -272,6 +283,26 @@ def used_names(body: Mapping[str, Any]) -> set[str]:
     return seen
 
 
+def _domains(
+    body: Mapping[str, Any], used: set[str], bindings: Mapping[str, Any], limit: int
+) -> list[tuple[str, list[Any]]]:
+    """(parameter, its AllowedValues) for every enumerable parameter the resources use, bounded by ``limit``."""
+    parameters = _mapping(body.get("Parameters"))
+    domains = [
+        (name, domain)
+        for name in sorted(parameters)
+        if name in used and name not in bindings
+        for domain in [parameter_domain(name, parameters[name])]
+        if domain is not None
+    ]
+    count = 1
+    for _, domain in domains:
+        count *= len(domain)
+        if count > limit:
+            raise TooManyWorldsError(count, limit)
+    return domains
+
+
 def worlds(
     body: Mapping[str, Any],
     *,
@@ -283,39 +314,33 @@ def worlds(
     environment = environment or Environment()
     bindings = bindings or {}
     used = used_names(body)
-    parameters = _mapping(body.get("Parameters"))
-    domains: list[tuple[str, list[Any]]] = []
-    for name in sorted(parameters):
-        if name in used and name not in bindings:
-            domain = parameter_domain(name, parameters[name])
-            if domain is not None:
-                domains.append((name, domain))
-    count = 1
-    for _, domain in domains:
-        count *= len(domain)
-        if count > limit:
-            raise TooManyWorldsError(count, limit)
+    domains = _domains(body, used, bindings, limit)
     condition_names = [name for name in _condition_order(body) if name in used]
     result: list[World] = []
     for values in itertools.product(*(domain for _, domain in domains)):
         assignment = {name: value for (name, _), value in zip(domains, values, strict=True)}
         branches: list[dict[str, bool]] = [{}]
         for name in condition_names:
-            next_branches: list[dict[str, bool]] = []
-            for assumed in branches:
-                resolver = Resolver(
-                    body, environment=environment, world=World(assignment, assumed), bindings=bindings
-                )
-                decided = resolver.condition(name)
-                if isinstance(decided, bool):
-                    next_branches.append(assumed)
-                else:
-                    next_branches += [{**assumed, name: True}, {**assumed, name: False}]
-            branches = next_branches
+            branches = [
+                branch
+                for assumed in branches
+                for branch in _fork(body, name, World(assignment, assumed), environment, bindings)
+            ]
             if len(result) + len(branches) > limit:
                 raise TooManyWorldsError(len(result) + len(branches), limit)
         result += [World(assignment, assumed) for assumed in branches]
     return result
+
+
+def _fork(
+    body: Mapping[str, Any], name: str, world: World, environment: Environment, bindings: Mapping[str, Any]
+) -> list[dict[str, bool]]:
+    """The world's condition assumptions, forked on ``name`` when the template cannot decide it there."""
+    decided = Resolver(body, environment=environment, world=world, bindings=bindings).condition(name)
+    assumed = dict(world.conditions)
+    if isinstance(decided, bool):
+        return [assumed]
+    return [{**assumed, name: True}, {**assumed, name: False}]
 
 
 def _condition_order(body: Mapping[str, Any]) -> list[str]:
@@ -353,28 +378,31 @@ def _partition(region: str | None) -> str | None:
     return "aws"
 
 
+def _pieces(part: Any) -> tuple[str | Symbol, ...] | Unknown:
+    """One resolved piece of a string as literal text and symbols; Unknown if it cannot be part of one."""
+    if isinstance(part, Unknown):
+        return part
+    if isinstance(part, Text):
+        return part.parts
+    if isinstance(part, Symbol):
+        return (part,)
+    if isinstance(part, bool | int | float | str):
+        return (str(_scalar_text(part)),)
+    return Unknown(f"cannot join a non-scalar value ({type(part).__name__})")
+
+
 def _text(parts: Sequence[Any]) -> str | Text | Unknown:
     """Concatenate resolved pieces: a str when all are literal, Text with symbols, Unknown if any is."""
-    flat: list[str | Symbol] = []
-    for part in parts:
-        if isinstance(part, Unknown):
-            return part
-        if isinstance(part, Text):
-            flat.extend(part.parts)
-        elif isinstance(part, Symbol):
-            flat.append(part)
-        elif isinstance(part, bool):
-            flat.append("true" if part else "false")
-        elif isinstance(part, int | float | str):
-            flat.append(str(part))
-        else:
-            return Unknown(f"cannot join a non-scalar value ({type(part).__name__})")
     merged: list[str | Symbol] = []
-    for part in flat:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] = merged[-1] + part
-        elif part != "":
-            merged.append(part)
+    for part in parts:
+        pieces = _pieces(part)
+        if isinstance(pieces, Unknown):
+            return pieces
+        for piece in pieces:
+            if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+                merged[-1] = merged[-1] + piece
+            elif piece != "":
+                merged.append(piece)
     if all(isinstance(p, str) for p in merged):
         return "".join(p for p in merged if isinstance(p, str))
     return Text(tuple(merged))
@@ -449,6 +477,7 @@ class Resolver:
         return decided
 
     def _truth(self, expression: Any) -> bool | Unknown:
+        """Three-valued logic over a condition expression: True, False or Unknown (with the reason)."""
         if isinstance(expression, bool):
             return expression
         if isinstance(expression, str) and expression.lower() in ("true", "false"):
@@ -458,19 +487,25 @@ class Resolver:
         function, argument = next(iter(expression.items()))
         if function == "Condition" and isinstance(argument, str):
             return self.condition(argument)
-        if function == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
-            inner = self._truth(argument[0])
+        return self._connective(function, argument if isinstance(argument, list) else [])
+
+    def _connective(self, function: str, arguments: list[Any]) -> bool | Unknown:
+        if function == "Fn::Not" and len(arguments) == 1:
+            inner = self._truth(arguments[0])
             return inner if isinstance(inner, Unknown) else not inner
-        if function in ("Fn::And", "Fn::Or") and isinstance(argument, list):
-            results = [self._truth(a) for a in argument]
-            decisive = function == "Fn::Or"  # Or: any True decides; And: any False decides
-            if any(r is decisive for r in results):
-                return decisive
-            undecided = [r for r in results if isinstance(r, Unknown)]
-            return undecided[0] if undecided else not decisive
-        if function == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
-            return self._equals(self.value(argument[0]), self.value(argument[1]))
+        if function in ("Fn::And", "Fn::Or") and arguments:
+            return self._junction(function == "Fn::Or", [self._truth(a) for a in arguments])
+        if function == "Fn::Equals" and len(arguments) == 2:
+            return self._equals(self.value(arguments[0]), self.value(arguments[1]))
         return Unknown(f"unsupported condition function {function}")
+
+    @staticmethod
+    def _junction(decisive: bool, results: list[bool | Unknown]) -> bool | Unknown:
+        """Fn::Or (``decisive`` True: any True decides) or Fn::And (any False decides) in Kleene logic."""
+        if any(r is decisive for r in results):
+            return decisive
+        undecided = [r for r in results if isinstance(r, Unknown)]
+        return undecided[0] if undecided else not decisive
 
     @staticmethod
     def _equals(left: Any, right: Any) -> bool | Unknown:
@@ -478,7 +513,7 @@ class Resolver:
             if isinstance(side, Unknown):
                 return side
         if is_literal(left) and is_literal(right):
-            return _scalar_text(left) == _scalar_text(right)
+            return bool(_scalar_text(left) == _scalar_text(right))
         if left == right:
             return True
         return Unknown(f"compares {left} with {right}, known only at deploy time")
@@ -516,9 +551,9 @@ class Resolver:
         if name in self.bindings:
             return self.bindings[name]
         if name in self.parameters:
-            if name in self.world.parameters:
-                return self.world.parameters[name]
-            return Unknown(self._parameter_reason(name))
+            return (
+                self.world.parameters[name] if name in self.world.parameters else Unknown(self._parameter_reason(name))
+            )
         if name in self.resources:
             return Symbol("ref", name, resource_type=self.resource_type(name))
         if name in PSEUDO_PARAMETERS:
@@ -533,18 +568,16 @@ class Resolver:
         return f"parameter {name} has no AllowedValues: any value can be supplied at deploy time"
 
     def _pseudo(self, name: str) -> Any:
-        region = self.environment.region
-        if name == "AWS::NoValue":
-            return NO_VALUE
-        if name == "AWS::Region" and region:
-            return region
-        if name == "AWS::Partition" and region:
-            return _partition(region)
-        if name == "AWS::URLSuffix" and region:
-            return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-        if name == "AWS::AccountId" and self.environment.account:
-            return self.environment.account
-        return Symbol("pseudo", name)
+        """A pseudo parameter: its value where the stack's environment fixes it, else a symbol."""
+        region, account = self.environment.region, self.environment.account
+        known: dict[str, Any] = {"AWS::NoValue": NO_VALUE}
+        if region:
+            known["AWS::Region"] = region
+            known["AWS::Partition"] = _partition(region)
+            known["AWS::URLSuffix"] = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+        if account:
+            known["AWS::AccountId"] = account
+        return known.get(name, Symbol("pseudo", name))
 
     def getatt(self, argument: Any) -> Any:
         if isinstance(argument, str) and "." in argument:
@@ -564,8 +597,9 @@ class Resolver:
         return Symbol("getatt", logical_id, attribute, resource_type=self.resource_type(logical_id))
 
     def sub(self, argument: Any) -> Any:
+        variables: Mapping[str, Any] = {}
         if isinstance(argument, str):
-            text, variables = argument, {}
+            text = argument
         elif isinstance(argument, list) and len(argument) == 2 and isinstance(argument[0], str):
             text, variables = argument[0], _mapping(argument[1])
         else:
@@ -628,7 +662,9 @@ class Resolver:
         except (TypeError, ValueError):
             return Unknown(f"Fn::Select with index {index}")
         if isinstance(items, list):
-            return items[position] if 0 <= position < len(items) else Unknown(f"Fn::Select index {position} out of range")
+            return (
+                items[position] if 0 <= position < len(items) else Unknown(f"Fn::Select index {position} out of range")
+            )
         return Unknown("Fn::Select over a list known only at deploy time")
 
     def find_in_map(self, argument: Any) -> Any:
@@ -743,42 +779,20 @@ def evaluate(
     # Folding never spells out what the environment fixes (AWS::Partition, AWS::Region): the
     # scanners know those, and a template without deploy-time choices stays byte-for-byte as written.
     folder = _Folder(body, environment=Environment(), world=world, bindings=bindings, deciding=resolver)
-    used = used_names(body)
     result: dict[str, Any] = {}
-    gone: set[str] = set()
     for key, section in body.items():
         if key == "Resources":
-            resources: dict[str, Any] = {}
-            for logical_id, resource in _mapping(section).items():
-                exists = resolver.exists(logical_id)
-                if exists is False:
-                    gone.add(logical_id)
-                    continue
-                resources[logical_id] = _evaluate_entry(folder, resource)
-            result[key] = resources
+            result[key] = _world_entries(section, resolver, folder, exists=resolver.exists)
         elif key == "Outputs":
-            outputs = {}
-            for name, output in _mapping(section).items():
-                condition = _mapping(output).get("Condition")
-                if condition is not None and resolver.condition(str(condition)) is False:
-                    continue
-                outputs[name] = _evaluate_entry(folder, output)
-            result[key] = outputs
+            outputs = _mapping(section)
+            result[key] = _world_entries(
+                outputs, resolver, folder, exists=functools.partial(_output_exists, resolver, outputs)
+            )
         elif key == "Parameters":
-            parameters = {}
-            for name, declaration in _mapping(section).items():
-                declaration = dict(_mapping(declaration))
-                if name in world.parameters:
-                    # Any Ref the world file keeps (inside a Text) renders as the world's value.
-                    declaration["Default"] = world.parameters[name]
-                elif name in used and name not in (bindings or {}):
-                    declaration.pop("Default", None)
-                parameters[name] = declaration
-            result[key] = parameters
-        elif key == "Conditions":
-            continue  # every condition is decided in a world
-        else:
+            result[key] = _world_parameters(section, world, used=used_names(body), bindings=bindings or {})
+        elif key != "Conditions":  # every condition is decided in a world
             result[key] = copy.deepcopy(section)
+    gone = set(_mapping(body.get("Resources"))) - set(_mapping(result.get("Resources")))
     for resource in _mapping(result.get("Resources")).values():
         depends = resource.get("DependsOn")
         if isinstance(depends, list):
@@ -786,6 +800,31 @@ def evaluate(
         elif isinstance(depends, str) and depends in gone:
             resource.pop("DependsOn")
     return result
+
+
+def _output_exists(resolver: Resolver, outputs: Any, name: str) -> bool | Unknown:
+    condition = _mapping(_mapping(outputs).get(name)).get("Condition")
+    return True if condition is None else resolver.condition(str(condition))
+
+
+def _world_entries(section: Any, resolver: Resolver, folder: Resolver, *, exists: Any) -> dict[str, Any]:
+    """Resources or outputs that exist in the world (their Condition is not false), folded."""
+    return {
+        name: _evaluate_entry(folder, entry) for name, entry in _mapping(section).items() if exists(name) is not False
+    }
+
+
+def _world_parameters(section: Any, world: World, *, used: set[str], bindings: Mapping[str, Any]) -> dict[str, Any]:
+    parameters = {}
+    for name, declared in _mapping(section).items():
+        declaration = dict(_mapping(declared))
+        if name in world.parameters:
+            # Any Ref the world file keeps (inside a Text) renders as the world's value.
+            declaration["Default"] = world.parameters[name]
+        elif name in used and name not in bindings:
+            declaration.pop("Default", None)
+        parameters[name] = declaration
+    return parameters
 
 
 class _Folder(Resolver):
@@ -829,41 +868,51 @@ def _fold(resolver: Resolver, expression: Any) -> Any:
     if len(expression) == 1:
         function, argument = next(iter(expression.items()))
         if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
-            decided = resolver.condition(str(argument[0]))
-            if isinstance(decided, bool):
-                return _fold(resolver, argument[1] if decided else argument[2])
-            return {function: [argument[0], _fold(resolver, argument[1]), _fold(resolver, argument[2])]}
+            return _fold_if(resolver, argument)
         if function == "Ref" and isinstance(argument, str):
-            if argument == "AWS::NoValue":
-                return NO_VALUE
-            if argument in resolver.world.parameters or argument in resolver.bindings:
-                value = resolver.ref(argument)
-                return copy.deepcopy(value) if is_literal(value) else {"Ref": argument}
-            return {"Ref": argument}
+            return _fold_ref(resolver, argument)
         if function.startswith("Fn::") and function != "Fn::Transform":
             value = resolver.value(expression)
-            if is_literal(value) and value is not NO_VALUE:
-                return value
-            return {function: _fold(resolver, argument)}
+            literal = is_literal(value) and value is not NO_VALUE
+            return value if literal else {function: _fold(resolver, argument)}
     return {k: v for k, v in ((k, _fold(resolver, v)) for k, v in expression.items()) if v is not NO_VALUE}
 
 
-# --------------------------------------------------------------------------------------
-# Values across processes (the gate writes a world's bindings into the world file; the
-# policies inside checkov read them back)
-# --------------------------------------------------------------------------------------
+def _fold_if(resolver: Resolver, argument: list[Any]) -> Any:
+    decided = resolver.condition(str(argument[0]))
+    if isinstance(decided, bool):
+        return _fold(resolver, argument[1] if decided else argument[2])
+    return {"Fn::If": [argument[0], _fold(resolver, argument[1]), _fold(resolver, argument[2])]}
+
+
+def _fold_ref(resolver: Resolver, name: str) -> Any:
+    if name == "AWS::NoValue":
+        return NO_VALUE
+    if name in resolver.world.parameters or name in resolver.bindings:
+        value = resolver.ref(name)
+        return copy.deepcopy(value) if is_literal(value) else {"Ref": name}
+    return {"Ref": name}
+
+
+_TAGS: dict[type, Any] = {
+    Symbol: lambda v: {"$symbol": [v.kind, v.name, v.attribute, v.resource_type, v.origin]},
+    Text: lambda v: {"$text": [encode(p) for p in v.parts]},
+    Unknown: lambda v: {"$unknown": v.reason},
+    _NoValue: lambda v: {"$novalue": True},
+}
+_UNTAGS: dict[str, Any] = {
+    "$symbol": lambda inner: Symbol(*(str(part) for part in inner)),
+    "$text": lambda inner: Text(tuple(decode(p) for p in inner)),
+    "$unknown": lambda inner: Unknown(str(inner)),
+    "$novalue": lambda inner: NO_VALUE,
+}
 
 
 def encode(value: Any) -> Any:
     """A resolved value as plain JSON (symbols, texts and unknowns tagged)."""
-    if isinstance(value, Symbol):
-        return {"$symbol": [value.kind, value.name, value.attribute, value.resource_type, value.origin]}
-    if isinstance(value, Text):
-        return {"$text": [encode(p) for p in value.parts]}
-    if isinstance(value, Unknown):
-        return {"$unknown": value.reason}
-    if value is NO_VALUE:
-        return {"$novalue": True}
+    tag = _TAGS.get(type(value))
+    if tag is not None:
+        return tag(value)
     if isinstance(value, Mapping):
         return {k: encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -873,16 +922,9 @@ def encode(value: Any) -> Any:
 
 def decode(value: Any) -> Any:
     """The inverse of :func:`encode`."""
-    if isinstance(value, Mapping) and len(value) == 1:
-        (tag, inner), = value.items()
-        if tag == "$symbol" and isinstance(inner, list) and len(inner) == 5:
-            return Symbol(*(str(part) for part in inner))
-        if tag == "$text" and isinstance(inner, list):
-            return Text(tuple(decode(p) for p in inner))
-        if tag == "$unknown":
-            return Unknown(str(inner))
-        if tag == "$novalue":
-            return NO_VALUE
+    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _UNTAGS:
+        ((tag, inner),) = value.items()
+        return _UNTAGS[tag](inner)
     if isinstance(value, Mapping):
         return {k: decode(v) for k, v in value.items()}
     if isinstance(value, list):

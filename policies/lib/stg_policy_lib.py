@@ -418,6 +418,25 @@ def describe(value: Any) -> str:
 _SYMBOL_TOKEN = re.compile(r"@@stg-symbol-(\d+)@@")
 
 
+def _restore_symbols(node: Any, symbols: list[cfn.Symbol]) -> Any:
+    """Put the symbols back where :func:`parse_json_text` wrote their tokens."""
+    if isinstance(node, dict):
+        return {k: _restore_symbols(v, symbols) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore_symbols(v, symbols) for v in node]
+    if not isinstance(node, str) or not symbols:
+        return node
+    parts: list[str | cfn.Symbol] = []
+    for index, piece in enumerate(_SYMBOL_TOKEN.split(node)):
+        if index % 2:
+            parts.append(symbols[int(piece)])
+        elif piece:
+            parts.append(piece)
+    if len(parts) == 1 and isinstance(parts[0], cfn.Symbol):
+        return parts[0]
+    return node if all(isinstance(p, str) for p in parts) else cfn.Text(tuple(parts))
+
+
 def parse_json_text(value: Any) -> Any:
     """A JSON document written as a string (or a ``Text``: a Fn::Join/Fn::Sub of strings and symbols), parsed.
 
@@ -437,25 +456,7 @@ def parse_json_text(value: Any) -> Any:
         document = json.loads(text)
     except ValueError as error:
         return cfn.Unknown(f"not a JSON document ({' '.join(str(error).split())})")
-
-    def restore(node: Any) -> Any:
-        if isinstance(node, str) and symbols:
-            parts: list[str | cfn.Symbol] = []
-            for index, piece in enumerate(_SYMBOL_TOKEN.split(node)):
-                if index % 2:
-                    parts.append(symbols[int(piece)])
-                elif piece:
-                    parts.append(piece)
-            if len(parts) == 1 and isinstance(parts[0], cfn.Symbol):
-                return parts[0]
-            return node if all(isinstance(p, str) for p in parts) else cfn.Text(tuple(parts))
-        if isinstance(node, dict):
-            return {k: restore(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [restore(v) for v in node]
-        return node
-
-    return restore(document)
+    return _restore_symbols(document, symbols)
 
 
 def values_at(value: Any, path: str, *, where: str = "") -> list[tuple[str, Any]]:
@@ -719,6 +720,29 @@ class Grants:
     undetermined: tuple[str, ...] = ()  # what the template does not fix, with why
 
 
+def _statement_grants(statement: Any, where: str, index: int) -> Grants:
+    """Wildcards one statement allows (nothing for a Deny), and what it leaves open."""
+    if not isinstance(statement, Mapping):
+        return Grants(undetermined=(f"{where} statement #{index}: {undetermined(statement) or describe(statement)}",))
+    sid = statement.get("Sid")
+    label = f"{where} statement {sid if isinstance(sid, str) else f'#{index}'}"
+    effect = statement.get("Effect")
+    if effect == "Deny":
+        return Grants()
+    found = [f"NotAction {describe(statement['NotAction'])}"] if "NotAction" in statement else []
+    actions = statement.get("Action", [])
+    open_ended: list[str] = []
+    for action in actions if isinstance(actions, list) else [actions]:
+        if not isinstance(action, str):
+            open_ended.append(f"{label}: action {undetermined(action) or describe(action)}")
+        elif _IAM_WILDCARD.search(action):
+            found.append(action)
+    if found and not isinstance(effect, str):
+        open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
+        found = []
+    return Grants(wildcards=tuple(f"{label}: {f}" for f in found), undetermined=tuple(open_ended))
+
+
 def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
     """Wildcard actions (``*``/``?``, or any NotAction) granted by Allow statements of a resolved document.
 
@@ -731,36 +755,14 @@ def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
         reason = undetermined(document) or f"not a policy document: {describe(document)}"
         return Grants(undetermined=(f"{where}: {reason}",))
     statements = document.get("Statement", [])
-    if not isinstance(statements, list):
-        statements = [statements]
-    wildcards: list[str] = []
-    open_ended: list[str] = []
-    for index, statement in enumerate(statements):
-        if not isinstance(statement, Mapping):
-            open_ended.append(f"{where} statement #{index}: {undetermined(statement) or describe(statement)}")
-            continue
-        sid = statement.get("Sid")
-        label = f"{where} statement {sid if isinstance(sid, str) else f'#{index}'}"
-        effect = statement.get("Effect")
-        if effect == "Deny":
-            continue
-        found: list[str] = []
-        if "NotAction" in statement:
-            found.append(f"NotAction {describe(statement['NotAction'])}")
-        actions = statement.get("Action", [])
-        for action in actions if isinstance(actions, list) else [actions]:
-            if isinstance(action, str):
-                if _IAM_WILDCARD.search(action):
-                    found.append(action)
-            else:
-                open_ended.append(f"{label}: action {undetermined(action) or describe(action)}")
-        if not found:
-            continue
-        if isinstance(effect, str):
-            wildcards.extend(f"{label}: {f}" for f in found)
-        else:
-            open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
-    return Grants(wildcards=tuple(wildcards), undetermined=tuple(open_ended))
+    each = [
+        _statement_grants(s, where, i)
+        for i, s in enumerate(statements if isinstance(statements, list) else [statements])
+    ]
+    return Grants(
+        wildcards=tuple(w for g in each for w in g.wildcards),
+        undetermined=tuple(u for g in each for u in g.undetermined),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -806,20 +808,22 @@ def alias_target(ctx: Context, alias_name: str) -> Any:
 
 def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
     """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
-    found = symbol(value)
-    if found is not None:
-        if found.resource_type in KEY_TYPES:
-            return found.attribute in ("", "Arn", "KeyId")
-        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
-            return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
-        return False
     if isinstance(value, cfn.Unknown):
         return None
+    found = symbol(value)
+    if found is not None:
+        return _symbol_is_stack_key(ctx, found, depth=depth)
     text = str(value) if isinstance(value, cfn.Text) else value
-    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")):
-        name = "alias/" + text.split("alias/", 1)[1]
-        if name.startswith("alias/aws/"):
-            return False  # an AWS managed key
-        target = alias_target(ctx, name)
-        return is_stack_key(ctx, target, depth=depth + 1) if target is not None and depth < 3 else False
+    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
+        return False
+    name = "alias/" + text.split("alias/", 1)[1]
+    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
+    return False if target is None else is_stack_key(ctx, target, depth=depth + 1)
+
+
+def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool | None:
+    if found.resource_type in KEY_TYPES:
+        return found.attribute in ("", "Arn", "KeyId")
+    if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+        return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
     return False

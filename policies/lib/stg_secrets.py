@@ -59,7 +59,9 @@ _PRIVATE_KEY_HEADER = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 # character ("p@ss!"), which is exactly what generated passwords contain; this one does not.
 _URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^\s/]+@[^\s/@]+", re.IGNORECASE)
 # Names of properties, variables and tags that hold a credential when they hold a value at all.
-SECRET_NAME = re.compile(r"(?i)(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)")
+SECRET_NAME = re.compile(
+    r"(?i)(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key)"
+)
 # ... unless the name says it holds a reference to one, or settings about one.
 REFERENCE_NAME = re.compile(
     r"(?i)(arn|id|ids|name|names|length|type|rotation|template|generate|exclude|include|manage|requireeach|"
@@ -135,7 +137,8 @@ def code_problems(code: str, *, where: str, filename: str) -> list[str]:
 def template_section_problems(body: Mapping[str, Any]) -> list[str]:
     """Secret material in the template's own sections: parameter defaults, outputs, mappings, metadata."""
     found: list[str] = []
-    parameters = body.get("Parameters") if isinstance(body.get("Parameters"), Mapping) else {}
+    declared = body.get("Parameters")
+    parameters: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
     no_echo = set()
     for name, declaration in parameters.items():
         if not isinstance(declaration, Mapping):
@@ -146,10 +149,10 @@ def template_section_problems(body: Mapping[str, Any]) -> list[str]:
             if default not in (None, ""):
                 found.append(f"Parameters.{name} is NoEcho but has a Default, printed in the template")
                 continue
-        if isinstance(default, str) and default.strip():
-            if secret_named(name) or detected(default, name=name):
-                found.append(f"Parameters.{name}.Default holds secret material")
-    outputs = body.get("Outputs") if isinstance(body.get("Outputs"), Mapping) else {}
+        if isinstance(default, str) and default.strip() and (secret_named(name) or detected(default, name=name)):
+            found.append(f"Parameters.{name}.Default holds secret material")
+    section = body.get("Outputs")
+    outputs: Mapping[str, Any] = section if isinstance(section, Mapping) else {}
     for name, output in outputs.items():
         value = output.get("Value") if isinstance(output, Mapping) else None
         if _references_any(value, no_echo):

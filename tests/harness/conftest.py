@@ -55,7 +55,7 @@ GateRunner = Callable[..., GateRun]
 
 @pytest.fixture(scope="session")
 def synthesized(default_assembly: Path) -> Path:
-    """The real app as tests/conftest.py synthesizes it once per session (cdk-nag packs included)."""
+    """The real app as tests/conftest.py synthesizes it once per session (as `cdk synth` does: no cdk-nag packs)."""
     return default_assembly
 
 

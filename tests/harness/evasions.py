@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.mutations import _db, _db_sg, _one, _props, _resources, _set
+from harness.mutations import _db, _db_sg, _props, _resources, _set
 
 Template = dict[str, Any]
 FAILED, NOT_EVALUATED = "failed", "not-evaluated"
@@ -50,7 +50,7 @@ def _key_id(t: Template) -> str:
 
 def _db_sg_id(t: Template) -> str:
     target = _db_sg(t)
-    return next(lid for lid, r in t["Resources"].items() if r.get("Properties") is target)
+    return str(next(lid for lid, r in t["Resources"].items() if r.get("Properties") is target))
 
 
 def _add(t: Template, logical_id: str, resource: dict[str, Any]) -> None:
@@ -219,11 +219,17 @@ def _database_removed(t: Template) -> None:
 
 
 def _inline_ipv6(t: Template) -> None:
-    _db_sg(t)["SecurityGroupIngress"].append({"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIpv6": "::/0"})
+    _db_sg(t)["SecurityGroupIngress"].append(
+        {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIpv6": "::/0"}
+    )
 
 
 def _prefix_list(t: Template) -> None:
-    _add(t, "FromPrefixList", _ingress({"Fn::GetAtt": [_db_sg_id(t), "GroupId"]}, SourcePrefixListId="pl-0123456789abcdef0"))
+    _add(
+        t,
+        "FromPrefixList",
+        _ingress({"Fn::GetAtt": [_db_sg_id(t), "GroupId"]}, SourcePrefixListId="pl-0123456789abcdef0"),
+    )
 
 
 def _source_security_group(t: Template) -> None:
@@ -310,7 +316,11 @@ def _password_in_environment(t: Template) -> None:
 
 
 def _no_echo_default(t: Template) -> None:
-    t.setdefault("Parameters", {})["DbPassword"] = {"Type": "String", "NoEcho": True, "Default": "Payments-Staging-2024!"}
+    t.setdefault("Parameters", {})["DbPassword"] = {
+        "Type": "String",
+        "NoEcho": True,
+        "Default": "Payments-Staging-2024!",
+    }
 
 
 def _credentials_in_output(t: Template) -> None:
@@ -380,97 +390,313 @@ def _e(name: str, category: str, disguise: str, expected: set[tuple[str, str]], 
 
 NE, F = NOT_EVALUATED, FAILED
 EVASIONS: tuple[Evasion, ...] = (
-    _e("nested-stack-external", "content", "a nested stack whose template sits at a URL",
-       {("gate:external-template", NE)}, _external_nested_stack),
-    _e("nested-stack-in-assembly", "content", "an open ingress inside a nested stack shipped in the assembly",
-       {("CKV_STG_NET_1", F)}, _nested_in_assembly, extra_files=_nested_files),
-    _e("transform-serverless", "content", "a SAM transform and a serverless function", {("gate:transform", NE)},
-       _serverless_transform),
-    _e("transform-include", "content", "Fn::Transform AWS::Include rewriting the database", {("gate:transform", NE)},
-       _include_transform),
-    _e("transform-language-extensions", "content", "AWS::LanguageExtensions and a Retain behind Fn::If",
-       {("gate:transform", NE)}, _language_extensions),
-    _e("serverless-application", "content", "a SAR application deployed beside the stack",
-       {("gate:external-template", NE)}, _serverless_application),
-    _e("custom-resource-foreign-lambda", "content", "a custom resource run by another account's Lambda",
-       {("gate:custom-resource", NE)}, _foreign_custom_resource),
-    _e("custom-resource-topic", "content", "a custom resource served through an SNS topic",
-       {("gate:custom-resource", NE)}, _topic_custom_resource),
-    _e("parameter-allowed-values", "deploy-time", "a compliant default, a violating AllowedValues entry",
-       {("CKV_STG_RDS_5", F)}, _class_from_allowed_values),
-    _e("parameter-unconstrained", "deploy-time", "deletion protection from a parameter without AllowedValues",
-       {("CKV_STG_RDS_1", NE)}, _unconstrained_deletion_protection),
-    _e("fn-if-other-branch", "deploy-time", "Multi-AZ true on one branch of Fn::If, false on the other",
-       {("CKV_STG_RDS_6", F)}, _multi_az_if),
-    _e("condition-required-alarm", "deploy-time", "the CPU alarm exists only under an undecidable Condition",
-       {("CKV_STG_CW_1", F)}, _conditional_cpu_alarm),
-    _e("condition-forbidden-ingress", "deploy-time", "0.0.0.0/0 ingress behind a Condition",
-       {("CKV_STG_NET_1", F)}, _conditional_open_ingress),
-    _e("fn-split-select", "deploy-time", "the instance class picked out of a Fn::Split list",
-       {("CKV_STG_RDS_5", F)}, _split_select_class),
-    _e("fn-join", "deploy-time", "PostgreSQL 13.7 assembled with Fn::Join", {("CKV_STG_RDS_7", F), ("W3691", F)},
-       _joined_engine_version),
-    _e("fn-import-value", "deploy-time", "the storage key imported from another stack",
-       {("CKV_STG_RDS_13", NE), ("CKV_STG_KMS_2", NE)}, _imported_key),
-    _e("fn-sub-parameter", "deploy-time", "Fn::Sub over a parameter whose AllowedValues include 7",
-       {("CKV_STG_RDS_7", F)}, _sub_with_parameter),
-    _e("second-instance", "coverage", "a second database instance without deletion protection",
-       {("CKV_STG_RDS_1", F)}, _second_instance),
-    _e("standalone-ingress", "coverage", "a stand-alone ingress rule admitting the whole VPC",
-       {("CKV_STG_NET_1", F)}, _standalone_ingress),
+    _e(
+        "nested-stack-external",
+        "content",
+        "a nested stack whose template sits at a URL",
+        {("gate:external-template", NE)},
+        _external_nested_stack,
+    ),
+    _e(
+        "nested-stack-in-assembly",
+        "content",
+        "an open ingress inside a nested stack shipped in the assembly",
+        {("CKV_STG_NET_1", F)},
+        _nested_in_assembly,
+        extra_files=_nested_files,
+    ),
+    _e(
+        "transform-serverless",
+        "content",
+        "a SAM transform and a serverless function",
+        {("gate:transform", NE)},
+        _serverless_transform,
+    ),
+    _e(
+        "transform-include",
+        "content",
+        "Fn::Transform AWS::Include rewriting the database",
+        {("gate:transform", NE)},
+        _include_transform,
+    ),
+    _e(
+        "transform-language-extensions",
+        "content",
+        "AWS::LanguageExtensions and a Retain behind Fn::If",
+        {("gate:transform", NE)},
+        _language_extensions,
+    ),
+    _e(
+        "serverless-application",
+        "content",
+        "a SAR application deployed beside the stack",
+        {("gate:external-template", NE)},
+        _serverless_application,
+    ),
+    _e(
+        "custom-resource-foreign-lambda",
+        "content",
+        "a custom resource run by another account's Lambda",
+        {("gate:custom-resource", NE)},
+        _foreign_custom_resource,
+    ),
+    _e(
+        "custom-resource-topic",
+        "content",
+        "a custom resource served through an SNS topic",
+        {("gate:custom-resource", NE)},
+        _topic_custom_resource,
+    ),
+    _e(
+        "parameter-allowed-values",
+        "deploy-time",
+        "a compliant default, a violating AllowedValues entry",
+        {("CKV_STG_RDS_5", F)},
+        _class_from_allowed_values,
+    ),
+    _e(
+        "parameter-unconstrained",
+        "deploy-time",
+        "deletion protection from a parameter without AllowedValues",
+        {("CKV_STG_RDS_1", NE)},
+        _unconstrained_deletion_protection,
+    ),
+    _e(
+        "fn-if-other-branch",
+        "deploy-time",
+        "Multi-AZ true on one branch of Fn::If, false on the other",
+        {("CKV_STG_RDS_6", F)},
+        _multi_az_if,
+    ),
+    _e(
+        "condition-required-alarm",
+        "deploy-time",
+        "the CPU alarm exists only under an undecidable Condition",
+        {("CKV_STG_CW_1", F)},
+        _conditional_cpu_alarm,
+    ),
+    _e(
+        "condition-forbidden-ingress",
+        "deploy-time",
+        "0.0.0.0/0 ingress behind a Condition",
+        {("CKV_STG_NET_1", F)},
+        _conditional_open_ingress,
+    ),
+    _e(
+        "fn-split-select",
+        "deploy-time",
+        "the instance class picked out of a Fn::Split list",
+        {("CKV_STG_RDS_5", F)},
+        _split_select_class,
+    ),
+    _e(
+        "fn-join",
+        "deploy-time",
+        "PostgreSQL 13.7 assembled with Fn::Join",
+        {("CKV_STG_RDS_7", F), ("W3691", F)},
+        _joined_engine_version,
+    ),
+    _e(
+        "fn-import-value",
+        "deploy-time",
+        "the storage key imported from another stack",
+        {("CKV_STG_RDS_13", NE), ("CKV_STG_KMS_2", NE)},
+        _imported_key,
+    ),
+    _e(
+        "fn-sub-parameter",
+        "deploy-time",
+        "Fn::Sub over a parameter whose AllowedValues include 7",
+        {("CKV_STG_RDS_7", F)},
+        _sub_with_parameter,
+    ),
+    _e(
+        "second-instance",
+        "coverage",
+        "a second database instance without deletion protection",
+        {("CKV_STG_RDS_1", F)},
+        _second_instance,
+    ),
+    _e(
+        "standalone-ingress",
+        "coverage",
+        "a stand-alone ingress rule admitting the whole VPC",
+        {("CKV_STG_NET_1", F)},
+        _standalone_ingress,
+    ),
     _e("aurora-cluster", "coverage", "an Aurora cluster beside the instance", {("CKV_STG_RDS_18", F)}, _aurora_cluster),
-    _e("database-removed", "coverage", "no database at all: every instance policy is vacuous",
-       {("CKV_STG_RDS_1", F), ("CKV_STG_RDS_18", F)}, _database_removed),
+    _e(
+        "database-removed",
+        "coverage",
+        "no database at all: every instance policy is vacuous",
+        {("CKV_STG_RDS_1", F), ("CKV_STG_RDS_18", F)},
+        _database_removed,
+    ),
     _e("ipv6-anywhere", "network", "an inline IPv6 ::/0 rule", {("CKV_STG_NET_1", F)}, _inline_ipv6),
     _e("prefix-list", "network", "a prefix list as the source", {("CKV_STG_NET_1", F)}, _prefix_list),
-    _e("source-security-group", "network", "another security group as the source", {("CKV_STG_NET_1", F)},
-       _source_security_group),
-    _e("default-security-group", "network", "0.0.0.0/0 on the VPC default group the database now uses",
-       {("CKV_STG_NET_1", F)}, _default_group_ingress),
-    _e("foreign-database-group", "network", "the database in a security group the template does not define",
-       {("CKV_STG_NET_1", NE)}, _foreign_database_group),
-    _e("classic-db-security-group", "network", "an EC2-Classic DB security group open to 0.0.0.0/0",
-       {("CKV_STG_NET_1", F)}, _classic_db_security_group),
-    _e("log-group-default-key", "encryption", "a log group without KmsKeyId (AWS managed key)",
-       {("CKV_STG_KMS_2", F)}, _log_group_without_key),
-    _e("performance-insights-aws-key", "encryption", "Performance Insights on alias/aws/rds",
-       {("CKV_STG_KMS_2", F)}, _aws_managed_performance_insights_key),
-    _e("queue-sse-sqs", "encryption", "a new SQS queue with SQS-managed encryption", {("CKV_STG_KMS_2", F)},
-       _unencrypted_queue),
-    _e("unreviewed-keyed-type", "encryption", "a resource type that takes a key no rule has reviewed",
-       {("CKV_STG_KMS_2", NE)}, _unreviewed_keyed_type),
-    _e("master-secret-default-key", "encryption", "the managed master secret on the default key",
-       {("CKV_STG_KMS_2", F)}, _master_secret_default_key),
-    _e("key-policy-other-account", "resource-policy", "the key policy grants another account",
-       {("CKV_STG_IAM_2", F)}, _key_for_another_account),
-    _e("topic-policy-anyone", "resource-policy", "the alarm topic lets anyone publish", {("CKV_STG_IAM_2", F)},
-       _topic_open_to_all),
-    _e("lambda-permission-anyone", "resource-policy", "a Lambda permission for principal '*'",
-       {("CKV_STG_IAM_2", F)}, _lambda_permission_for_everyone),
-    _e("key-principal-parameter", "resource-policy", "a key policy principal built from a parameter",
-       {("CKV_STG_IAM_2", NE)}, _key_principal_from_parameter),
-    _e("secret-string-literal", "secrets", "a secret whose value is written in the template", {("CKV_STG_SEC_1", F)},
-       _literal_secret),
-    _e("password-in-environment", "secrets", "a password in a function's environment", {("CKV_STG_SEC_1", F)},
-       _password_in_environment),
+    _e(
+        "source-security-group",
+        "network",
+        "another security group as the source",
+        {("CKV_STG_NET_1", F)},
+        _source_security_group,
+    ),
+    _e(
+        "default-security-group",
+        "network",
+        "0.0.0.0/0 on the VPC default group the database now uses",
+        {("CKV_STG_NET_1", F)},
+        _default_group_ingress,
+    ),
+    _e(
+        "foreign-database-group",
+        "network",
+        "the database in a security group the template does not define",
+        {("CKV_STG_NET_1", NE)},
+        _foreign_database_group,
+    ),
+    _e(
+        "classic-db-security-group",
+        "network",
+        "an EC2-Classic DB security group open to 0.0.0.0/0",
+        {("CKV_STG_NET_1", F)},
+        _classic_db_security_group,
+    ),
+    _e(
+        "log-group-default-key",
+        "encryption",
+        "a log group without KmsKeyId (AWS managed key)",
+        {("CKV_STG_KMS_2", F)},
+        _log_group_without_key,
+    ),
+    _e(
+        "performance-insights-aws-key",
+        "encryption",
+        "Performance Insights on alias/aws/rds",
+        {("CKV_STG_KMS_2", F)},
+        _aws_managed_performance_insights_key,
+    ),
+    _e(
+        "queue-sse-sqs",
+        "encryption",
+        "a new SQS queue with SQS-managed encryption",
+        {("CKV_STG_KMS_2", F)},
+        _unencrypted_queue,
+    ),
+    _e(
+        "unreviewed-keyed-type",
+        "encryption",
+        "a resource type that takes a key no rule has reviewed",
+        {("CKV_STG_KMS_2", NE)},
+        _unreviewed_keyed_type,
+    ),
+    _e(
+        "master-secret-default-key",
+        "encryption",
+        "the managed master secret on the default key",
+        {("CKV_STG_KMS_2", F)},
+        _master_secret_default_key,
+    ),
+    _e(
+        "key-policy-other-account",
+        "resource-policy",
+        "the key policy grants another account",
+        {("CKV_STG_IAM_2", F)},
+        _key_for_another_account,
+    ),
+    _e(
+        "topic-policy-anyone",
+        "resource-policy",
+        "the alarm topic lets anyone publish",
+        {("CKV_STG_IAM_2", F)},
+        _topic_open_to_all,
+    ),
+    _e(
+        "lambda-permission-anyone",
+        "resource-policy",
+        "a Lambda permission for principal '*'",
+        {("CKV_STG_IAM_2", F)},
+        _lambda_permission_for_everyone,
+    ),
+    _e(
+        "key-principal-parameter",
+        "resource-policy",
+        "a key policy principal built from a parameter",
+        {("CKV_STG_IAM_2", NE)},
+        _key_principal_from_parameter,
+    ),
+    _e(
+        "secret-string-literal",
+        "secrets",
+        "a secret whose value is written in the template",
+        {("CKV_STG_SEC_1", F)},
+        _literal_secret,
+    ),
+    _e(
+        "password-in-environment",
+        "secrets",
+        "a password in a function's environment",
+        {("CKV_STG_SEC_1", F)},
+        _password_in_environment,
+    ),
     _e("no-echo-default", "secrets", "a NoEcho parameter with a Default", {("CKV_STG_SEC_1", F)}, _no_echo_default),
-    _e("credentials-in-output", "secrets", "credentials in an output's connection URL", {("CKV_STG_SEC_1", F)},
-       _credentials_in_output),
+    _e(
+        "credentials-in-output",
+        "secrets",
+        "credentials in an output's connection URL",
+        {("CKV_STG_SEC_1", F)},
+        _credentials_in_output,
+    ),
     _e("access-key-in-tag", "secrets", "an AWS access key id in a tag value", {("CKV_STG_SEC_1", F)}, _key_in_a_tag),
-    _e("spec-class-parameter", "spec-values", "the instance class as a parameter whose only value complies",
-       {("CKV_STG_GEN_2", F)}, _class_parameter_with_only_the_right_value),
-    _e("spec-threshold-parameter", "spec-values", "the CPU threshold as a parameter", {("CKV_STG_GEN_2", F)},
-       _threshold_parameter),
-    _e("waiver-under-waived-path", "waivers", "a new function placed under a waived construct path",
-       {("CKV_AWS_115", F)}, _resource_under_a_waived_path),
-    _e("waiver-borrowed-path", "waivers", "a new function claiming a waived construct path",
-       {("CKV_AWS_115", F)}, _resource_borrowing_a_waived_path),
-    _e("waiver-nag-subtree", "waivers", "a database under the waived database's path (AwsSolutions-RDS11)",
-       {("AwsSolutions::AwsSolutions-RDS11", F)}, _instance_under_the_waived_database),
-    _e("inline-checkov-skip", "waivers", "Metadata.checkov.skip on a disabled deletion protection",
-       {("CKV_STG_RDS_1", F)}, _inline_checkov_skip),
-    _e("inline-cfn-lint-ignore", "waivers", "cfn-lint ignore_checks metadata hiding W3691",
-       {("gate:in-template-suppression", F)}, _inline_cfn_lint_ignore),
+    _e(
+        "spec-class-parameter",
+        "spec-values",
+        "the instance class as a parameter whose only value complies",
+        {("CKV_STG_GEN_2", F)},
+        _class_parameter_with_only_the_right_value,
+    ),
+    _e(
+        "spec-threshold-parameter",
+        "spec-values",
+        "the CPU threshold as a parameter",
+        {("CKV_STG_GEN_2", F)},
+        _threshold_parameter,
+    ),
+    _e(
+        "waiver-under-waived-path",
+        "waivers",
+        "a new function placed under a waived construct path",
+        {("CKV_AWS_115", F)},
+        _resource_under_a_waived_path,
+    ),
+    _e(
+        "waiver-borrowed-path",
+        "waivers",
+        "a new function claiming a waived construct path",
+        {("CKV_AWS_115", F)},
+        _resource_borrowing_a_waived_path,
+    ),
+    _e(
+        "waiver-nag-subtree",
+        "waivers",
+        "a database under the waived database's path (AwsSolutions-RDS11)",
+        {("AwsSolutions::AwsSolutions-RDS11", F)},
+        _instance_under_the_waived_database,
+    ),
+    _e(
+        "inline-checkov-skip",
+        "waivers",
+        "Metadata.checkov.skip on a disabled deletion protection",
+        {("CKV_STG_RDS_1", F)},
+        _inline_checkov_skip,
+    ),
+    _e(
+        "inline-cfn-lint-ignore",
+        "waivers",
+        "cfn-lint ignore_checks metadata hiding W3691",
+        {("gate:in-template-suppression", F)},
+        _inline_cfn_lint_ignore,
+    ),
 )
 
 

@@ -62,8 +62,12 @@ def test_a_required_resource_behind_a_condition_does_not_count(tmp_path: Path) -
     (gap,) = gaps
     assert gap.status is Status.FAILED and "behind a Condition" in gap.message
     empty = _assembly(tmp_path / "b", {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
-    gaps, _ = coverage_findings([policy], assemblies=[empty], expansion=expand([empty], directory=tmp_path / "w2"), judged={})
-    assert [g.message for g in gaps] == ["CKV_STG_RDS_1 needs a AWS::RDS::DBInstance in every deploy-time world: the assembly has none"]
+    gaps, _ = coverage_findings(
+        [policy], assemblies=[empty], expansion=expand([empty], directory=tmp_path / "w2"), judged={}
+    )
+    assert [g.message for g in gaps] == [
+        "CKV_STG_RDS_1 needs a AWS::RDS::DBInstance in every deploy-time world: the assembly has none"
+    ]
 
 
 def test_a_yaml_policy_reading_an_undetermined_attribute_is_overridden(tmp_path: Path) -> None:
@@ -97,7 +101,10 @@ def test_verdicts_fold_over_worlds_and_policy_reasons_win(tmp_path: Path) -> Non
         resource_count=2, duration_s=0.0, command="checkov",
         verdicts={("CKV_STG_RDS_9", first.path, "Db"): PolicyVerdict(status="not-evaluated", reason="interval unknown")},
     )  # fmt: skip
-    policies = {p.id: p for p in (_policy("CKV_STG_RDS_5", "AWS::RDS::DBInstance"), _policy("CKV_STG_RDS_9", "AWS::RDS::DBInstance"))}
+    policies = {
+        p.id: p
+        for p in (_policy("CKV_STG_RDS_5", "AWS::RDS::DBInstance"), _policy("CKV_STG_RDS_9", "AWS::RDS::DBInstance"))
+    }
     book = WaiverBook(waivers=[], today=dt.date(2026, 11, 30))
     folding = checkov_findings(run, expansion=expansion, policies=policies, book=book, overrides={})
     by_rule = {f.rule_id: f for f in folding.findings}

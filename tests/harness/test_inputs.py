@@ -39,7 +39,7 @@ def _refused_within(seconds: float, path: Path, match: str) -> None:
     def read() -> None:
         try:
             read_text(path, what="template")
-        except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+        except BaseException as error:
             outcome["error"] = error
 
     worker = threading.Thread(target=read, daemon=True)
@@ -85,7 +85,10 @@ def test_undecodable_and_deeply_nested_json_are_one_line_errors(tmp_path: Path) 
         ({"artifacts": {"S": "stack"}}, "artifact 'S' has no type"),
         ({"artifacts": {"S": {**STACK, "properties": []}}}, "properties is not an object"),
         ({"artifacts": {"S": {**STACK, "properties": {}}}}, "has no templateFile"),
-        ({"artifacts": {"S": {**STACK, "properties": {"templateFile": "../../etc/passwd"}}}}, "points outside the assembly"),
+        (
+            {"artifacts": {"S": {**STACK, "properties": {"templateFile": "../../etc/passwd"}}}},
+            "points outside the assembly",
+        ),
         ({"artifacts": {"S": {**STACK, "properties": {"templateFile": "/etc/passwd"}}}}, "must be a path relative"),
         ({"artifacts": {"N": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "."}}}}, "includes itself"),
     ],

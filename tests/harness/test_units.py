@@ -58,7 +58,9 @@ def test_waiver_book_matches_counts_and_expires() -> None:
     assert book.match(tools=[Tool.CFN_LINT], rule="CKV_AWS_115", subject=HANDLER) is None
     old = book.apply(tools=[Tool.CHECKOV], rule="CKV_AWS_116", subject=HANDLER, status=Status.FAILED, message="m")
     assert (old.status, old.waiver_id) == (Status.FAILED, "WVR-OLD") and "expired" in old.message
-    waived = book.apply(tools=[Tool.CHECKOV], rule="CKV_AWS_115", subject=HANDLER, status=Status.NOT_EVALUATED, message="m")
+    waived = book.apply(
+        tools=[Tool.CHECKOV], rule="CKV_AWS_115", subject=HANDLER, status=Status.NOT_EVALUATED, message="m"
+    )
     assert waived.status is Status.WAIVED
     assert {w.waiver_id: (w.matched, w.expired) for w in book.report()} == {"WVR-9": (2, False), "WVR-OLD": (1, True)}
 
@@ -71,7 +73,9 @@ def test_an_acknowledgement_counts_only_inside_its_waivers_scope() -> None:
     rule = "AwsSolutions::AwsSolutions-RDS11"
     ok = book.acknowledged(reason="WVR-1: default port", rule=rule, tool=Tool.CDK_NAG, subject=db, message="m")
     assert ok.status is Status.WAIVED
-    below = Subject(stack="S", logical_id="Db2", construct_path="S/Db/Resource/Evil", resource_type="AWS::RDS::DBInstance")
+    below = Subject(
+        stack="S", logical_id="Db2", construct_path="S/Db/Resource/Evil", resource_type="AWS::RDS::DBInstance"
+    )
     scoped = book.acknowledged(reason="WVR-1: default port", rule=rule, tool=Tool.CDK_NAG, subject=below, message="m")
     assert scoped.status is Status.FAILED and "does not include" in scoped.message
     other = book.acknowledged(reason="someone's own reason", rule=rule, tool=Tool.CDK_NAG, subject=db, message="m")

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, Policy, load_policies, optional_fixture
+from harness.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
 
@@ -31,12 +32,6 @@ MIGRATION_STACK_FILE = f"stack-migration__{TEMPLATE_NAME}"
 STACK_FILES = (STACK_FILE, MIGRATION_STACK_FILE)
 # The stack with migration on (peering, routes, the dev-side ingress rule): compliant too.
 MIGRATION_CONTEXT = {"migration": MIGRATION_EXAMPLE}
-CHECKOV_ENV = {
-    "BC_SKIP_MAPPING": "TRUE",
-    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-    "CKV_PARSE_ERROR_FAIL": "true",
-    "LOG_LEVEL": "WARNING",
-}
 
 
 @dataclass(frozen=True)
@@ -89,21 +84,23 @@ def policies() -> list[Policy]:
     return load_policies()
 
 
+def _copy_fixtures(policies: list[Policy], scan_dir: Path) -> None:
+    """Every fixture of every policy, the optional kinds (not-evaluated) included, as <ID>__<kind>.json."""
+    for policy in policies:
+        fixtures = dict(policy.fixtures)
+        for kind in OPTIONAL_FIXTURE_KINDS:
+            optional = optional_fixture(policy.id, kind)
+            if optional is not None:
+                fixtures[kind] = optional
+        for kind, fixture in fixtures.items():
+            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+
+
 @pytest.fixture(scope="session")
 def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
     scan_dir = tmp_path_factory.mktemp("policy-scan")
     results = ScanResults()
-    for policy in policies:
-        for kind, fixture in policy.fixtures.items():
-            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
-        for kind in OPTIONAL_FIXTURE_KINDS:
-            optional = optional_fixture(policy.id, kind)
-            if optional is not None:
-                shutil.copyfile(optional, scan_dir / f"{policy.id}__{kind}.json")
-        for kind in OPTIONAL_FIXTURE_KINDS:
-            optional = optional_fixture(policy.id, kind)
-            if optional is not None:
-                shutil.copyfile(optional, scan_dir / f"{policy.id}__{kind}.json")
+    _copy_fixtures(policies, scan_dir)
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
     (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
     for template in scan_dir.iterdir():
@@ -121,7 +118,7 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
         "--compact",
     ]  # fmt: skip
     verdicts_file = scan_dir.parent / f"{scan_dir.name}.verdicts.jsonl"
-    env = {**os.environ, **CHECKOV_ENV, "STG_POLICY_VERDICTS": str(verdicts_file)}
+    env = {**checkov_env(), "STG_POLICY_VERDICTS": str(verdicts_file)}
     env.pop("STG_ENVIRONMENT_SUFFIX", None)
     completed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     if completed.returncode not in (0, 1):

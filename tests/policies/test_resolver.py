@@ -142,8 +142,10 @@ def test_conditions_on_constrained_parameters_are_decided_per_world() -> None:
 def test_undecidable_conditions_fork_both_ways() -> None:
     body = template(
         Parameters={"Env": {"Type": "String", "Default": "staging"}},
-        Conditions={"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
-                    "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]}},  # fmt: skip
+        Conditions={
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+            "NotProd": {"Fn::Not": [{"Condition": "IsProd"}]},
+        },
     )
     body["Resources"]["Alarm"] = {"Type": "AWS::CloudWatch::Alarm", "Condition": "NotProd", "Properties": {}}
     found = r.worlds(body, environment=US_EAST_1)
@@ -162,8 +164,14 @@ def test_conditions_the_environment_decides_do_not_fork() -> None:
 def test_or_short_circuits_over_unknowns() -> None:
     body = template(
         Parameters={"Free": {"Type": "String"}},
-        Conditions={"C": {"Fn::Or": [{"Fn::Equals": [{"Ref": "Free"}, "x"]},
-                                     {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]}},  # fmt: skip
+        Conditions={
+            "C": {
+                "Fn::Or": [
+                    {"Fn::Equals": [{"Ref": "Free"}, "x"]},
+                    {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+                ]
+            }
+        },
     )
     assert r.Resolver(body, environment=US_EAST_1).condition("C") is True
 
@@ -187,8 +195,10 @@ def test_bindings_from_a_parent_template_resolve_nested_parameters() -> None:
 
 def test_evaluate_writes_the_world_as_a_plain_template() -> None:
     body = template(
-        Parameters={"Env": {"Type": "String", "Default": "staging", "AllowedValues": ["staging", "prod"]},
-                    "Free": {"Type": "String", "Default": "anything"}},  # fmt: skip
+        Parameters={
+            "Env": {"Type": "String", "Default": "staging", "AllowedValues": ["staging", "prod"]},
+            "Free": {"Type": "String", "Default": "anything"},
+        },
         Conditions={"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}},
     )
     body["Resources"]["Db"] = {

@@ -1,13 +1,10 @@
 """In-process synthesis for property tests: one jsii runtime, one reused output directory.
 
 Each example builds a fresh ``App`` through ``infra.app_builder`` (the same path as
-``cdk synth``), so the properties see exactly what would deploy, with two savings:
-
-- the cdk-nag packs are off (context ``cdkNagPacks=false``): they only validate, never change
-  the template (test_properties_catch_bugs proves the templates are identical), and add
-  about 60 ms (~20%) to a warm synth; the compliance gate runs them;
-- one output directory is reused rather than a new temp dir per example (no measurable
-  speed difference; it just avoids hundreds of directories).
+``cdk synth``), so the properties see exactly what would deploy. The app carries no cdk-nag
+packs (only the compliance gate adds them), and one output directory is reused rather than a
+new temp dir per example (no measurable speed difference; it just avoids hundreds of
+directories).
 """
 
 from __future__ import annotations
@@ -18,11 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.nag import NAG_CONTEXT_KEY
 from infra.app_builder import add_staging_stacks, new_app
 from infra.config import StagingDatabaseConfig
-
-SPEED_CONTEXT: dict[str, Any] = {NAG_CONTEXT_KEY: False}
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,7 @@ class Synthesized:
 
 def synth_stacks(context: Mapping[str, Any], outdir: Path) -> list[Synthesized]:
     """Synthesize the app with ``context`` overrides into ``outdir``; one entry per stack."""
-    app = new_app(context={**SPEED_CONTEXT, **context}, outdir=str(outdir))
+    app = new_app(context=context, outdir=str(outdir))
     stacks = add_staging_stacks(app)
     app.synth()
     return [

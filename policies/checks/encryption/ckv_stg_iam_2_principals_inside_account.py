@@ -20,8 +20,8 @@ from typing import Any
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_IAM_2",
@@ -70,12 +70,11 @@ def _text(ctx: lib.Context, value: Any) -> str | None:
 
 
 def is_this_account(ctx: lib.Context, account: str) -> bool | None:
+    """True for this stack's account; False for a literal other account (an account-agnostic stack has
+    no literal account of its own); None when the template does not determine it."""
     if account == ACCOUNT or (ctx.environment.account is not None and account == ctx.environment.account):
         return True
-    if _ACCOUNT_ID.match(account):
-        # A literal account id is this account only if the stack is pinned to that account.
-        return False if ctx.environment.account is not None else False
-    return None
+    return False if _ACCOUNT_ID.match(account) else None
 
 
 def aws_principal(ctx: lib.Context, value: Any) -> lib.Verdict:
@@ -122,30 +121,36 @@ def pins_account(ctx: lib.Context, condition: Any) -> bool:
         for key, expected in tests.items():
             if str(key).lower() in ACCOUNT_KEYS:
                 values = [_text(ctx, v) for v in _as_list(expected)]
-                if values and all(v is not None and is_this_account(ctx, v.split(":")[4] if v.startswith("arn:") and v.count(":") >= 5 else v) for v in values):
+                if values and all(
+                    v is not None
+                    and is_this_account(ctx, v.split(":")[4] if v.startswith("arn:") and v.count(":") >= 5 else v)
+                    for v in values
+                ):
                     return True
     return False
 
 
 def judge_statement(ctx: lib.Context, statement: Any, where: str) -> lib.Verdict:
-    if isinstance(statement, cfn.Unknown):
-        return lib.not_evaluated(f"{where}: {statement.reason}")
     if not isinstance(statement, Mapping):
-        return lib.not_evaluated(f"{where}: the statement is {lib.describe(statement)}")
+        return lib.unknown_in(statement, where) or lib.not_evaluated(
+            f"{where}: the statement is {lib.describe(statement)}"
+        )
     effect = statement.get("Effect")
-    if effect == "Deny":
-        return lib.passed()
     if effect != "Allow":
-        return lib.unknown_in(effect, f"{where} Effect") or lib.failed(f"{where}: Effect {lib.describe(effect)}")
+        return (
+            lib.passed()
+            if effect == "Deny"
+            else lib.unknown_in(effect, f"{where} Effect") or lib.failed(f"{where}: Effect {lib.describe(effect)}")
+        )
     if "NotPrincipal" in statement:
         return lib.failed(f"{where}: NotPrincipal in an Allow grants every other principal")
     if "Principal" not in statement:
         return lib.passed()  # an identity policy: its principal is the identity it is attached to
-    verdicts = [_principal_verdict(ctx, statement["Principal"], where)]
-    wildcard = verdicts[0].status == lib.FAILED and "principal '*'" in verdicts[0].reason
+    verdict = _principal_verdict(ctx, statement["Principal"], where)
+    wildcard = verdict.status == lib.FAILED and "principal '*'" in verdict.reason
     if wildcard and pins_account(ctx, statement.get("Condition")):
         return lib.passed(f"{where}: '*' pinned to this account by its Condition")
-    return lib.worst(verdicts)
+    return verdict
 
 
 def _principal_verdict(ctx: lib.Context, principal: Any, where: str) -> lib.Verdict:
@@ -198,9 +203,7 @@ def judge_document(ctx: lib.Context, document: Any, where: str) -> lib.Verdict:
     if not isinstance(document, Mapping):
         return lib.not_evaluated(f"{where} is {lib.describe(document)}, not a policy document")
     statements = document.get("Statement")
-    return lib.worst(
-        [judge_statement(ctx, s, f"{where} statement #{i}") for i, s in enumerate(_as_list(statements))]
-    )
+    return lib.worst([judge_statement(ctx, s, f"{where} statement #{i}") for i, s in enumerate(_as_list(statements))])
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:

@@ -19,8 +19,8 @@ from typing import Any
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_KMS_2",
@@ -93,7 +93,9 @@ REVIEWED: Mapping[str, tuple[KeyUse | NotAtRest, ...]] = {
         KeyUse("KmsKeyId", _not_cluster_member, "storage (an instance of a cluster uses the cluster's key)"),
         KeyUse("PerformanceInsightsKMSKeyId", _on("EnablePerformanceInsights"), "Performance Insights"),
         KeyUse("MasterUserSecret.KmsKeyId", _on("ManageMasterUserPassword"), "the RDS-managed master secret"),
-        KeyUse("AutomaticBackupReplicationKmsKeyId", _present("AutomaticBackupReplicationRegion"), "replicated backups"),
+        KeyUse(
+            "AutomaticBackupReplicationKmsKeyId", _present("AutomaticBackupReplicationRegion"), "replicated backups"
+        ),
     ),
     "AWS::RDS::DBCluster": (
         KeyUse("KmsKeyId", why="storage"),
@@ -108,11 +110,30 @@ REVIEWED: Mapping[str, tuple[KeyUse | NotAtRest, ...]] = {
         KeyUse("ReplicaRegions.*.KmsKeyId", why="replicas of the secret"),
     ),
     "AWS::S3::Bucket": (
-        KeyUse("BucketEncryption.ServerSideEncryptionConfiguration.*.ServerSideEncryptionByDefault.KMSMasterKeyID", why="objects"),
-        KeyUse("ReplicationConfiguration.Rules.*.Destination.EncryptionConfiguration.ReplicaKmsKeyID", _present("ReplicationConfiguration"), "replicated objects"),
-        KeyUse("MetadataConfiguration.AnnotationTableConfiguration.EncryptionConfiguration.KmsKeyArn", _present("MetadataConfiguration"), "metadata tables"),
-        KeyUse("MetadataConfiguration.InventoryTableConfiguration.EncryptionConfiguration.KmsKeyArn", _present("MetadataConfiguration"), "metadata tables"),
-        KeyUse("MetadataConfiguration.JournalTableConfiguration.EncryptionConfiguration.KmsKeyArn", _present("MetadataConfiguration"), "metadata tables"),
+        KeyUse(
+            "BucketEncryption.ServerSideEncryptionConfiguration.*.ServerSideEncryptionByDefault.KMSMasterKeyID",
+            why="objects",
+        ),
+        KeyUse(
+            "ReplicationConfiguration.Rules.*.Destination.EncryptionConfiguration.ReplicaKmsKeyID",
+            _present("ReplicationConfiguration"),
+            "replicated objects",
+        ),
+        KeyUse(
+            "MetadataConfiguration.AnnotationTableConfiguration.EncryptionConfiguration.KmsKeyArn",
+            _present("MetadataConfiguration"),
+            "metadata tables",
+        ),
+        KeyUse(
+            "MetadataConfiguration.InventoryTableConfiguration.EncryptionConfiguration.KmsKeyArn",
+            _present("MetadataConfiguration"),
+            "metadata tables",
+        ),
+        KeyUse(
+            "MetadataConfiguration.JournalTableConfiguration.EncryptionConfiguration.KmsKeyArn",
+            _present("MetadataConfiguration"),
+            "metadata tables",
+        ),
     ),
     "AWS::DynamoDB::Table": (KeyUse("SSESpecification.KMSMasterKeyId", why="items"),),
     "AWS::Lambda::Function": (
@@ -186,27 +207,33 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         return lib.not_evaluated(props.reason)
     if not ctx.of_type(*KEY_TYPES) and not any(lib.points_at(v, *KEY_TYPES) for v in props.values()):
         return lib.failed("the stack defines no customer-managed KMS key for this resource to use")
-    verdicts = []
+    return lib.worst([*_flag_verdicts(kind, props), *_key_verdicts(ctx, reviewed, props)])
+
+
+def _flag_verdicts(kind: str, props: Props) -> list[lib.Verdict]:
+    """The type's encryption switch, which must be on before any key matters."""
     flag = ENCRYPTION_FLAGS.get(kind)
-    if flag is not None:
-        name, wanted = flag
-        found = next(iter(values_at(props, name.split("."))))[1]
-        state = lib.truth(found)
-        if found is not cfn.NO_VALUE and state is None:
-            verdicts.append(lib.unknown_in(found, name) or lib.not_evaluated(f"{name} is {lib.describe(found)}"))
-        elif (state if found is not cfn.NO_VALUE else False) != wanted:
-            verdicts.append(lib.failed(f"{name} is {lib.describe(found)}: data at rest is not encrypted with a KMS key"))
-    for use in reviewed:
-        if isinstance(use, NotAtRest):
-            continue
+    if flag is None:
+        return []
+    name, wanted = flag
+    found = next(iter(values_at(props, name.split("."))))[1]
+    state = False if found is cfn.NO_VALUE else lib.truth(found)
+    if state is None:
+        return [lib.unknown_in(found, name) or lib.not_evaluated(f"{name} is {lib.describe(found)}")]
+    if state != wanted:
+        return [lib.failed(f"{name} is {lib.describe(found)}: data at rest is not encrypted with a KMS key")]
+    return []
+
+
+def _key_verdicts(ctx: lib.Context, reviewed: tuple[KeyUse | NotAtRest, ...], props: Props) -> list[lib.Verdict]:
+    verdicts = []
+    for use in (u for u in reviewed if isinstance(u, KeyUse)):
         needed = use.needed(props)
         if needed is None:
             verdicts.append(lib.not_evaluated(f"whether {use.why} exist is not determined by the template"))
-            continue
-        if not needed:
-            continue
-        verdicts += [judge_key(ctx, value, where, use.why) for where, value in values_at(props, use.path.split("."))]
-    return lib.worst(verdicts)
+        elif needed:
+            verdicts += [judge_key(ctx, v, where, use.why) for where, v in values_at(props, use.path.split("."))]
+    return verdicts
 
 
 check = lib.make_check(METADATA, rule)

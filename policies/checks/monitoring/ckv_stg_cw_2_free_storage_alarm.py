@@ -11,8 +11,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import stg_alarms  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import stg_alarms
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_CW_2",

@@ -19,8 +19,8 @@ from typing import Any
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_NET_1",
@@ -126,7 +126,9 @@ def cidr_source(value: Any, key: str, ctx: lib.Context) -> lib.Verdict:
         return lib.not_evaluated(f"{key} {lib.describe(value)} is not determined by the template")
     if within_app_subnets(value):
         return lib.passed()
-    return lib.failed(f"{key} {value} is not one of the staging application subnets {', '.join(STAGING_APP_SUBNET_CIDRS)}")
+    return lib.failed(
+        f"{key} {value} is not one of the staging application subnets {', '.join(STAGING_APP_SUBNET_CIDRS)}"
+    )
 
 
 def judge_rule(ctx: lib.Context, rule: Any, *, target: str | None, where: str) -> lib.Verdict:
@@ -148,11 +150,19 @@ def _source_verdict(ctx: lib.Context, rule: Mapping[str, Any], *, target: str | 
     if "SourcePrefixListId" in rule:
         return lib.failed(f"{where}: prefix list {lib.describe(rule['SourcePrefixListId'])} as a source")
     if "CidrIp" in rule:
-        verdict = cidr_source(rule["CidrIp"], "CidrIp", ctx)
-        cidr = rule["CidrIp"]
-        if target is None and verdict.status == lib.FAILED and isinstance(cidr, str) and within(cidr, database_subnet_cidrs(ctx)):
-            return lib.passed(f"{where}: opens a path out of this stack's database subnets ({cidr}), not into them")
-        return lib.Verdict(verdict.status, f"{where}: {verdict.reason}") if verdict.reason else verdict
+        return _cidr_verdict(ctx, rule["CidrIp"], target=target, where=where)
+    return _group_source_verdict(ctx, rule, target=target, where=where)
+
+
+def _cidr_verdict(ctx: lib.Context, cidr: Any, *, target: str | None, where: str) -> lib.Verdict:
+    verdict = cidr_source(cidr, "CidrIp", ctx)
+    out_of_database = isinstance(cidr, str) and within(cidr, database_subnet_cidrs(ctx))
+    if target is None and verdict.status == lib.FAILED and out_of_database:
+        return lib.passed(f"{where}: opens a path out of this stack's database subnets ({cidr}), not into them")
+    return lib.Verdict(verdict.status, f"{where}: {verdict.reason}") if verdict.reason else verdict
+
+
+def _group_source_verdict(ctx: lib.Context, rule: Mapping[str, Any], *, target: str | None, where: str) -> lib.Verdict:
     sources = [k for k in SOURCE_GROUP_KEYS if k in rule]
     if not sources:
         return lib.failed(f"{where}: a rule without a source")
@@ -160,36 +170,40 @@ def _source_verdict(ctx: lib.Context, rule: Mapping[str, Any], *, target: str | 
     databases = database_groups(ctx)
     if source is not None and source in databases and target not in databases:
         return lib.passed(f"{where}: opens a path out of this stack's database group {source}, not into it")
-    if unknown := lib.unknown_in([rule.get(k) for k in sources], where):
-        return unknown
-    return lib.failed(
-        f"{where}: source security group {lib.describe(rule.get(sources[0]))} admits whatever joins it, "
-        "from any subnet"
+    return lib.unknown_in([rule.get(k) for k in sources], where) or lib.failed(
+        f"{where}: source security group {lib.describe(rule.get(sources[0]))} admits whatever joins it, from any subnet"
     )
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
-    kind = ctx.type_of(logical_id)
     props = ctx.props(logical_id)
     if isinstance(props, cfn.Unknown):
         return lib.not_evaluated(props.reason)
-    if kind == SECURITY_GROUP:
-        rules = props.get("SecurityGroupIngress", [])
-        if not isinstance(rules, list):
-            return lib.unknown_in(rules, "SecurityGroupIngress") or lib.not_evaluated("SecurityGroupIngress is not a list")
-        return lib.worst([judge_rule(ctx, r, target=logical_id, where=f"ingress #{i}") for i, r in enumerate(rules)])
-    if kind == "AWS::EC2::SecurityGroupIngress":
-        group = props.get("GroupId")
-        target = group_of(ctx, group)
-        if target is None and "GroupName" in props:
-            target = next((g for g in ctx.of_type(SECURITY_GROUP) if ctx.value(g, "GroupName") == props["GroupName"]), None)
-        return judge_rule(ctx, props, target=target, where=f"rule on {lib.describe(group if group else props.get('GroupName'))}")
-    if kind in ("AWS::RDS::DBSecurityGroup", "AWS::RDS::DBSecurityGroupIngress"):
-        return lib.failed("EC2-Classic DB security groups admit CIDRs and groups outside any VPC security group")
-    return _database(ctx, props)
+    judge = _BY_TYPE.get(ctx.type_of(logical_id), _database)
+    return judge(ctx, logical_id, props)
 
 
-def _database(ctx: lib.Context, props: Mapping[str, Any]) -> lib.Verdict:
+def _group(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
+    rules = props.get("SecurityGroupIngress", [])
+    if not isinstance(rules, list):
+        return lib.unknown_in(rules, "SecurityGroupIngress") or lib.not_evaluated("SecurityGroupIngress is not a list")
+    return lib.worst([judge_rule(ctx, r, target=logical_id, where=f"ingress #{i}") for i, r in enumerate(rules)])
+
+
+def _standalone(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
+    group = props.get("GroupId")
+    target = group_of(ctx, group)
+    if target is None and "GroupName" in props:
+        target = next((g for g in ctx.of_type(SECURITY_GROUP) if ctx.value(g, "GroupName") == props["GroupName"]), None)
+    where = f"rule on {lib.describe(group if group else props.get('GroupName'))}"
+    return judge_rule(ctx, props, target=target, where=where)
+
+
+def _classic(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
+    return lib.failed("EC2-Classic DB security groups admit CIDRs and groups outside any VPC security group")
+
+
+def _database(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
     if props.get("DBSecurityGroups"):
         return lib.failed("the database uses EC2-Classic DBSecurityGroups")
     groups = props.get("VPCSecurityGroups", cfn.NO_VALUE)
@@ -206,5 +220,12 @@ def _database(ctx: lib.Context, props: Mapping[str, Any]) -> lib.Verdict:
         )
     return lib.passed()
 
+
+_BY_TYPE = {
+    SECURITY_GROUP: _group,
+    "AWS::EC2::SecurityGroupIngress": _standalone,
+    "AWS::RDS::DBSecurityGroup": _classic,
+    "AWS::RDS::DBSecurityGroupIngress": _classic,
+}
 
 check = lib.make_check(METADATA, rule)

@@ -110,23 +110,18 @@ def _subnet_tables(ctx: lib.Context, subnet: str) -> tuple[list[str], list[str]]
     return tables, open_ended
 
 
-def _judge_subnet(ctx: lib.Context, subnet: str) -> list[lib.Verdict]:
-    verdicts: list[lib.Verdict] = []
+def _public_ip(ctx: lib.Context, subnet: str) -> list[lib.Verdict]:
     public = ctx.value(subnet, "MapPublicIpOnLaunch")
     if lib.truth(public) is True:
-        verdicts.append(lib.failed(f"subnet {subnet} has MapPublicIpOnLaunch true"))
-    elif public is not cfn.NO_VALUE and lib.truth(public) is None:
-        verdicts.append(lib.not_evaluated(f"subnet {subnet}: MapPublicIpOnLaunch {lib.describe(public)}"))
-    tables, open_ended = _subnet_tables(ctx, subnet)
-    verdicts += [lib.not_evaluated(reason) for reason in open_ended]
-    if not tables and not open_ended:
-        # No association: the subnet uses its VPC's main route table, which only a literal or
-        # deploy-time route table id can reach from a template.
-        vpc = lib.points_at(ctx.value(subnet, "VpcId"), VPC)
-        if vpc is None:
-            verdicts.append(
-                lib.not_evaluated(f"subnet {subnet} uses the main route table of a VPC the template does not define")
-            )
+        return [lib.failed(f"subnet {subnet} has MapPublicIpOnLaunch true")]
+    if public is not cfn.NO_VALUE and lib.truth(public) is None:
+        return [lib.not_evaluated(f"subnet {subnet}: MapPublicIpOnLaunch {lib.describe(public)}")]
+    return []
+
+
+def _routes(ctx: lib.Context, subnet: str, tables: list[str]) -> list[lib.Verdict]:
+    """Every route of the subnet's route tables that may leave the VPC."""
+    verdicts = []
     for route in ctx.of_type(ROUTE):
         table = lib.points_at(ctx.value(route, "RouteTableId"), ROUTE_TABLE)
         if table is None or table.name not in tables:
@@ -137,20 +132,38 @@ def _judge_subnet(ctx: lib.Context, subnet: str) -> list[lib.Verdict]:
             status, why = problem
             verdict = lib.failed if status == "failed" else lib.not_evaluated
             verdicts.append(verdict(f"subnet {subnet}'s route table {table.name}: {why}"))
+    return verdicts
+
+
+def _propagations(ctx: lib.Context, subnet: str, tables: list[str]) -> list[lib.Verdict]:
+    """VPN route propagations into the subnet's route tables (or into tables the template does not name)."""
+    verdicts = []
     for propagation in ctx.of_type(PROPAGATION):
         listed = ctx.value(propagation, "RouteTableIds")
         if not isinstance(listed, list):
             why = lib.undetermined(listed) or lib.describe(listed)
             verdicts.append(lib.not_evaluated(f"{propagation}: RouteTableIds {why}"))
             continue
-        for table_id in tables:
-            if any(lib.names(entry, table_id, attributes=("", "RouteTableId")) for entry in listed):
-                verdicts.append(
-                    lib.failed(f"{propagation} propagates VPN routes into {subnet}'s route table {table_id}")
-                )
+        verdicts += [
+            lib.failed(f"{propagation} propagates VPN routes into {subnet}'s route table {table_id}")
+            for table_id in tables
+            if any(lib.names(entry, table_id, attributes=("", "RouteTableId")) for entry in listed)
+        ]
         if any(lib.symbol(entry) is None and lib.undetermined(entry) for entry in listed):
             verdicts.append(lib.not_evaluated(f"{propagation}: a route table id is not determined by the template"))
     return verdicts
+
+
+def _judge_subnet(ctx: lib.Context, subnet: str) -> list[lib.Verdict]:
+    tables, open_ended = _subnet_tables(ctx, subnet)
+    verdicts = _public_ip(ctx, subnet) + [lib.not_evaluated(reason) for reason in open_ended]
+    if not tables and not open_ended and lib.points_at(ctx.value(subnet, "VpcId"), VPC) is None:
+        # No association: the subnet uses its VPC's main route table; a VPC of the template
+        # starts with local routes only, another VPC's main table is unknown.
+        verdicts.append(
+            lib.not_evaluated(f"subnet {subnet} uses the main route table of a VPC the template does not define")
+        )
+    return verdicts + _routes(ctx, subnet, tables) + _propagations(ctx, subnet, tables)
 
 
 def _foreign_routes(ctx: lib.Context) -> list[lib.Verdict]:

@@ -14,8 +14,8 @@ from pathlib import Path
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_RDS_13",
@@ -39,7 +39,10 @@ METADATA = {
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
-    if ctx.type_of(logical_id) == "AWS::RDS::DBInstance" and ctx.value(logical_id, "DBClusterIdentifier") is not cfn.NO_VALUE:
+    if (
+        ctx.type_of(logical_id) == "AWS::RDS::DBInstance"
+        and ctx.value(logical_id, "DBClusterIdentifier") is not cfn.NO_VALUE
+    ):
         return lib.not_applicable("an instance of a DB cluster stores its data in the cluster's volume (judged there)")
     encrypted = ctx.value(logical_id, "StorageEncrypted")
     if lib.truth(encrypted) is not True:
@@ -52,7 +55,11 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     decided = lib.is_stack_key(ctx, key)
     if decided is None:
         return lib.unknown_in(key, "KmsKeyId") or lib.not_evaluated("KmsKeyId is not determined by the template")
-    return lib.passed() if decided else lib.failed(f"KmsKeyId is {lib.describe(key)}, not the stack's customer-managed key")
+    return (
+        lib.passed()
+        if decided
+        else lib.failed(f"KmsKeyId is {lib.describe(key)}, not the stack's customer-managed key")
+    )
 
 
 check = lib.make_check(METADATA, rule)

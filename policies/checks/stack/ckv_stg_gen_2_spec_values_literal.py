@@ -15,8 +15,8 @@ from typing import Any
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-from policies.lib import cfn_resolver as cfn  # noqa: E402
-from policies.lib import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_GEN_2",
@@ -75,7 +75,7 @@ def _deploy_time(value: Any, parameters: Mapping[str, Any]) -> str | None:
         item = stack.pop()
         if isinstance(item, Mapping):
             if len(item) == 1:
-                (function, argument), = item.items()
+                ((function, argument),) = item.items()
                 if function == "Ref" and argument in parameters:
                     return f"parameter {argument}"
                 if function in ("Fn::If", "Fn::ImportValue", "Fn::Transform"):
