@@ -194,7 +194,11 @@ def nag_findings(
     """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats."""
     findings = []
     for violation, suppressed in [(v, False) for v in outcome.violations] + [(v, True) for v in outcome.suppressed]:
-        key = (violation.namespaced_rule, stack.stack_id, violation.logical_id or violation.construct_path)
+        key = (
+            violation.namespaced_rule,
+            f"{stack.assembly}/{stack.stack_id}",
+            violation.logical_id or violation.construct_path,
+        )
         if key in seen:
             continue
         seen.add(key)

@@ -56,6 +56,14 @@ def test_every_policy_has_complete_metadata(data) -> None:
         assert all(path.is_file() for path in policy.fixtures.values()), policy.id
 
 
+def test_must_exist_types_are_judged_by_the_policy(data) -> None:
+    """``requires`` names real CloudFormation types the policy itself gives verdicts on."""
+    known = json.loads((POLICIES_DIR / "lib" / "cfn_types.json").read_text(encoding="utf-8"))["types"]
+    for policy in data["policies"]:
+        assert set(policy.requires) <= set(policy.resource_types) or "*" in policy.resource_types, policy.id
+        assert all(t in known for t in policy.requires), policy.id
+
+
 def test_policy_ids_are_unique_and_stable(data) -> None:
     ids = [p.id for p in data["policies"]]
     assert len(ids) == len(set(ids))
@@ -158,8 +166,8 @@ def test_expired_waiver_is_reported(data) -> None:
 def test_policy_without_fixture_or_requirement_is_reported(tmp_path: Path) -> None:
     root = _copy_policies(tmp_path)
     (root / "fixtures" / "CKV_STG_RDS_1" / "suppressed.json").unlink()
-    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.yaml"
-    rule.write_text(rule.read_text(encoding="utf-8").replace("[REQ-DB-04]", "[REQ-NOPE-99]"), encoding="utf-8")
+    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.py"
+    rule.write_text(rule.read_text(encoding="utf-8").replace('["REQ-DB-04"]', '["REQ-NOPE-99"]'), encoding="utf-8")
     problems = validate_catalog(
         requirements=load_requirements(root), policies=load_policies(root), mappings=load_mappings(root), waivers=[]
     )
