@@ -178,6 +178,10 @@ def test_waiver_allows_a_planned_replacement(
 ) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES_DIR, policies, ignore=shutil.ignore_patterns("__pycache__"))
+    # The policies read the spec's values from infra/spec.toml beside them (policies/lib/stg_policy_lib.py).
+    (tmp_path / "infra").mkdir()
+    for name in ("spec.py", "spec.toml"):
+        shutil.copyfile(ROOT / "infra" / name, tmp_path / "infra" / name)
     data = yaml.safe_load((policies / "waivers.yaml").read_text(encoding="utf-8"))
     data["waivers"].append(
         {
