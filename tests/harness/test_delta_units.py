@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,8 +17,9 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
+from harness import sources
 from harness.assembly import CloudAssembly, load_assembly
-from harness.base import read_findings, resolve_commit, toolchain_digest, write_findings
+from harness.base import BOOTSTRAP, read_findings, resolve_commit, toolchain_digest, write_findings
 from harness.catalog import POLICIES_DIR, Tool, Waiver, load_waivers
 from harness.changes import Change, ChangeRules, change_findings, compare_assemblies, load_change_rules, values_at
 from harness.delta import compare_findings
@@ -367,3 +370,24 @@ def test_workflow_pins_actions_and_compares_with_the_merge_base() -> None:
     junit = next(s for s in steps if "action-junit-report" in s.get("uses", ""))
     assert junit["with"]["report_paths"] == "reports/compliance.junit.xml"  # each test once
     assert any(s.get("with", {}).get("path") == ".nox" for s in steps)  # the nox virtualenvs are cached
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"cdk.json": '{"app": "npx ts-node bin/app.ts"}'}, "is not 'python <file>.py'"),
+        ({"cdk.json": '{"app": "python app.py"}'}, "app.py does not exist"),
+        ({"cdk.json": '{"app": "python app.py"}', "app.py": "raise SystemExit('config error: bad key')"}, "bad key"),
+        ({"cdk.json": '{"app": "python app.py"}', "app.py": "pass"}, "without writing a cloud assembly"),
+    ],
+)
+def test_base_that_cannot_be_synthesized_says_why(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    """The subprocess that synthesizes a base checkout fails with a last line naming the reason."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    for name, text in files.items():
+        (checkout / name).write_text(text, encoding="utf-8")
+    argv = [sys.executable, "-c", BOOTSTRAP, str(checkout), str(tmp_path / "out"), sources.__file__]
+    done = subprocess.run(argv, cwd=checkout, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode != 0
+    assert message in done.stderr.strip().splitlines()[-1]
