@@ -380,6 +380,7 @@ def test_workflow_pins_actions_and_compares_with_the_merge_base() -> None:
         ({"cdk.json": '{"app": "python app.py"}', "app.py": "raise SystemExit('config error: bad key')"}, "bad key"),
         ({"cdk.json": '{"app": "python app.py"}', "app.py": "pass"}, "without writing a cloud assembly"),
     ],
+    ids=["not-python", "missing-entry", "app-exits", "no-assembly"],
 )
 def test_base_that_cannot_be_synthesized_says_why(tmp_path: Path, files: dict[str, str], message: str) -> None:
     """The subprocess that synthesizes a base checkout fails with a last line naming the reason."""
