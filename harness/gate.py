@@ -180,7 +180,12 @@ class GateRun:
         self.tool_runs: list[ToolRun] = []
         self.book = WaiverBook(waivers=catalog.waivers, today=options.today)
         # checkov's imports take ~4 s: start it first so they overlap synthesis and pytest.
-        self.launcher = CheckovLauncher(executable=options.checkov, cwd=scratch)
+        self.launcher = CheckovLauncher(
+            executable=options.checkov,
+            cwd=scratch,
+            # The policies read the spec's values from the app's infra/spec.toml, wherever policies/ is.
+            env={"STG_SPEC_MODULE": str(options.root / "infra" / "spec.py")},
+        )
         self.synth_mode = not options.assemblies
 
     def stop(self) -> None:
