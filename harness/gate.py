@@ -362,7 +362,11 @@ class GateRun:
         from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
 
         root, scratch = self.options.root, str(self.scratch)
-        lines = ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"] if self.synth_mode else []
+        lines = (
+            ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
+            if self.synth_mode
+            else []
+        )
         lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
         lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
         lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
