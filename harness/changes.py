@@ -39,7 +39,7 @@ from harness.catalog import Tool
 from harness.errors import HarnessError
 from harness.model import Finding, Source, Status
 from harness.sources import SourceMap
-from harness.waivers import Subject, WaiverBook
+from harness.waivers import WaiverBook
 
 STATEFUL_FILE = "stateful.yaml"
 FACTS_FILE = Path("lib") / "cfn_types.json"
@@ -688,21 +688,27 @@ def _broadening(
 
 
 def change_findings(
-    changes: Iterable[Change], *, rules: ChangeRules, book: WaiverBook, head: CloudAssembly
+    changes: Iterable[Change], *, rules: ChangeRules, book: WaiverBook, head: CloudAssembly, base: CloudAssembly
 ) -> list[Finding]:
-    """One gating finding per replaced or removed stateful resource, through the waivers (tool ``change``)."""
-    stacks = {s.stack_id: s for s in head.stacks}
+    """One gating finding per replaced or removed stateful resource, through the waivers (tool ``change``).
+
+    A waiver may name the resource as it is at head or, for a removal or a changed logical id,
+    as it was at the base (each side's StackTemplate.subject, as for every other waiver match).
+    """
+    heads = {s.stack_id: s for s in head.stacks}
+    bases = {s.stack_id: s for s in base.stacks}
     findings = []
     for change in changes:
         if not change.gated:
             continue
         policy = rules.policies[change.action]
-        stack = stacks.get(change.stack)
-        subjects = [_subject(change.stack, change.logical_id, change.construct_path, change.resource_type, stack)]
-        if change.base_logical_id:  # a move: the waiver may name the resource as it was
-            subjects.append(
-                _subject(change.stack, change.base_logical_id, change.base_construct_path, change.resource_type, None)
-            )
+        stack = heads.get(change.stack)
+        base_id = change.logical_id if change.action == "remove" else change.base_logical_id
+        subjects = [
+            side.subject(logical_id)
+            for side, logical_id in ((stack, change.logical_id), (bases.get(change.stack), base_id))
+            if side is not None and logical_id in side.resources
+        ]
         waiver = next(
             (w for s in subjects if (w := book.match(tools=[Tool.CHANGE], rule=policy.id, subject=s)) is not None), None
         )
@@ -735,13 +741,3 @@ def change_findings(
             )
         )
     return findings
-
-
-def _subject(stack_id: str, logical_id: str, path: str, resource_type: str, stack: StackTemplate | None) -> Subject:
-    return Subject(
-        stack=stack_id,
-        logical_id=logical_id,
-        construct_path=path,
-        resource_type=resource_type,
-        ambiguous_path=stack is not None and path in stack.ambiguous_paths,
-    )

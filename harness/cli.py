@@ -312,7 +312,9 @@ def write_auditor_bundle(
     mappings = list(catalog.mappings) if catalog is not None else []
     applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
     controls = (
-        roll_up(data.findings, mappings, frameworks, ran=tools_ran(data.tools), applicable=applicable) if frameworks else []
+        roll_up(data.findings, mappings, frameworks, ran=tools_ran(data.tools), applicable=applicable)
+        if frameworks
+        else []
     )
     assemblies = list(data.assemblies) or [
         {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()

@@ -193,14 +193,14 @@ def test_removed_stateful_resource_fails(tmp_path: Path, rules: ChangeRules) -> 
     removed = _only(changes)
     assert (removed.action, removed.logical_id, removed.stateful) == ("remove", "Db", True)
     book = WaiverBook(waivers=[], today=TODAY)
-    finding = _only(change_findings(changes, rules=rules, book=book, head=head))
+    finding = _only(change_findings(changes, rules=rules, book=book, head=head, base=base))
     assert (finding.rule_id, finding.status, finding.source) == ("STG_CHG_2", Status.FAILED, Source.CHANGE)
     assert "removes the stateful AWS::RDS::DBInstance Db" in finding.message
     # A waiver for a replacement does not allow a removal; one for the removal does.
     book = WaiverBook(waivers=[_change_waiver("STG_CHG_1", "Stack/Database/Instance/Resource")], today=TODAY)
-    assert change_findings(changes, rules=rules, book=book, head=head)[0].status is Status.FAILED
+    assert change_findings(changes, rules=rules, book=book, head=head, base=base)[0].status is Status.FAILED
     book = WaiverBook(waivers=[_change_waiver("STG_CHG_2", "Stack/Database/Instance/Resource")], today=TODAY)
-    assert change_findings(changes, rules=rules, book=book, head=head)[0].status is Status.WAIVED
+    assert change_findings(changes, rules=rules, book=book, head=head, base=base)[0].status is Status.WAIVED
 
 
 def test_stateful_list_is_reviewed_data(rules: ChangeRules) -> None:
