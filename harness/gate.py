@@ -389,6 +389,15 @@ class GateRun:
         findings = change_findings(changes, rules=rules, book=self.book, head=head, base=self.base.assembly)
         gated = sum(1 for f in findings if f.status.gates)
         self.progress(f"changes: {len(changes)} resource(s) differ from the base; {gated} stateful one(s) gate")
+        self.tool_runs.append(
+            ToolRun(
+                source=Source.CHANGE,
+                version=f"{len(rules.policies)} change policies",
+                command=f"compare with base {self.base.label}",
+                evaluated=len(changes),
+                notes=["replacement from createOnlyProperties (cfn-lint's provider schemas); policies/stateful.yaml"],
+            )
+        )
         return Comparison(changes=changes, findings=findings, rules=rules)
 
     def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
