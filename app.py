@@ -6,7 +6,14 @@ from __future__ import annotations
 import logging
 import sys
 
-from infra.app_builder import add_staging_stacks, new_app  # imports infra first: selects the bundled Node.js
+from infra.spec import SpecError, spec  # imports infra first: selects the bundled Node.js
+
+try:
+    spec()  # infra/spec.toml, read before the config models are built from it
+except SpecError as broken:
+    sys.exit(f"spec error: {broken}")
+
+from infra.app_builder import add_staging_stacks, new_app
 from infra.config import ConfigError
 from infra.errors import SynthesisRuleError, as_synthesis_rule_error
 

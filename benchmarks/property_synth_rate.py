@@ -4,8 +4,8 @@ Runs the same loop as tests/property/test_template_properties.py (Hypothesis dra
 context, the app is synthesized in-process on the shared jsii runtime, every property is
 checked) and prints examples/second, plus where the time of one example goes:
 building the construct tree, ``app.synth()`` (aspects, then writing the assembly), and the
-property checks. The cdk-nag packs are off as in the property tier; ``BENCH_NAG=1`` turns them
-on to show their cost. ``BENCH_EXAMPLES`` sets the number of measured examples (default 30).
+property checks. The app carries no cdk-nag packs, as in the property tier; ``BENCH_NAG=1``
+adds them (as the compliance gate does) to show their cost. ``BENCH_EXAMPLES`` sets the number of measured examples (default 30).
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ from hypothesis import Phase, given, settings  # noqa: E402
 
 from tests.property.compliance import violations  # noqa: E402
 from tests.property.strategies import Overrides, valid_overrides  # noqa: E402
-from tests.property.synth import SPEED_CONTEXT, build_app, read_templates, synth_stacks  # noqa: E402
+from tests.property.synth import build_app, read_templates, synth_stacks  # noqa: E402
 
 EXAMPLES = int(os.environ.get("BENCH_EXAMPLES", "30"))
-if os.environ.get("BENCH_NAG") == "1":
-    SPEED_CONTEXT.clear()
+WITH_NAG = os.environ.get("BENCH_NAG") == "1"
 WARM_UP = 3
 
 
@@ -36,6 +35,10 @@ def phases_of_one_synth(outdir: Path, overrides: dict[str, object]) -> tuple[flo
     """(construct tree, app.synth(), checks) seconds for one example, as synth_stacks does it."""
     started = time.perf_counter()
     app, stacks = build_app(overrides, outdir)
+    if WITH_NAG:
+        from harness.nag import add_nag_validations  # noqa: PLC0415  (the gate's plugins, only when asked)
+
+        add_nag_validations(app)
     built = time.perf_counter()
     app.synth()
     synthesized = time.perf_counter()

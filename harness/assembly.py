@@ -1,25 +1,32 @@
-"""Reading a cloud assembly (``cdk.out``): its stack templates and construct paths.
+"""Reading a cloud assembly (``cdk.out``): its stack templates, nested stacks and construct paths.
 
-The gate never trusts that an assembly is well-formed: a missing manifest, a template
-that is not JSON, or an assembly without resources is a :class:`HarnessError` (exit 2),
-because every later check would otherwise pass vacuously.
+The gate never trusts that an assembly is well-formed: a missing or malformed manifest, a
+template that is not a JSON object, a path that leaves the assembly, runaway nesting, or an
+assembly without resources is a :class:`HarnessError` (exit 2), because every later check
+would otherwise pass vacuously. Nested stacks whose template ships in the assembly are loaded
+and judged like any other template (their parameters bound to what the parent passes);
+the ones whose template is elsewhere are recorded so the gate reports them NOT EVALUATED.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.inputs import inside, read_json
+from harness.waivers import Subject
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
 TREE_ARTIFACT = "cdk:tree"
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
 STACK_FQNS = frozenset({"aws-cdk-lib.Stack", "aws-cdk-lib.NestedStack"})
 DEFAULT_REGION = "us-east-1"
+MAX_NESTING = 8  # Stage assemblies inside assemblies, nested stacks inside nested stacks
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,10 +36,15 @@ class StackTemplate:
     assembly: str
     root: Path  # the (top-level) assembly directory
     path: Path  # absolute path of the template file
-    stack_id: str  # hierarchical stack id, e.g. "StagingDatabase" or "Stage/Stack"
+    stack_id: str  # hierarchical stack id, e.g. "StagingDatabase", "Stage/Stack", "Parent/NestedLogicalId"
     region: str
     body: dict[str, Any]
     construct_paths: dict[str, str]  # logical id -> construct path
+    account: str | None = None  # None: an account-agnostic stack
+    parent: str = ""  # stack id of the parent template, for a nested stack
+    parent_parameters: Mapping[str, Any] = field(default_factory=dict)  # raw expressions the parent passes
+    # Nested-stack resources of this template whose template is not in the assembly.
+    external_nested: tuple[str, ...] = ()
 
     @property
     def relpath(self) -> str:
@@ -48,6 +60,23 @@ class StackTemplate:
 
     def construct_path(self, logical_id: str) -> str:
         return self.construct_paths.get(logical_id, "")
+
+    def subject(self, logical_id: str) -> Subject:
+        """The resource as a waiver sees it (a construct path two resources claim names neither)."""
+        path = self.construct_path(logical_id)
+        return Subject(
+            stack=self.stack_id,
+            logical_id=logical_id,
+            construct_path=path,
+            resource_type=self.resource_type(logical_id),
+            ambiguous_path=path in self.ambiguous_paths,
+        )
+
+    @property
+    def ambiguous_paths(self) -> frozenset[str]:
+        """Construct paths that more than one resource claims (they identify no single resource)."""
+        counts = Counter(self.construct_paths.get(lid, "") for lid in self.resources)
+        return frozenset(path for path, count in counts.items() if path and count > 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,26 +94,15 @@ class CloudAssembly:
         return next((s for s in self.stacks if s.path.resolve() == resolved), None)
 
 
-def _read_json(path: Path, *, what: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise HarnessError(f"cannot read {what} {path}: {error.strerror}") from error
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise HarnessError(f"unparseable {what} {path}: {error.msg} at line {error.lineno}") from error
-
-
 def load_assembly(root: Path, *, label: str | None = None) -> CloudAssembly:
-    """Parse ``root/manifest.json`` and every stack template it names (Stages included)."""
+    """Parse ``root/manifest.json`` and every stack template it names (Stages and nested stacks included)."""
     root = root.resolve()
     if not root.is_dir():
         raise HarnessError(f"cloud assembly {root} is not a directory")
-    if not (root / "manifest.json").is_file():
+    if not (root / "manifest.json").exists():
         raise HarnessError(f"{root} is not a cloud assembly: manifest.json is missing")
     name = label or root.name
-    stacks = tuple(_stacks(root, root, assembly=name))
+    stacks = tuple(_stacks(root, root, assembly=name, depth=0, seen=set()))
     if not stacks:
         raise HarnessError(f"empty cloud assembly {root}: manifest.json names no stack templates")
     assembly = CloudAssembly(label=name, root=root, stacks=stacks)
@@ -93,70 +111,216 @@ def load_assembly(root: Path, *, label: str | None = None) -> CloudAssembly:
     return assembly
 
 
-def _stacks(directory: Path, root: Path, *, assembly: str) -> Iterator[StackTemplate]:
-    manifest = _read_json(directory / "manifest.json", what="cloud assembly manifest")
+def _manifest_artifacts(manifest_path: Path) -> dict[str, Mapping[str, Any]]:
+    manifest = read_json(manifest_path, what="cloud assembly manifest")
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
     if not isinstance(artifacts, dict):
-        raise HarnessError(f"malformed cloud assembly manifest {directory / 'manifest.json'}: no artifacts object")
-    paths_by_stack = _tree_construct_paths(directory, artifacts)
+        raise HarnessError(f"malformed cloud assembly manifest {manifest_path}: no artifacts object")
+    for artifact_id, artifact in artifacts.items():
+        if not isinstance(artifact, dict) or not isinstance(artifact.get("type"), str):
+            raise HarnessError(
+                f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} has no type"
+            )
+        if not isinstance(artifact.get("properties", {}), dict):
+            raise HarnessError(
+                f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} properties is not an object"
+            )
+    return artifacts
+
+
+def _property(manifest: Path, artifact_id: str, artifact: Mapping[str, Any], key: str) -> str:
+    value = (artifact.get("properties") or {}).get(key)
+    if not isinstance(value, str) or not value:
+        raise HarnessError(f"malformed cloud assembly manifest {manifest}: artifact {artifact_id!r} has no {key}")
+    return value
+
+
+def _stacks(directory: Path, root: Path, *, assembly: str, depth: int, seen: set[Path]) -> Iterator[StackTemplate]:
+    if depth > MAX_NESTING:
+        raise HarnessError(f"cloud assembly {root}: assemblies nested more than {MAX_NESTING} levels deep")
+    if directory.resolve() in seen:
+        raise HarnessError(f"cloud assembly {root}: nested assembly {directory} includes itself")
+    seen.add(directory.resolve())
+    manifest_path = directory / "manifest.json"
+    artifacts = _manifest_artifacts(manifest_path)
+    paths_by_stack = _tree_construct_paths(directory, artifacts, manifest_path)
     for artifact_id, artifact in sorted(artifacts.items()):
-        kind = artifact.get("type")
-        properties = artifact.get("properties") or {}
+        kind = artifact["type"]
         if kind == NESTED_ASSEMBLY_ARTIFACT:
-            yield from _stacks(directory / properties["directoryName"], root, assembly=assembly)
+            nested_dir = inside(
+                directory, _property(manifest_path, artifact_id, artifact, "directoryName"),
+                what="directoryName", owner=manifest_path,
+            )  # fmt: skip
+            yield from _stacks(nested_dir, root, assembly=assembly, depth=depth + 1, seen=seen)
         elif kind == STACK_ARTIFACT:
-            template_path = directory / properties["templateFile"]
-            body = _read_json(template_path, what="template")
-            if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
-                raise HarnessError(f"unparseable template {template_path}: not a CloudFormation template object")
-            body.setdefault("Resources", {})
+            template_path = inside(
+                directory, _property(manifest_path, artifact_id, artifact, "templateFile"),
+                what="templateFile", owner=manifest_path,
+            )  # fmt: skip
             stack_id = str(artifact.get("displayName") or artifact_id)
-            paths = dict(paths_by_stack.get(stack_id, {}))
-            for logical_id, resource in body["Resources"].items():
-                cdk_path = (resource.get("Metadata") or {}).get("aws:cdk:path") if isinstance(resource, dict) else None
-                if isinstance(cdk_path, str):
-                    paths.setdefault(logical_id, cdk_path)
-            yield StackTemplate(
-                assembly=assembly,
+            region, account = _environment(artifact.get("environment"))
+            yield from _template(
+                template_path,
                 root=root,
-                path=template_path.resolve(),
+                assembly=assembly,
                 stack_id=stack_id,
-                region=_region(artifact.get("environment")),
-                body=body,
-                construct_paths=paths,
+                region=region,
+                account=account,
+                tree_paths=paths_by_stack.get(stack_id, {}),
+                paths_by_stack=paths_by_stack,
+                depth=depth,
             )
 
 
-def _region(environment: object) -> str:
-    # "aws://<account>/<region>"; env-agnostic stacks say "unknown-region".
+def _template(
+    template_path: Path,
+    *,
+    root: Path,
+    assembly: str,
+    stack_id: str,
+    region: str,
+    account: str | None,
+    tree_paths: Mapping[str, str],
+    paths_by_stack: Mapping[str, Mapping[str, str]],
+    depth: int,
+    parent: str = "",
+    parent_parameters: Mapping[str, Any] | None = None,
+) -> Iterator[StackTemplate]:
+    if depth > MAX_NESTING:
+        raise HarnessError(f"template {template_path}: nested stacks nested more than {MAX_NESTING} levels deep")
+    body = _template_body(template_path)
+    paths = dict(tree_paths)
+    for logical_id, resource in body["Resources"].items():
+        metadata = resource.get("Metadata")
+        cdk_path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
+        if isinstance(cdk_path, str):
+            paths.setdefault(logical_id, cdk_path)
+    nested, external = _nested_stacks(body, template_path=template_path, root=root)
+    yield StackTemplate(
+        assembly=assembly,
+        root=root,
+        path=template_path,
+        stack_id=stack_id,
+        region=region,
+        account=account,
+        body=body,
+        construct_paths=paths,
+        parent=parent,
+        parent_parameters=dict(parent_parameters or {}),
+        external_nested=tuple(external),
+    )
+    for logical_id, child, parameters in nested:
+        child_id = f"{stack_id}/{logical_id}"
+        nested_tree = paths_by_stack.get(_nested_stack_path(paths.get(logical_id, "")), {})
+        yield from _template(
+            child,
+            root=root,
+            assembly=assembly,
+            stack_id=child_id,
+            region=region,
+            account=account,
+            tree_paths=nested_tree,
+            paths_by_stack=paths_by_stack,
+            depth=depth + 1,
+            parent=stack_id,
+            parent_parameters=parameters,
+        )
+
+
+def _template_body(template_path: Path) -> dict[str, Any]:
+    body = read_json(template_path, what="template")
+    if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
+        raise HarnessError(f"unparseable template {template_path}: not a CloudFormation template object")
+    body.setdefault("Resources", {})
+    for logical_id, resource in body["Resources"].items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise HarnessError(f"malformed template {template_path}: resource {logical_id!r} has no Type")
+    return body
+
+
+def _nested_stacks(
+    body: Mapping[str, Any], *, template_path: Path, root: Path
+) -> tuple[list[tuple[str, Path, Mapping[str, Any]]], list[str]]:
+    """(logical id, template file, parameters) of nested stacks shipped in the assembly; ids of the others."""
+    nested: list[tuple[str, Path, Mapping[str, Any]]] = []
+    external: list[str] = []
+    for logical_id, resource in sorted(body["Resources"].items()):
+        if resource.get("Type") != NESTED_STACK_TYPE:
+            continue
+        child = _nested_template_file(template_path.parent, root, resource)
+        if child is None:
+            external.append(logical_id)
+        else:
+            parameters = (resource.get("Properties") or {}).get("Parameters")
+            nested.append((logical_id, child, parameters if isinstance(parameters, dict) else {}))
+    return nested, external
+
+
+def _nested_stack_path(resource_path: str) -> str:
+    """``P/Child.NestedStack/Child.NestedStackResource`` (the parent's resource) -> ``P/Child`` (the stack)."""
+    if not resource_path.endswith(".NestedStackResource"):
+        return ""
+    return resource_path.rsplit("/", 1)[0].removesuffix(".NestedStack")
+
+
+def _nested_template_file(directory: Path, root: Path, resource: Mapping[str, Any]) -> Path | None:
+    """The nested stack's template when CDK shipped it in the assembly (``aws:asset:path``), else None."""
+    metadata = resource.get("Metadata")
+    asset = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
+    if not isinstance(asset, str) or not asset.endswith(".json"):
+        return None
+    try:
+        candidate = inside(directory, asset, what="aws:asset:path", owner=directory)
+    except HarnessError:
+        return None
+    try:
+        candidate.relative_to(root)
+    except ValueError:
+        return None
+    return candidate if candidate.exists() else None
+
+
+def _environment(environment: object) -> tuple[str, str | None]:
+    """(region, account) of "aws://<account>/<region>"; env-agnostic stacks say "unknown-…"."""
+    region, account = DEFAULT_REGION, None
     if isinstance(environment, str) and environment.count("/") >= 3:
-        region = environment.rsplit("/", 1)[1]
-        if region and not region.startswith("unknown"):
-            return region
-    return DEFAULT_REGION
+        account_part, region_part = environment.split("//", 1)[-1].split("/", 1)
+        if region_part and not region_part.startswith("unknown"):
+            region = region_part
+        if account_part.isdigit() and len(account_part) == 12:
+            account = account_part
+    return region, account
 
 
-def _tree_construct_paths(directory: Path, artifacts: dict[str, Any]) -> dict[str, dict[str, str]]:
+def _tree_construct_paths(
+    directory: Path, artifacts: Mapping[str, Mapping[str, Any]], manifest: Path
+) -> dict[str, dict[str, str]]:
     """Stack path -> {logical id -> construct path}, from tree.json (python synth has no aws:cdk:path)."""
     tree_file = next(
         (a.get("properties", {}).get("file") for a in artifacts.values() if a.get("type") == TREE_ARTIFACT), None
     )
-    if not tree_file or not (directory / tree_file).is_file():
+    if not isinstance(tree_file, str) or not tree_file:
         return {}
-    tree = _read_json(directory / tree_file, what="construct tree")
+    tree_path = inside(directory, tree_file, what="construct tree file", owner=manifest)
+    if not tree_path.exists():
+        return {}
+    tree = read_json(tree_path, what="construct tree")
     result: dict[str, dict[str, str]] = {}
-
-    def walk(node: dict[str, Any], stack_path: str) -> None:
-        fqn = (node.get("constructInfo") or {}).get("fqn", "")
+    if not (isinstance(tree, dict) and isinstance(tree.get("tree"), dict)):
+        return result
+    stack: list[tuple[dict[str, Any], str]] = [(tree["tree"], "")]
+    while stack:  # iterative: a hostile tree.json must not overflow the interpreter's stack
+        node, stack_path = stack.pop()
+        info = node.get("constructInfo")
+        fqn = info.get("fqn", "") if isinstance(info, dict) else ""
         path = str(node.get("path", ""))
         if fqn in STACK_FQNS:
             stack_path = path
-        logical_id = (node.get("attributes") or {}).get("aws:cdk:cloudformation:logicalId")
+        attributes = node.get("attributes")
+        logical_id = attributes.get("aws:cdk:cloudformation:logicalId") if isinstance(attributes, dict) else None
         if isinstance(logical_id, str) and stack_path:
             result.setdefault(stack_path, {})[logical_id] = path
-        for child in (node.get("children") or {}).values():
-            walk(child, stack_path)
-
-    if isinstance(tree, dict) and isinstance(tree.get("tree"), dict):
-        walk(tree["tree"], "")
+        children = node.get("children")
+        if isinstance(children, dict):
+            stack.extend((child, stack_path) for child in children.values() if isinstance(child, dict))
     return result

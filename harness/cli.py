@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness import oscal
+from harness.bundle import clear_bundle
 from harness.console import Console
 from harness.errors import HarnessError
 from harness.model import ExitCode
-from harness.reports import ReportInput, write_reports
+from harness.reports import ReportInput, clear_reports, write_reports
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
@@ -29,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m harness",
         description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
         "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
-        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md)",
+        epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md); "
+        "python -m harness verify --reports DIR --assembly PATH checks an assembly against a run's evidence",
     )
     p.add_argument(
         "--assembly",
@@ -55,17 +58,59 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
     p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None, help="date for waiver expiry (YYYY-MM-DD)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="compare with the app synthesized at git ref REF (temporary worktree, same toolchain, cached per commit)",
+    )
+    base.add_argument(
+        "--base-assembly", type=Path, default=None, metavar="PATH", help="compare with an existing cloud assembly"
+    )
+    p.add_argument(
+        "--base-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where bases and their findings are cached (default: .cache/compliance-base)",
+    )
+    p.add_argument(
+        "--source-url",
+        default=None,
+        metavar="URL",
+        help="prefix of links to source lines in compliance.md, e.g. https://github.com/ORG/REPO/blob/SHA/ "
+        "(default: a path relative to the reports directory)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The gate, or ``verify`` (an assembly against a run's evidence, harness.evidence)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["verify"]:
+        from harness.evidence import verify_main  # noqa: PLC0415
+
+        return verify_main(argv[1:])
+    return _gate_main(argv)
+
+
+def _gate_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
     mode = "assembly" if args.assembly else "synth"
-    # Never leave a previous run's test results beside this run's reports (CI globs *.junit.xml).
-    (reports_dir / "tests.junit.xml").unlink(missing_ok=True)
+    problem = _unwritable(reports_dir)
+    if problem:
+        print(f"compliance gate error: {problem}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
+    # A previous run's reports go first: a run killed midway must not leave an earlier PASS in place.
+    clear_reports(reports_dir)
+    clear_bundle(reports_dir)
+    oscal.prewarm()  # trestle's models import (~1 s) overlaps the gate's tools
+    catalog = None
+    result = None
     try:
         from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
         from harness.proc import resolve_executable  # noqa: PLC0415
@@ -91,18 +136,63 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfn_lint=cfn_lint,
             tiers=tiers,
             today=args.today or dt.date.today(),
+            base=_base_request(args),
         )
         result = run_gate(options, catalog=catalog, progress=console.progress)
-        data = report_input(result)
+        data = dataclasses.replace(report_input(result), link_base=_link_base(args.source_url, reports_dir))
     except HarnessError as error:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
         data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
-    write_reports(data, reports_dir)
+    try:
+        data = write_auditor_bundle(data, reports_dir=reports_dir, argv=argv, catalog=catalog, result=result, args=args)
+    except HarnessError as error:
+        data = error_input(mode=mode, error=str(error))
+    except OSError as error:
+        print(f"compliance gate error: cannot write the evidence to {reports_dir}: {error.strerror}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
+    try:
+        write_reports(data, reports_dir)
+    except OSError as error:
+        print(f"compliance gate error: cannot write the reports to {reports_dir}: {error.strerror}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
     console.summary(data, report_dir=_shown(reports_dir))
     if data.error:
         print(f"compliance gate error: {data.error}", file=sys.stderr)
     return int(data.exit_code)
+
+
+def _base_request(args: argparse.Namespace) -> Any:
+    from harness.base import DEFAULT_CACHE, BaseRequest  # noqa: PLC0415
+
+    if args.base is None and args.base_assembly is None:
+        return None
+    cache = (args.base_cache or ROOT / DEFAULT_CACHE).resolve()
+    return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache)
+
+
+def _link_base(source_url: str | None, reports_dir: Path) -> str:
+    """How compliance.md links a source line: the given URL prefix, or the way back from reports/ to the root."""
+    if source_url:
+        return source_url if source_url.endswith("/") else source_url + "/"
+    return Path(os.path.relpath(ROOT, reports_dir)).as_posix() + "/"
+
+
+def _unwritable(directory: Path) -> str:
+    """Why the reports cannot be written to ``directory`` (empty when they can)."""
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir():
+        return f"cannot write the reports to {directory}: {existing} is not a directory"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write the reports to {directory}: {existing} is not writable"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-probe-{os.getpid()}"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as error:
+        return f"cannot write the reports to {directory}: {error.strerror}"
+    return ""
 
 
 def _shown(path: Path) -> str:
@@ -137,14 +227,16 @@ def _relative(path: Path) -> str:
 
 def report_input(result: Any) -> ReportInput:
     from harness.catalog import render_catalog_markdown  # noqa: PLC0415
+    from harness.controls import annotate  # noqa: PLC0415
     from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     catalog = result.catalog
+    delta, changes = result.comparison.records() if result.comparison is not None else (None, [])
     return ReportInput(
         exit_code=result.exit_code,
         mode=result.mode,
         error="",
-        findings=result.findings,
+        findings=annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks]),
         assemblies=[
             {
                 "label": a.label,
@@ -163,14 +255,21 @@ def report_input(result: Any) -> ReportInput:
                 "command": r.command,
                 "evaluated": r.evaluated,
                 "notes": r.notes,
+                **({"packs": [_plain(p) for p in r.packs]} if r.packs else {}),
             }
             for r in result.tool_runs
         ],
         requirements=[_plain(r) for r in catalog.requirements],
-        policies=[{**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies],
+        policies=[
+            *({**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies),
+            *(result.comparison.policy_records() if result.comparison is not None else []),
+        ],
         mappings=[_plain(m) for m in catalog.mappings],
         mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
         root=ROOT,
+        coverage=[_plain(c) for c in result.coverage],
+        delta=delta,
+        changes=changes,
         catalog_markdown=render_catalog_markdown(
             requirements=catalog.requirements,
             policies=catalog.policies,
@@ -195,3 +294,63 @@ def error_input(*, mode: str, error: str) -> ReportInput:
         mutations=[],
         root=ROOT,
     )
+
+
+def write_auditor_bundle(
+    data: ReportInput, *, reports_dir: Path, argv: Sequence[str], catalog: Any, result: Any, args: argparse.Namespace
+) -> ReportInput:
+    """controls.md, evidence/ and oscal/ (harness.bundle); returns ``data`` with the per-control roll-up."""
+    import importlib.metadata  # noqa: PLC0415
+
+    from harness.bundle import BundleInput, write_bundle  # noqa: PLC0415
+    from harness.catalog import POLICIES_DIR  # noqa: PLC0415
+    from harness.controls import roll_up, tools_ran  # noqa: PLC0415
+    from harness.evidence import reproducible_time, sanitize  # noqa: PLC0415
+
+    timestamp = reproducible_time(ROOT)
+    frameworks = list(catalog.frameworks) if catalog is not None else []
+    mappings = list(catalog.mappings) if catalog is not None else []
+    applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
+    controls = (
+        roll_up(data.findings, mappings, frameworks, ran=tools_ran(data.tools), applicable=applicable)
+        if frameworks
+        else []
+    )
+    assemblies = list(data.assemblies) or [
+        {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()
+    ]
+    versions = {"python": sys.version.split()[0]}
+    for package in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "compliance-trestle", "constructs", "jsii"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    gate_command = sanitize(" ".join(["python -m harness", *argv]), root=ROOT)
+    write_bundle(
+        BundleInput(
+            root=ROOT,
+            policies_dir=catalog.checks_dir.parent if catalog is not None and catalog.checks_dir else POLICIES_DIR,
+            verdict={
+                "verdict": data.verdict,
+                "exit_code": int(data.exit_code),
+                "mode": data.mode,
+                "error": data.error,
+                "assemblies": [
+                    {"label": a["label"], "exit_code": a["exit_code"], "failed_rules": a["failed_rules"]}
+                    for a in data.assemblies
+                ],
+            },
+            findings=data.findings,
+            controls=controls,
+            assemblies=assemblies,
+            tools=data.tools,
+            commands=[gate_command, *(result.commands if result is not None else [])],
+            versions=versions,
+            timestamp=timestamp,
+            frameworks=frameworks,
+            mappings=mappings,
+            policies=list(catalog.policies) if catalog is not None else [],
+        ),
+        reports_dir,
+    )
+    return dataclasses.replace(data, controls=[c.as_dict() for c in controls])

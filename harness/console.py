@@ -22,19 +22,17 @@ class Console:
 
     def summary(self, data: ReportInput, *, report_dir: str) -> None:
         table = counts(data.findings)
-        rows = [
-            (s.value, c[Status.FAILED], c[Status.WARNING], c[Status.WAIVED], c[Status.PASSED])
-            for s, c in table.items()
-            if sum(c.values())
-        ]
+        columns = (Status.FAILED, Status.NOT_EVALUATED, Status.WARNING, Status.WAIVED, Status.PASSED)
         out = self._stream
         print("", file=out)
-        print(f"{'tool':<14}{'failed':>8}{'warn':>8}{'waived':>8}{'passed':>8}", file=out)
-        for name, failed, warn, waived, passed in rows:
-            print(f"{name:<14}{failed:>8}{warn:>8}{waived:>8}{passed:>8}", file=out)
-        for finding in [f for f in data.findings if f.status is Status.FAILED][:25]:
-            where = finding.logical_id or finding.template or ""
-            print(f"  FAIL {finding.rule_id} {where} {finding.message or finding.title}"[:200], file=out)
+        print(f"{'tool':<14}{'failed':>8}{'not-ev':>8}{'warn':>8}{'waived':>8}{'passed':>8}", file=out)
+        for source, counter in table.items():
+            if sum(counter.values()):
+                print(f"{source.value:<14}" + "".join(f"{counter[c]:>8}" for c in columns), file=out)
+        for finding in [f for f in data.findings if f.status.gates][:25]:
+            where = finding.logical_id or finding.template or finding.assembly or ""
+            label = "FAIL" if finding.status is Status.FAILED else "NOT EVALUATED"
+            print(f"  {label} {finding.rule_id} {where} {finding.message or finding.title}"[:240], file=out)
         if data.error:
             print(f"  ERROR {data.error}", file=out)
         print(

@@ -1,36 +1,74 @@
 """The gate: every check on one or more cloud assemblies, folded into one verdict.
 
-Stages, with what runs concurrently (2 CPUs are enough to overlap them):
+Named stages, in order (2 CPUs are enough to overlap the external tools)::
 
-    synthesis mode                      --assembly mode
-    pytest tiers ──────────────┐        load + validate the assemblies
-    synth + cdk-nag (in-proc)  │        checkov ─┐  cfn-lint ─┐  cdk-nag via CfnInclude (in-proc)
-    checkov ─┐  cfn-lint ─┐    │        ─────────┴────────────┴──> fold, waivers, reports
-    ─────────┴────────────┴────┴──> fold, waivers, reports
+    start_tiers        pytest on the unit, snapshot and property tiers (synthesis mode only)
+    obtain_assemblies  synthesize the app with the cdk-nag packs, or load --assembly paths
+    expand_worlds      one file per deploy-time world of every template (harness.worlds)
+    start_scanners     checkov (its imports started at t=0) and cfn-lint, in the background
+    run_template_nag   cdk-nag over the world files via CfnInclude, while the scanners run
+    collect            wait for the scanners and the tiers
+    judge              every tool's output -> findings, folded over worlds, waivers applied
+    check_coverage     content the gate cannot see, missing verdicts, required resources
+    compare_resources  with a base (--base REF / --base-assembly): what the change does to each
+                       resource; replacing or removing a stateful one is a finding (harness.changes)
+    locate_sources     every finding with the infra/ line that created its construct (harness.sources)
+    compare_findings   with a base: violations introduced, fixed, unchanged (harness.delta)
+    decide             verdict per assembly and exit code
+
+With a base, ``prepare_base`` runs first: it resolves the ref and, when the cache has no
+assembly for it, starts synthesizing it in a temporary worktree (harness.base) while the
+head's stages run.
 
 Any stage that cannot prove it ran raises :class:`HarnessError`; the others are stopped.
+A verdict of PASS means every resource of every template was judged by every policy that
+applies to it, on every value it can take.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
+import importlib.metadata
+import shlex
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.assembly import CloudAssembly, StackTemplate, load_assembly
-from harness.catalog import ControlMapping, Policy, Requirement, Tool, Waiver
+from harness.assembly import CloudAssembly, load_assembly
+from harness.base import Base, BaseBuilder, BaseRequest, rules_digest
+from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.changes import change_findings, compare_assemblies, load_change_rules
+from harness.content import content_findings
+from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
+from harness.delta import Comparison, compare_findings
 from harness.errors import HarnessError
-from harness.model import ExitCode, Finding, Source, Status, ToolRun, WaiverUse
-from harness.nag import PACK_NAMES, NagOutcome, acknowledgements_from
+from harness.judge import (
+    checkov_findings,
+    included_nag_findings,
+    lint_findings,
+    nag_findings,
+    test_findings,
+    unloadable_findings,
+    waive_gate_findings,
+    waiver_findings,
+)
+from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse
+from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
 from harness.proc import Started
-from harness.run_cfnlint import CFN_LINT_VERSION, NOT_GATING, LintRun, collect_cfnlint, start_cfnlint
-from harness.run_checkov import CHECKOV_VERSION, CheckovLauncher, CheckovResult, CheckovRun, collect_checkov
+from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
+from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
-from harness.waivers import CHECKOV_TOOLS, WaiverBook
+from harness.sources import SourceMap, locate_findings, read_source_map
+from harness.synth import SynthesisRejectedError, synthesize
+
+if TYPE_CHECKING:
+    from harness.nag_include import IncludedNag
+from harness.waivers import WaiverBook
+from harness.worlds import Expansion, expand
 
 Progress = Callable[[str], None]
 
@@ -42,6 +80,7 @@ class Catalog:
     mappings: list[ControlMapping]
     waivers: list[Waiver]
     checks_dir: Path | None
+    frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
 
     def policy(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)
@@ -57,6 +96,7 @@ class GateOptions:
     cfn_lint: str = ""
     tiers: Sequence[str] = ()
     today: dt.date = field(default_factory=dt.date.today)
+    base: BaseRequest | None = None  # compare the head with a base (--base REF / --base-assembly PATH)
 
 
 @dataclass(kw_only=True)
@@ -77,12 +117,15 @@ class GateResult:
     assemblies: list[AssemblyVerdict]
     catalog: Catalog
     tests: TestRun | None = None
+    coverage: list[PolicyCoverage] = field(default_factory=list)
     error: str = ""
     duration_s: float = 0.0
+    commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
+    comparison: Comparison | None = None  # with a base: the delta and the resource changes
 
     @property
     def failures(self) -> list[Finding]:
-        return [f for f in self.findings if f.status is Status.FAILED]
+        return [f for f in self.findings if f.status.gates]
 
 
 def load_catalog(root: Path | None = None) -> Catalog:
@@ -98,9 +141,8 @@ def load_catalog(root: Path | None = None) -> Catalog:
             mappings=catalog.load_mappings(policies_dir),
             waivers=catalog.load_waivers(policies_dir),
             checks_dir=checks_dir,
+            frameworks=catalog.load_frameworks(policies_dir),
         )
-    except NotImplementedError as error:
-        raise HarnessError("policies/ cannot be loaded: harness.catalog loaders are not implemented") from error
     except HarnessError:
         raise
     except Exception as error:
@@ -112,178 +154,353 @@ def load_catalog(root: Path | None = None) -> Catalog:
     return loaded
 
 
-class SynthesisRejectedError(Exception):
-    """A synthesis-time rule aspect of infra/ refused the app: a violation (exit 1), not a crash."""
-
-
-def _rejected(message: str, *, label: str, catalog: Catalog, today: dt.date) -> GateResult:
-    finding = Finding(
-        source=Source.GATE,
-        rule_id="synthesis-rule",
-        status=Status.FAILED,
-        title="the app synthesizes under its own rule aspects (required tags, no Retain)",
-        message=message,
-        remediation="fix the construct the message names; the other checks run once the app synthesizes",
-    )
-    return GateResult(
-        mode="synth",
-        exit_code=ExitCode.VIOLATIONS,
-        findings=[finding],
-        tool_runs=[],
-        waivers=WaiverBook(waivers=catalog.waivers, today=today).report(),
-        assemblies=[
-            AssemblyVerdict(label=label, path="", exit_code=ExitCode.VIOLATIONS, failed_rules=["synthesis-rule"])
-        ],
-        catalog=catalog,
-    )
-
-
 def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> GateResult:
     started_at = time.monotonic()
-    running: list[Started] = []
-    with tempfile.TemporaryDirectory(prefix="gate-tools-") as scratch:
-        # checkov's imports take ~4 s: start it first so they overlap synthesis and pytest.
-        launcher = CheckovLauncher(executable=options.checkov, cwd=Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="gate-") as scratch:
+        run = GateRun(options=options, catalog=catalog, progress=progress, scratch=Path(scratch))
         try:
-            result = _run(
-                options, catalog=catalog, progress=progress, running=running, launcher=launcher, scratch=Path(scratch)
-            )
+            result = run.execute()
         except SynthesisRejectedError as rejected:
-            label = (options.outdir or options.root / "cdk.out").name
-            result = _rejected(str(rejected), label=label, catalog=catalog, today=options.today)
+            result = run.rejected(str(rejected))
         finally:
-            launcher.kill()
-            for process in running:
-                process.kill()
+            run.stop()
     result.duration_s = time.monotonic() - started_at
     return result
 
 
-def _run(
-    options: GateOptions,
-    *,
-    catalog: Catalog,
-    progress: Progress,
-    running: list[Started],
-    launcher: CheckovLauncher,
-    scratch: Path,
-) -> GateResult:
-    tool_runs: list[ToolRun] = []
-    tests: TestRun | None = None
-    pytest_groups: list[PytestGroup] = []
-    reports_dir = options.reports_dir or options.root / "reports"
-    junit_tiers = reports_dir / "tests.junit.xml"
-    synth_mode = not options.assemblies
-    if options.tiers:
-        pytest_groups = start_pytest(root=options.root, tiers=options.tiers, scratch=scratch)
-        running.extend(group.started for group in pytest_groups)
-        progress("tests: started pytest on " + " | ".join(", ".join(g.tiers) for g in pytest_groups))
+@dataclass(frozen=True, kw_only=True)
+class Scanners:
+    checkov: Started
+    lint: list[Started]
+    templates: list[Path]  # originals, for cfn-lint
+    expected_resources: int  # resources in the world files, for checkov's count
 
-    construct_level: dict[str, NagOutcome] = {}
-    if synth_mode:
-        outdir = options.outdir or options.root / "cdk.out"
-        progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
-        began = time.monotonic()
-        assembly, outcome = _synthesize(outdir)
-        assemblies = [assembly]
-        construct_level = {assembly.label: outcome}
-        tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
-    else:
-        assemblies = _load_assemblies(options.assemblies)
-        progress(
-            f"assembly: {len(assemblies)} cloud assembly(ies), {sum(a.resource_count for a in assemblies)} resources"
+
+@dataclass(kw_only=True)
+class Collected:
+    checkov: CheckovRun
+    lint: LintRun
+    tests: TestRun | None
+
+
+class GateRun:
+    """One run of the gate; each method is one named stage."""
+
+    def __init__(self, *, options: GateOptions, catalog: Catalog, progress: Progress, scratch: Path) -> None:
+        self.options = options
+        self.catalog = catalog
+        self.progress = progress
+        self.scratch = scratch
+        self.running: list[Started] = []
+        self.tool_runs: list[ToolRun] = []
+        self.book = WaiverBook(waivers=catalog.waivers, today=options.today)
+        # checkov's imports take ~4 s: start it first so they overlap synthesis and pytest.
+        self.launcher = CheckovLauncher(
+            executable=options.checkov,
+            cwd=scratch,
+            # The policies read the spec's values from the app's infra/spec.toml, wherever policies/ is.
+            env={"STG_SPEC_MODULE": str(options.root / "infra" / "spec.py")},
         )
+        self.synth_mode = not options.assemblies
+        self.base_builder: BaseBuilder | None = None
+        self.base: Base | None = None
 
-    templates = [stack.path for a in assemblies for stack in a.stacks]
-    expected_resources = sum(a.resource_count for a in assemblies)
-    progress(f"checkov + cfn-lint: scanning {len(templates)} template(s) concurrently")
-    checkov_proc = launcher.scan(templates=templates, external_checks_dir=catalog.checks_dir)
-    running.append(checkov_proc)
-    regions = [stack.region for a in assemblies for stack in a.stacks]
-    lint_procs = start_cfnlint(executable=options.cfn_lint, templates=templates, regions=regions, cwd=options.root)
-    running.extend(lint_procs)
-    # cdk-nag over the templates (CfnInclude) in both modes, while checkov and cfn-lint run: in
-    # synthesis mode it adds what the construct tree hides from the packs (CDK's raw helper
-    # resources become typed L1s), so both paths judge the same and share one set of waivers.
-    from harness.nag_include import run_nag_on_assemblies  # noqa: PLC0415  (starts jsii)
+    def stop(self) -> None:
+        self.launcher.kill()
+        for process in self.running:
+            process.kill()
+        if self.base_builder is not None:
+            self.base_builder.stop()
 
-    progress("cdk-nag: running the packs over the templates via CfnInclude")
-    began = time.monotonic()
-    included = run_nag_on_assemblies(assemblies, acknowledgements=acknowledgements_from(catalog.waivers))
-    template_level = included.outcomes
-    tool_runs.append(_nag_run(began, *template_level.values(), command="CfnInclude + Validations (in-process)"))
-    progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in template_level.values())} finding(s)")
-    lint = collect_cfnlint(lint_procs, templates=templates)
-    progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
-    checkov = collect_checkov(checkov_proc, expected_resources=expected_resources)
-    progress(f"checkov: {len(checkov.results)} result(s) on {checkov.resource_count} resources")
-    if pytest_groups:
-        tests = collect_pytest(pytest_groups, junit_xml=junit_tiers)
-        progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")
+    def execute(self) -> GateResult:
+        self.prepare_base()
+        groups = self.start_tiers()
+        assemblies, construct_nag = self.obtain_assemblies()
+        expansion = self.expand_worlds(assemblies)
+        scanners = self.start_scanners(assemblies, expansion)
+        # The template's own content (transforms, custom resources, secrets in its sections) is judged
+        # on a thread while cdk-nag waits on Node.js: its detect-secrets import alone is ~0.5 s of CPU.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gate-content") as pool:
+            content = pool.submit(content_findings, assemblies, policies=self.catalog.policies)
+            included = self.run_template_nag(expansion)
+            collected = self.collect(scanners, groups)
+            findings, judged = self.judge(assemblies, expansion, construct_nag, included, collected)
+            gate_findings, coverage = self.check_coverage(assemblies, expansion, judged, content.result())
+        findings += waive_gate_findings(gate_findings, assemblies=assemblies, book=self.book)
+        comparison = self.compare_resources(assemblies, findings)
+        findings += comparison.findings if comparison else []
+        findings += waiver_findings(self.book)
+        findings = self.locate_sources(assemblies, findings)
+        findings.sort(key=Finding.sort_key)
+        result = self.decide(assemblies, findings, collected, coverage)
+        result.comparison = self.compare_findings(findings, comparison)
+        return result
 
-    book = WaiverBook(waivers=catalog.waivers, today=options.today)
-    findings: list[Finding] = []
-    for assembly in assemblies:
-        nag = _nag_findings(template_level.get(assembly.label), assembly=assembly, book=book)
-        if synth_mode:
-            first = _nag_findings(construct_level.get(assembly.label), assembly=assembly, book=book)
-            seen = {(f.rule_id, f.logical_id) for f in first}
-            # The template-level run repeats the construct-level findings; its own CloudFormation
-            # validation plugin re-checks what the synthesis already checked.
-            nag = first + [f for f in nag if f.source is Source.CDK_NAG and (f.rule_id, f.logical_id) not in seen]
-        findings += nag
-        findings += _checkov_findings(checkov, assembly=assembly, book=book, catalog=catalog)
-        findings += _lint_findings(lint, assembly=assembly, book=book)
-    if tests is not None:
-        findings += _test_findings(tests, label=assemblies[0].label)
-    findings += _waiver_findings(book)
-    findings.sort(key=Finding.sort_key)
+    # -- stages ---------------------------------------------------------------------------
 
-    tool_runs += [
-        ToolRun(
-            source=Source.CHECKOV,
-            version=CHECKOV_VERSION,
-            command=f"checkov --framework cloudformation --skip-download, offline env, one process, {len(templates)} template(s)",
-            duration_s=checkov.duration_s,
-            evaluated=sum(1 for f in findings if f.source is Source.CHECKOV),
-        ),
-        ToolRun(
-            source=Source.PROJECT,
-            version=f"{len(catalog.policies)} policies",
-            command="checkov --external-checks-dir",
-            duration_s=checkov.duration_s,
-            evaluated=sum(1 for f in findings if f.source is Source.PROJECT),
-        ),
-        ToolRun(
-            source=Source.CFN_LINT,
-            version=CFN_LINT_VERSION,
-            command="cfn-lint --format json",
-            duration_s=lint.duration_s,
-            evaluated=len(lint.templates),
-        ),
-    ]
-    if tests is not None:
-        tool_runs.append(
+    def prepare_base(self) -> None:
+        """With a base: resolve it and start synthesizing it (unless cached) while the head's stages run."""
+        request = self.options.base
+        if request is None:
+            return
+        if len(self.options.assemblies) > 1:
+            count = len(self.options.assemblies)
+            raise HarnessError(f"a comparison with a base judges one head: got {count} --assembly paths")
+        self.base_builder = BaseBuilder(request, root=self.options.root, scratch=self.scratch, progress=self.progress)
+        started = self.base_builder.start()
+        if started is not None:
+            self.running.append(started)
+
+    def start_tiers(self) -> list[PytestGroup]:
+        if not self.options.tiers:
+            return []
+        groups = start_pytest(root=self.options.root, tiers=self.options.tiers, scratch=self.scratch)
+        self.running.extend(group.started for group in groups)
+        self.progress("tests: started pytest on " + " | ".join(", ".join(g.tiers) for g in groups))
+        return groups
+
+    def obtain_assemblies(self) -> tuple[list[CloudAssembly], dict[str, NagOutcome]]:
+        if not self.synth_mode:
+            assemblies = _load_assemblies(self.options.assemblies)
+            count = sum(a.resource_count for a in assemblies)
+            self.progress(f"assembly: {len(assemblies)} cloud assembly(ies), {count} resources")
+            return assemblies, {}
+        outdir = self.options.outdir or self.options.root / "cdk.out"
+        self.progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
+        began = time.monotonic()
+        assembly, outcome = synthesize(outdir, acknowledgements=acknowledgements_from(self.catalog.waivers))
+        self.tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
+        return [assembly], {assembly.label: outcome}
+
+    def expand_worlds(self, assemblies: Sequence[CloudAssembly]) -> Expansion:
+        expansion = expand(assemblies, directory=self.scratch / "worlds")
+        templates = sum(len(a.stacks) for a in assemblies)
+        self.progress(f"worlds: {len(expansion.targets)} deploy-time world(s) of {templates} template(s)")
+        return expansion
+
+    def start_scanners(self, assemblies: Sequence[CloudAssembly], expansion: Expansion) -> Scanners:
+        files = [t.path for t in expansion.targets]
+        originals = [stack.path for a in assemblies for stack in a.stacks]
+        self.progress(f"checkov + cfn-lint: scanning {len(files)} world file(s), {len(originals)} template(s)")
+        checkov = self.launcher.scan(templates=files, external_checks_dir=self.catalog.checks_dir)
+        self.running.append(checkov)
+        regions = [stack.region for a in assemblies for stack in a.stacks]
+        lint = start_cfnlint(
+            executable=self.options.cfn_lint, templates=originals, regions=regions, cwd=self.options.root
+        )
+        self.running.extend(lint)
+        expected = sum(len(t.body.get("Resources") or {}) for t in expansion.targets)
+        return Scanners(checkov=checkov, lint=lint, templates=originals, expected_resources=expected)
+
+    def run_template_nag(self, expansion: Expansion) -> IncludedNag:
+        # cdk-nag over the world files (CfnInclude) in both modes, while checkov and cfn-lint run: in
+        # synthesis mode it adds what the construct tree hides from the packs (CDK's raw helper
+        # resources become typed L1s), so both paths judge the same and share one set of waivers.
+        from harness.nag_include import run_nag_on_targets  # noqa: PLC0415  (starts jsii)
+
+        self.progress("cdk-nag: running the packs over the world files via CfnInclude")
+        began = time.monotonic()
+        included = run_nag_on_targets(expansion.targets, waivers=self.catalog.waivers)
+        if included.unmapped:
+            first = included.unmapped[0]
+            raise HarnessError(
+                f"cdk-nag reported {first.namespaced_rule} on {first.construct_path!r}, no resource of the templates"
+            )
+        outcomes = list(included.outcomes.values())
+        self.tool_runs.append(
+            _nag_run(
+                began, *outcomes, command="CfnInclude + Validations (in-process)", resources=included.resources,
+                runs=included.runs,
+            )
+        )  # fmt: skip
+        self.progress(f"cdk-nag: {sum(len(o.violations) + len(o.suppressed) for o in outcomes)} finding(s)")
+        return included
+
+    def collect(self, scanners: Scanners, groups: Sequence[PytestGroup]) -> Collected:
+        lint = collect_cfnlint(scanners.lint, templates=scanners.templates)
+        self.progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
+        checkov = collect_checkov(
+            scanners.checkov, expected_resources=scanners.expected_resources, verdicts_file=self.launcher.verdicts_file
+        )
+        self.progress(f"checkov: {len(checkov.results)} result(s) on {checkov.resource_count} resources")
+        tests = None
+        if groups:
+            reports_dir = self.options.reports_dir or self.options.root / "reports"
+            tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml")
+            self.progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")
+        return Collected(checkov=checkov, lint=lint, tests=tests)
+
+    def judge(
+        self,
+        assemblies: Sequence[CloudAssembly],
+        expansion: Expansion,
+        construct_nag: dict[str, NagOutcome],
+        included: IncludedNag,
+        collected: Collected,
+    ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
+        """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
+        findings: list[Finding] = []
+        seen: set[tuple[str, str, str]] = set()
+        # The construct-level run (synthesis mode) comes first: its findings carry CDK's own
+        # acknowledgements; the template-level run adds only what it did not see.
+        for assembly in assemblies:
+            outcome = construct_nag.get(assembly.label)
+            if outcome is not None:
+                stack = assembly.stacks[0]
+                findings += nag_findings(outcome, stack=stack, world="", book=self.book, seen=seen)
+        included_findings = included_nag_findings(included.outcomes, expansion=expansion, book=self.book, seen=seen)
+        findings += unloadable_findings(included.unloadable, expansion=expansion)
+        findings += [f for f in included_findings if not self.synth_mode or f.source is Source.CDK_NAG]
+        overrides = unresolved_attributes(self.catalog.policies, expansion)
+        policies = {p.id: p for p in self.catalog.policies}
+        folding = checkov_findings(
+            collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides
+        )
+        findings += folding.findings
+        findings += lint_findings(collected.lint, assemblies=assemblies, book=self.book)
+        if collected.tests is not None:
+            findings += test_findings(collected.tests, label=assemblies[0].label)
+        findings += expansion.findings
+        return findings, folding.judged
+
+    def check_coverage(
+        self,
+        assemblies: Sequence[CloudAssembly],
+        expansion: Expansion,
+        judged: dict[tuple[str, Path, str], Status],
+        content: list[Finding],
+    ) -> tuple[list[Finding], list[PolicyCoverage]]:
+        gaps, coverage = coverage_findings(
+            self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged
+        )
+        self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
+        return [*gaps, *content], coverage
+
+    def compare_resources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> Comparison | None:
+        """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""
+        if self.base_builder is None:
+            return None
+        policies_dir = (self.catalog.checks_dir or Path("policies/checks")).parent
+        rules = load_change_rules(policies_dir)
+        tools = [self.options.checkov, self.options.cfn_lint]
+        today = self.options.today.isoformat()
+        digest = rules_digest(root=self.options.root, policies_dir=policies_dir, tools=tools, today=today)
+        head = assemblies[0]
+        if not self.synth_mode:  # judged exactly as a base is: the next comparison may have it as its base
+            judged = locate_findings([*findings, *waiver_findings(self.book)], self._sources(head))
+            self.base_builder.remember(head, judged, rules=digest)
+        self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
+        changes = compare_assemblies(self.base.assembly, head, rules=rules, head_sources=self._sources(head))
+        findings = change_findings(changes, rules=rules, book=self.book, head=head, base=self.base.assembly)
+        gated = sum(1 for f in findings if f.status.gates)
+        self.progress(f"changes: {len(changes)} resource(s) differ from the base; {gated} stateful one(s) gate")
+        self.tool_runs.append(
             ToolRun(
-                source=Source.TESTS,
-                version=", ".join(options.tiers),
-                command="pytest",
-                duration_s=tests.duration_s,
-                evaluated=len(tests.cases),
+                source=Source.CHANGE,
+                version=f"{len(rules.policies)} change policies",
+                command=f"compare with base {self.base.label}",
+                evaluated=len(changes),
+                notes=["replacement from createOnlyProperties (cfn-lint's provider schemas); policies/stateful.yaml"],
             )
         )
-    verdicts = [_verdict(a, findings) for a in assemblies]
-    exit_code = max((v.exit_code for v in verdicts), default=ExitCode.CLEAN)
-    return GateResult(
-        mode="synth" if synth_mode else "assembly",
-        exit_code=exit_code,
-        findings=findings,
-        tool_runs=sorted(tool_runs, key=lambda r: r.source.value),
-        waivers=book.report(),
-        assemblies=verdicts,
-        catalog=catalog,
-        tests=tests,
-    )
+        return Comparison(changes=changes, findings=findings, rules=rules)
+
+    def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
+        """Every finding with the infra/ line that created its construct, where the assembly carries the map."""
+        return locate_findings(findings, {a.label: self._sources(a) for a in assemblies})
+
+    def compare_findings(self, findings: Sequence[Finding], comparison: Comparison | None) -> Comparison | None:
+        """With a base: which violations the change introduced, fixed or left unchanged."""
+        if comparison is None or self.base is None:
+            return None
+        base = self.base
+        delta = compare_findings(findings, base.findings, label=base.label, commit=base.commit)
+        comparison.delta = delta
+        counts = f"{len(delta.introduced)} introduced, {len(delta.fixed)} fixed, {len(delta.unchanged)} unchanged"
+        self.progress(f"delta: {counts} violation(s) against {base.label}")
+        return comparison
+
+    def _sources(self, assembly: CloudAssembly) -> SourceMap:
+        return read_source_map(assembly.root)
+
+    def _judge_base(self, path: Path) -> list[Finding]:
+        """The base's findings: a nested gate run in --assembly mode, same catalog, tools and date."""
+        nested = GateOptions(
+            root=self.options.root, assemblies=[path], checkov=self.options.checkov, cfn_lint=self.options.cfn_lint,
+            today=self.options.today,
+        )  # fmt: skip
+        try:
+            result = run_gate(nested, catalog=self.catalog, progress=lambda line: self.progress(f"base: {line}"))
+        except HarnessError as error:
+            label = self.options.base.label if self.options.base else path
+            raise HarnessError(f"judging the base {label}: {error}") from error
+        return result.findings
+
+    def decide(
+        self,
+        assemblies: Sequence[CloudAssembly],
+        findings: list[Finding],
+        collected: Collected,
+        coverage: list[PolicyCoverage],
+    ) -> GateResult:
+        self.tool_runs += _scanner_runs(collected, findings, policies=len(self.catalog.policies), options=self.options)
+        verdicts = [_verdict(a, findings) for a in assemblies]
+        return GateResult(
+            mode="synth" if self.synth_mode else "assembly",
+            exit_code=max((v.exit_code for v in verdicts), default=ExitCode.CLEAN),
+            findings=findings,
+            tool_runs=sorted(self.tool_runs, key=lambda r: (r.source.value, r.command)),
+            waivers=self.book.report(),
+            assemblies=verdicts,
+            catalog=self.catalog,
+            tests=collected.tests,
+            coverage=coverage,
+            commands=self.commands(),
+        )
+
+    def commands(self) -> list[str]:
+        """The commands this run started, exactly, without this machine's scratch directory (for the evidence)."""
+        from harness.evidence import sanitize  # noqa: PLC0415
+        from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
+
+        root, scratch = self.options.root, str(self.scratch)
+        lines = (
+            ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
+            if self.synth_mode
+            else []
+        )
+        lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
+        lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
+        lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
+        return lines
+
+    def rejected(self, message: str) -> GateResult:
+        """The app refused by its own synthesis-time rules: a violation per offending construct; nothing else can run."""
+        label = (self.options.outdir or self.options.root / "cdk.out").name
+        findings = [
+            Finding(
+                source=Source.GATE,
+                rule_id="synthesis-rule",
+                status=Status.FAILED,
+                title="the app synthesizes under its own rule aspects (required tags, no Retain)",
+                assembly=label,
+                construct_path=offence.split(" ", 1)[0],
+                message=offence,
+                remediation="fix the construct the message names; the other checks run once the app synthesizes",
+            )
+            for offence in sorted(message.split("; "))
+        ]
+        return GateResult(
+            mode="synth",
+            exit_code=ExitCode.VIOLATIONS,
+            findings=findings,
+            tool_runs=[],
+            waivers=self.book.report(),
+            assemblies=[
+                AssemblyVerdict(label=label, path="", exit_code=ExitCode.VIOLATIONS, failed_rules=["synthesis-rule"])
+            ],
+            catalog=self.catalog,
+        )
 
 
 def _load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
@@ -298,271 +515,78 @@ def _load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
     return assemblies
 
 
-def _synthesize(outdir: Path) -> tuple[CloudAssembly, NagOutcome]:
-    from harness.nag import VALIDATION_REPORT, judge_report, probe_packs, read_validation_report, recorded_runs  # noqa: PLC0415
-    from infra.app_builder import add_staging_stacks, new_app  # noqa: PLC0415  (starts jsii)
-    from infra.config import ConfigError  # noqa: PLC0415
-    from infra.errors import as_synthesis_rule_error  # noqa: PLC0415
-
-    shutil.rmtree(outdir, ignore_errors=True)
-    app = new_app(outdir=str(outdir))
-    try:
-        add_staging_stacks(app)
-        app.synth()
-    except ConfigError as error:
-        raise HarnessError(f"synthesis failed: config error: {error}") from error
-    except Exception as error:
-        rule_error = as_synthesis_rule_error(error)
-        if rule_error is not None:  # a synthesis-time policy (required tags, no Retain) rejected the app
-            raise SynthesisRejectedError(str(rule_error)) from error
-        raise HarnessError(f"synthesis failed: {str(error).strip().splitlines()[0]}") from error
-    runs = recorded_runs(app)
-    if runs is None:
-        raise HarnessError("cdk-nag did not run: the packs were not registered (context cdkNagPacks=false?)")
-    probe_packs()
-    outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
-    return load_assembly(outdir), outcome
-
-
-def _nag_run(began: float, *outcomes: NagOutcome, command: str) -> ToolRun:
+def _nag_run(
+    began: float, *outcomes: NagOutcome, command: str, resources: int = 0, runs: dict[str, PackRun] | None = None
+) -> ToolRun:
     packs = sorted({p for o in outcomes for p in o.packs_in_report if p in PACK_NAMES})
+    recorded = dict(runs or {})
+    for outcome in outcomes:
+        recorded.update(outcome.runs)
     return ToolRun(
         source=Source.CDK_NAG,
-        version="3.0.2",
+        version=importlib.metadata.version("cdk-nag"),
         command=command,
         duration_s=time.monotonic() - began,
         evaluated=sum(len(o.violations) + len(o.suppressed) for o in outcomes),
-        notes=[f"packs ran: {', '.join(PACK_NAMES)}", f"packs with findings: {', '.join(packs) or 'none'}"],
+        notes=[
+            f"packs ran: {', '.join(PACK_LABELS[name] for name in PACK_NAMES)}",
+            f"packs with findings: {', '.join(PACK_LABELS[p] for p in packs) or 'none'}",
+            *([f"resources handed to each pack: {resources}"] if resources else []),
+        ],
+        packs=[
+            RulePackRun(
+                name=name,
+                label=PACK_LABELS[name],
+                resources=recorded[name].resources if name in recorded else 0,
+                findings=sum(o.findings_of(name) for o in outcomes),
+            )
+            for name in PACK_NAMES
+        ],
     )
 
 
-def _reverse_paths(assembly: CloudAssembly) -> dict[str, tuple[StackTemplate, str]]:
-    return {path: (stack, lid) for stack in assembly.stacks for lid, path in stack.construct_paths.items()}
-
-
-def _nag_findings(outcome: NagOutcome | None, *, assembly: CloudAssembly, book: WaiverBook) -> list[Finding]:
-    if outcome is None:
-        raise HarnessError(f"cdk-nag did not run on assembly {assembly.label}")
-    by_path = _reverse_paths(assembly)
-    findings = []
-    for violation, suppressed in [(v, False) for v in outcome.violations] + [(v, True) for v in outcome.suppressed]:
-        ours = violation.plugin in PACK_NAMES
-        source = Source.CDK_NAG if ours else Source.CDK_VALIDATE
-        stack, logical_id = by_path.get(violation.construct_path, (None, violation.logical_id))
-        template = violation.template or (stack.relpath if stack else "")
-        if stack is None:
-            stack = next((s for s in assembly.stacks if s.relpath == template), None)
-        resource_type = stack.resource_type(logical_id) if stack else ""
-        severity = violation.severity
-        status = Status.FAILED if severity in ("error", "fatal") else Status.WARNING
-        message = violation.description
-        waiver_id = expires = ""
-        if suppressed:
-            waiver = book.from_ack_reason(violation.reason, rule=violation.acknowledged_id) if ours else None
-            if waiver is None and not ours:
-                status, waiver_id, message = (
-                    Status.WAIVED,
-                    "aws-cdk-lib",
-                    f"{message} (acknowledged by aws-cdk-lib: {violation.reason})",
-                )
-            elif waiver is None:
-                status = Status.FAILED
-                message = (
-                    f"acknowledged without a waiver in policies/ ({violation.acknowledged_id}): {violation.reason}"
-                )
-            elif book.expired(waiver):
-                status, waiver_id, expires = Status.FAILED, waiver.id, waiver.expires.isoformat()
-                message = f"waiver {waiver.id} expired on {expires}: {message}"
-            else:
-                status, waiver_id, expires = Status.WAIVED, waiver.id, waiver.expires.isoformat()
-        findings.append(
-            Finding(
-                source=source,
-                rule_id=violation.namespaced_rule,
-                status=status,
-                title=violation.description,
-                assembly=assembly.label,
-                template=template,
-                logical_id=logical_id,
-                construct_path=violation.construct_path,
-                resource_type=resource_type,
-                message=message,
-                severity=severity,
-                remediation=f"fix the resource, or add a waiver to policies/ for '{violation.namespaced_rule}'"
-                if ours
-                else "see the CloudFormation validation rule",
-                waiver_id=waiver_id,
-                waiver_expires=expires,
-            )
-        )
-    return findings
-
-
-def _checkov_findings(run: CheckovRun, *, assembly: CloudAssembly, book: WaiverBook, catalog: Catalog) -> list[Finding]:
-    findings = []
-    for stack in assembly.stacks:
-        findings += _checkov_stack_findings(
-            run.by_template.get(stack.path, []), stack=stack, book=book, catalog=catalog
-        )
-    return findings
-
-
-def _checkov_stack_findings(
-    results: Sequence[CheckovResult], *, stack: StackTemplate, book: WaiverBook, catalog: Catalog
-) -> list[Finding]:
-    findings = []
-    for result in results:
-        policy = catalog.policy(result.check_id)
-        source = Source.PROJECT if policy is not None else Source.CHECKOV
-        construct_path = stack.construct_path(result.logical_id)
-        status = Status.PASSED
-        message = ""
-        waiver_id = expires = ""
-        if result.result in ("FAILED", "SKIPPED"):
-            waiver = book.match(
-                tools=CHECKOV_TOOLS, rule=result.check_id, logical_id=result.logical_id, construct_path=construct_path
-            )
-            if waiver is None:
-                status = Status.FAILED
-                message = (
-                    f"skipped in template metadata without a waiver in policies/: {result.suppress_comment}"
-                    if result.result == "SKIPPED"
-                    else f"{result.check_id} failed on {result.logical_id}"
-                )
-            elif book.expired(waiver):
-                status, waiver_id, expires = Status.FAILED, waiver.id, waiver.expires.isoformat()
-                message = f"waiver {waiver.id} expired on {expires}"
-            else:
-                status, waiver_id, expires = Status.WAIVED, waiver.id, waiver.expires.isoformat()
-                message = waiver.reason
-        findings.append(
-            Finding(
-                source=source,
-                rule_id=result.check_id,
-                status=status,
-                title=policy.title if policy else result.check_name,
-                assembly=stack.assembly,
-                template=stack.relpath,
-                logical_id=result.logical_id,
-                construct_path=construct_path,
-                resource_type=result.resource_type,
-                message=message,
-                severity=str(policy.severity) if policy else (result.severity or ""),
-                remediation=policy.remediation
-                if policy
-                else (result.guideline or f"see checkov check {result.check_id}"),
-                waiver_id=waiver_id,
-                waiver_expires=expires,
-            )
-        )
-    return findings
-
-
-def _lint_findings(run: LintRun, *, assembly: CloudAssembly, book: WaiverBook) -> list[Finding]:
-    findings = []
-    for stack in assembly.stacks:
-        matches = run.by_template.get(stack.path, [])
-        for match in matches:
-            construct_path = stack.construct_path(match.logical_id)
-            status = Status.FAILED if match.level in ("Error", "Warning") else Status.WARNING
-            message = match.message
-            waiver_id = expires = ""
-            waiver = book.match(
-                tools=[Tool.CFN_LINT], rule=match.rule_id, logical_id=match.logical_id, construct_path=construct_path
-            )
-            if waiver is not None and book.expired(waiver):
-                status, waiver_id, expires = Status.FAILED, waiver.id, waiver.expires.isoformat()
-                message = f"waiver {waiver.id} expired on {expires}: {message}"
-            elif waiver is not None:
-                status, waiver_id, expires = Status.WAIVED, waiver.id, waiver.expires.isoformat()
-            elif match.rule_id in NOT_GATING and status is Status.FAILED:
-                status = Status.WARNING
-                message = f"{message} (not gating: {NOT_GATING[match.rule_id]})"
-            findings.append(
-                Finding(
-                    source=Source.CFN_LINT,
-                    rule_id=match.rule_id,
-                    status=status,
-                    title=match.description,
-                    assembly=assembly.label,
-                    template=stack.relpath,
-                    logical_id=match.logical_id,
-                    construct_path=construct_path,
-                    resource_type=stack.resource_type(match.logical_id),
-                    message=f"{message} [{match.path}]" if match.path else message,
-                    severity=match.level,
-                    remediation="fix the template value cfn-lint names (see the rule's documentation)",
-                    waiver_id=waiver_id,
-                    waiver_expires=expires,
-                )
-            )
-        if not any(f.status is Status.FAILED for f in findings if f.template == stack.relpath):
-            findings.append(
-                Finding(
-                    source=Source.CFN_LINT,
-                    rule_id="cfn-lint",
-                    status=Status.PASSED,
-                    title="cfn-lint finds no gating issue",
-                    assembly=assembly.label,
-                    template=stack.relpath,
-                )
-            )
-    return findings
-
-
-def _test_findings(run: TestRun, *, label: str) -> list[Finding]:
-    status_of = {"passed": Status.PASSED, "failed": Status.FAILED, "error": Status.FAILED, "skipped": Status.WARNING}
-    return [
-        Finding(
-            source=Source.TESTS,
-            rule_id=case.nodeid,
-            status=status_of[case.outcome],
-            title=f"{case.tier} test",
-            assembly=label,
-            message=case.message,
-            remediation="fix the code or the test; run `nox -s tests -- <node id>`"
-            if case.outcome in ("failed", "error")
-            else "",
-        )
-        for case in run.cases
+def _scanner_runs(
+    collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions
+) -> list[ToolRun]:
+    checkov, lint, tests = collected.checkov, collected.lint, collected.tests
+    runs = [
+        ToolRun(
+            source=Source.CHECKOV,
+            version=checkov.version,
+            command="checkov --framework cloudformation --skip-download, offline env, one process over every world file",
+            duration_s=checkov.duration_s,
+            evaluated=sum(1 for f in findings if f.source is Source.CHECKOV),
+        ),
+        ToolRun(
+            source=Source.PROJECT,
+            version=f"{policies} policies",
+            command="checkov --external-checks-dir policies/checks",
+            duration_s=checkov.duration_s,
+            evaluated=sum(1 for f in findings if f.source is Source.PROJECT),
+        ),
+        ToolRun(
+            source=Source.CFN_LINT,
+            version=cfnlint_version(options.cfn_lint),
+            command="cfn-lint --format json",
+            duration_s=lint.duration_s,
+            evaluated=len(lint.templates),
+        ),
     ]
-
-
-def _waiver_findings(book: WaiverBook) -> list[Finding]:
-    findings = []
-    for waiver in sorted(book.waivers, key=lambda w: w.id):
-        target = f"{waiver.rule} on {waiver.target}"
-        if book.expired(waiver):
-            findings.append(
-                Finding(
-                    source=Source.GATE,
-                    rule_id="waiver-expired",
-                    status=Status.FAILED,
-                    title="waivers must not be expired",
-                    message=f"waiver {waiver.id} ({target}, owner {waiver.owner}) expired on {waiver.expires.isoformat()}",
-                    remediation="fix the finding, or renew the waiver in policies/ with a new expiry and reason",
-                    waiver_id=waiver.id,
-                    waiver_expires=waiver.expires.isoformat(),
-                )
+    if tests is not None:
+        runs.append(
+            ToolRun(
+                source=Source.TESTS,
+                version=", ".join(options.tiers),
+                command="pytest",
+                duration_s=tests.duration_s,
+                evaluated=len(tests.cases),
             )
-        elif book.uses[waiver.id] == 0:
-            findings.append(
-                Finding(
-                    source=Source.GATE,
-                    rule_id="waiver-stale",
-                    status=Status.WARNING,
-                    title="waivers match something",
-                    message=f"waiver {waiver.id} ({target}) matched nothing in this run",
-                    remediation="remove the waiver from policies/ if the finding is gone for good",
-                    waiver_id=waiver.id,
-                    waiver_expires=waiver.expires.isoformat(),
-                )
-            )
-    return findings
+        )
+    return runs
 
 
 def _verdict(assembly: CloudAssembly, findings: Sequence[Finding]) -> AssemblyVerdict:
-    failed = sorted({f.rule_id for f in findings if f.status is Status.FAILED and f.assembly in (assembly.label, "")})
+    failed = sorted({f.rule_id for f in findings if f.status.gates and f.assembly in (assembly.label, "")})
     return AssemblyVerdict(
         label=assembly.label,
         path=str(assembly.root),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -13,10 +14,16 @@ class ExitCode(IntEnum):
 
 
 class Status(StrEnum):
-    FAILED = "failed"  # fails the gate
+    FAILED = "failed"  # a violation: fails the gate
+    NOT_EVALUATED = "not-evaluated"  # the gate could not judge it (content or values not in the template): fails
     WARNING = "warning"  # reported, does not fail the gate
     WAIVED = "waived"  # a matching, unexpired waiver from policies/ covers it
     PASSED = "passed"
+
+    @property
+    def gates(self) -> bool:
+        """Whether a finding with this status fails the gate (exit 1)."""
+        return self in (Status.FAILED, Status.NOT_EVALUATED)
 
 
 class Source(StrEnum):
@@ -28,10 +35,11 @@ class Source(StrEnum):
     PROJECT = "project"  # the project's own checkov custom checks in policies/
     CFN_LINT = "cfn-lint"
     TESTS = "tests"
-    GATE = "gate"  # the gate's own rules: expired waivers, unregistered suppressions
+    GATE = "gate"  # the gate's own rules: expired waivers, content it cannot see, missing verdicts
+    CHANGE = "change"  # what a change does to the stack against a base (harness.changes): stateful replacement/removal
 
 
-STATUS_ORDER = {Status.FAILED: 0, Status.WARNING: 1, Status.WAIVED: 2, Status.PASSED: 3}
+STATUS_ORDER = {Status.FAILED: 0, Status.NOT_EVALUATED: 1, Status.WARNING: 2, Status.WAIVED: 3, Status.PASSED: 4}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +60,13 @@ class Finding:
     remediation: str = ""
     waiver_id: str = ""
     waiver_expires: str = ""
+    stack: str = ""  # stack id (e.g. "StagingDatabase", "Stage/Stack", "Parent/Nested")
+    world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
+    code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
+    code_line: int = 0
+    # Framework key -> control ids the rule is mapped to (harness.controls.annotate; not part of sort_key:
+    # a function of rule_id, which already is).
+    controls: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
 
     def sort_key(self) -> tuple[str, int, str, str, str, str, str, str]:
         return (
@@ -66,6 +81,16 @@ class Finding:
         )
 
 
+@dataclass(frozen=True, kw_only=True)
+class RulePackRun:
+    """One cdk-nag pack in one tool run: what it was handed, not only what it found."""
+
+    name: str  # plugin name, e.g. "PCI.DSS.321"
+    label: str  # what auditors read, e.g. "PCI DSS 3.2.1 (cdk-nag pack, not v4.0.1)"
+    resources: int  # resources in the templates handed to the pack (harness.nag.PackRun.resources)
+    findings: int  # violations and acknowledged violations it reported
+
+
 @dataclass(kw_only=True)
 class ToolRun:
     """What one tool did: proof that it ran, what it evaluated, how long it took."""
@@ -76,6 +101,7 @@ class ToolRun:
     evaluated: int = 0  # results (check x resource) or tests the tool produced
     duration_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    packs: list[RulePackRun] = field(default_factory=list)  # cdk-nag: one entry per pack
 
 
 @dataclass(frozen=True, kw_only=True)

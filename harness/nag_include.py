@@ -1,81 +1,81 @@
 """cdk-nag over templates the gate did not build: ``cloudformation_include.CfnInclude``.
 
-Every stack template of every assembly is loaded into its own Stack of one fresh App
-(one synthesis, one jsii runtime, however many assemblies are gated). Waivers are mapped
-from construct paths to the included L1 resources through the assembly's tree.json /
-``aws:cdk:path`` metadata, then the packs run exactly as in a normal synthesis.
+Every world file (harness.worlds) of every template is loaded into its own Stack of one
+fresh App (one synthesis, one jsii runtime, however many assemblies are gated). A waiver of
+policies/ is acknowledged on exactly the included L1 resources its scope covers
+(harness.waivers.covers: targets, type, stack), then the packs run exactly as in a normal
+synthesis. Findings are mapped back to the original template, resource and world.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aws_cdk import Acknowledgment, App, DefaultStackSynthesizer, Stack, Validations
 from aws_cdk import cloudformation_include as cfn_inc
 
 import infra  # noqa: F401  (bundled Node.js for jsii)
-from harness.assembly import CloudAssembly, StackTemplate
+from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
 from harness.nag import (
     VALIDATION_REPORT,
-    Acknowledgement,
     NagOutcome,
     NagViolation,
+    PackRun,
     add_nag_validations,
     judge_report,
     read_validation_report,
     recorded_runs,
 )
+from harness.waivers import covers
+from harness.worlds import ScanTarget
 
 INCLUDE_ID = "Template"
 
 
 @dataclass(frozen=True, kw_only=True)
 class IncludedNag:
-    """Per assembly label: the outcome with paths mapped back to the original assembly.
+    """Per scan target (world file): the outcome with paths mapped back to the original template."""
 
-    Acknowledgement reasons start with the waiver id, which is how the gate maps a
-    suppressed finding back to its waiver in both modes.
-    """
-
-    outcomes: dict[str, NagOutcome]
-
-
-def _covers(target: str, *, logical_id: str, construct_path: str) -> bool:
-    target = target.strip("/")
-    return target == logical_id or (
-        bool(construct_path) and (construct_path == target or construct_path.startswith(target + "/"))
-    )
+    outcomes: dict[Path, NagOutcome]
+    resources: int  # resources the packs were handed, over every world file
+    unmapped: list[NagViolation]  # findings on no included resource (reported, never dropped)
+    unloadable: dict[Path, str]  # world files CfnInclude refused, and why: not judged by cdk-nag
+    runs: dict[str, PackRun] = field(default_factory=dict)  # per pack: calls, resources handed, violations
 
 
-def run_nag_on_assemblies(
-    assemblies: Sequence[CloudAssembly], *, acknowledgements: Sequence[Acknowledgement], outdir: Path | None = None
+def run_nag_on_targets(
+    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None
 ) -> IncludedNag:
+    cdk_waivers = [w for w in waivers if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)]
     with tempfile.TemporaryDirectory(prefix="gate-nag-") as scratch:
         out = outdir or Path(scratch)
         app = App(outdir=str(out), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
-        stacks: dict[str, StackTemplate] = {}
-        ordered = [stack for assembly in assemblies for stack in assembly.stacks]
-        for index, template in enumerate(ordered):
+        stacks: dict[str, ScanTarget] = {}
+        unloadable: dict[Path, str] = {}
+        for index, target in enumerate(targets):
             stack_id = f"Gate{index}"
             stack = Stack(app, stack_id, synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False))
             try:
-                include = cfn_inc.CfnInclude(stack, INCLUDE_ID, template_file=str(template.path))
+                include = cfn_inc.CfnInclude(stack, INCLUDE_ID, template_file=str(target.path))
             except Exception as error:  # jsii surfaces CfnInclude's parse errors as RuntimeError
-                raise HarnessError(
-                    f"cdk-nag cannot load template {template.path}: {str(error).splitlines()[0]}"
-                ) from error
-            stacks[stack_id] = template
-            for ack in acknowledgements:
-                for logical_id in sorted(template.resources):
-                    if _covers(ack.target, logical_id=logical_id, construct_path=template.construct_path(logical_id)):
-                        resource = include.get_resource(logical_id)
-                        Validations.of(resource).acknowledge(
-                            Acknowledgment(id=ack.rule, reason=f"{ack.waiver_id}: {ack.reason}")
+                # This template cannot be judged by the packs (the others still are): not evaluated.
+                unloadable[target.path] = str(error).strip().splitlines()[0]
+                app.node.try_remove_child(stack_id)
+                continue
+            stacks[stack_id] = target
+            for logical_id in sorted(target.body.get("Resources") or {}):
+                subject = target.stack.subject(logical_id)
+                for waiver in cdk_waivers:
+                    if covers(waiver, subject):
+                        Validations.of(include.get_resource(logical_id)).acknowledge(
+                            Acknowledgment(id=waiver.rule, reason=f"{waiver.id}: {waiver.reason}")
                         )
+        if not stacks:  # no template could be included: nothing for the packs to judge, each is not evaluated
+            return IncludedNag(outcomes={}, resources=0, unmapped=[], unloadable=unloadable)
         add_nag_validations(app, acknowledgements=[])
         try:
             app.synth()
@@ -83,38 +83,45 @@ def run_nag_on_assemblies(
             raise HarnessError(
                 f"cdk-nag synthesis over the included templates failed: {str(error).splitlines()[0]}"
             ) from error
-        outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=recorded_runs(app))
-    return IncludedNag(outcomes=_split(outcome, stacks))
+        runs = recorded_runs(app)
+        outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
+    handed = max((run.resources for run in (runs or {}).values()), default=0)
+    outcomes, unmapped = _split(outcome, stacks)
+    return IncludedNag(
+        outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable, runs=dict(runs or {})
+    )
 
 
-def _split(outcome: NagOutcome, stacks: dict[str, StackTemplate]) -> dict[str, NagOutcome]:
-    result: dict[str, NagOutcome] = {}
+def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Path, NagOutcome], list[NagViolation]]:
+    result: dict[Path, NagOutcome] = {
+        target.path: NagOutcome(packs_in_report=outcome.packs_in_report) for target in stacks.values()
+    }
 
-    def mapped(violation: NagViolation) -> tuple[str, NagViolation] | None:
+    def mapped(violation: NagViolation) -> tuple[Path, NagViolation] | None:
         parts = violation.construct_path.split("/")
-        template = stacks.get(parts[0]) if parts else None
-        if template is None:
+        target = stacks.get(parts[0]) if parts else None
+        if target is None:
             return None
         logical_id = parts[2] if len(parts) >= 3 and parts[1] == INCLUDE_ID else violation.logical_id
-        return template.assembly, NagViolation(
+        return target.path, NagViolation(
             plugin=violation.plugin,
             rule=violation.rule,
             description=violation.description,
             severity=violation.severity,
-            construct_path=template.construct_path(logical_id) or violation.construct_path,
-            template=template.relpath,
+            construct_path=target.stack.construct_path(logical_id) or violation.construct_path,
+            template=target.stack.relpath,
             logical_id=logical_id,
             acknowledged_id=violation.acknowledged_id,
             acknowledged_at=violation.acknowledged_at,
             reason=violation.reason,
         )
 
-    labels = sorted({t.assembly for t in stacks.values()})
-    for label in labels:
-        result[label] = NagOutcome(packs_in_report=outcome.packs_in_report)
+    unmapped: list[NagViolation] = []
     for source, attr in ((outcome.violations, "violations"), (outcome.suppressed, "suppressed")):
         for violation in source:
             item = mapped(violation)
-            if item is not None:
+            if item is None:
+                unmapped.append(violation)
+            else:
                 getattr(result[item[0]], attr).append(item[1])
-    return result
+    return result, unmapped

@@ -8,7 +8,10 @@ relative to the project root where possible.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,9 +19,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.delta import render_delta_markdown
+from harness.markdown import cell, natural_key, source_link
 from harness.model import ExitCode, Finding, Source, Status
+from harness.sarif import render_sarif
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERDICTS = {ExitCode.CLEAN: "PASS", ExitCode.VIOLATIONS: "FAIL", ExitCode.HARNESS_FAILURE: "ERROR"}
 REPORT_FILES = {
     "markdown": "compliance.md",
@@ -48,14 +53,25 @@ class ReportInput:
     mutations: Sequence[dict[str, Any]]
     root: Path
     catalog_markdown: str = ""
+    coverage: Sequence[dict[str, Any]] = ()  # per policy: resources it applies to, resources it judged
+    controls: Sequence[dict[str, Any]] = ()  # per framework control: status and evidence (harness.controls)
+    delta: dict[str, Any] | None = None  # with a base: introduced / fixed / unchanged (harness.delta)
+    changes: Sequence[dict[str, Any]] = ()  # with a base: resources that differ (harness.changes)
+    link_base: str = ""  # prefix of links to source lines in the Markdown report
 
     @property
     def verdict(self) -> str:
         return VERDICTS[self.exit_code]
 
 
+def clear_reports(directory: Path) -> None:
+    """Remove a previous run's reports before this run starts: a killed run must not leave a PASS behind."""
+    for name in (*REPORT_FILES.values(), "tests.junit.xml"):
+        (directory / name).unlink(missing_ok=True)
+
+
 def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
+    """Render every report into a temporary folder beside ``directory``, then move each into place."""
     rendered = {
         "markdown": render_markdown(data),
         "json": render_json(data),
@@ -64,12 +80,20 @@ def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
         "catalog": render_catalog(data),
         "traceability": render_traceability(data),
     }
-    paths = {}
-    for kind, text in rendered.items():
-        path = directory / REPORT_FILES[kind]
-        path.write_text(text, encoding="utf-8")
-        paths[kind] = path
-    return paths
+    directory.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".reports-", dir=directory))
+    try:
+        for kind, text in rendered.items():
+            (staging / REPORT_FILES[kind]).write_text(text, encoding="utf-8")
+        paths = {}
+        # compliance.json (the verdict machines read) moves last: it never precedes the others.
+        for kind in sorted(rendered, key=lambda k: k == "json"):
+            path = directory / REPORT_FILES[kind]
+            os.replace(staging / REPORT_FILES[kind], path)
+            paths[kind] = path
+        return paths
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # A PR comment holds 65,536 characters: long tables are cut, the JSON report has everything.
@@ -87,8 +111,11 @@ def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     return table
 
 
-def _cell(text: str) -> str:
-    return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "-"
+def _where(f: Finding, link_base: str) -> str:
+    """The construct path, and the infra/ line that created it as a link (when known)."""
+    if not f.code_file:
+        return cell(f.construct_path)
+    return f"{cell(f.construct_path)}<br>{source_link(f.code_file, f.code_line, link_base)}"
 
 
 def _resource(f: Finding) -> str:
@@ -98,13 +125,23 @@ def _resource(f: Finding) -> str:
 
 
 def render_markdown(data: ReportInput) -> str:
+    """The PR comment: verdict first, then each section that has something to say."""
+    lines: list[str] = []
+    for section in MARKDOWN_SECTIONS:
+        lines += section(data)
+    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
+    return "\n".join(lines)
+
+
+def _md_verdict(data: ReportInput) -> list[str]:
     icon = {"PASS": "✅", "FAIL": "❌", "ERROR": "⛔"}[data.verdict]
-    lines = [f"# {icon} Compliance gate: {data.verdict}", ""]
-    lines.append(
+    lines = [
+        f"# {icon} Compliance gate: {data.verdict}",
+        "",
         f"Exit code **{int(data.exit_code)}** · mode **{data.mode}** · "
-        "`nox -s compliance` (0 clean, 1 violations, 2 harness failure)"
-    )
-    lines.append("")
+        "`nox -s compliance` (0 clean, 1 violations, 2 harness failure)",
+        "",
+    ]
     if data.error:
         lines += [
             "## Harness failure",
@@ -114,105 +151,183 @@ def render_markdown(data: ReportInput) -> str:
             "The gate could not prove that every check ran, so it fails closed.",
             "",
         ]
-    if data.findings:
+    return lines
+
+
+def _md_delta(data: ReportInput) -> list[str]:
+    """With a base: what the change does, before everything else (harness.delta)."""
+    return render_delta_markdown(data.delta, data.changes, link_base=data.link_base)
+
+
+def _md_counts(data: ReportInput) -> list[str]:
+    if not data.findings:
+        return []
+    lines = [
+        "## Counts per tool",
+        "",
+        "| Tool | Failed | Not evaluated | Warnings | Waived | Passed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.NOT_EVALUATED]} | "
+        f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
+        for source, counter in counts(data.findings).items()
+        if sum(counter.values())
+    ]
+    return [*lines, ""]
+
+
+def _md_tools(data: ReportInput) -> list[str]:
+    if not data.tools:
+        return []
+    lines = [
+        "<details><summary>Tools that ran</summary>",
+        "",
+        "| Tool | Version | Evaluated | How |",
+        "|---|---|---:|---|",
+    ]
+    for tool in data.tools:
+        command = tool["command"]
+        shown = Path(command).name if "/" in command.split(" ")[0] else command
+        how = "; ".join([cell(shown), *tool.get("notes", [])])
+        lines.append(f"| {tool['tool']} | {cell(tool['version'])} | {tool['evaluated']} | {cell(how)} |")
         lines += [
-            "## Counts per tool",
-            "",
-            "| Tool | Failed | Warnings | Waived | Passed |",
-            "|---|---:|---:|---:|---:|",
+            f"| ↳ {cell(pack['label'])} | | {pack['resources']} resources | {pack['findings']} finding(s) |"
+            for pack in tool.get("packs", [])
         ]
-        for source, counter in counts(data.findings).items():
-            if sum(counter.values()):
-                lines.append(
-                    f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.WARNING]} | "
-                    f"{counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
-                )
-        lines.append("")
-    if data.tools:
-        lines += [
-            "<details><summary>Tools that ran</summary>",
-            "",
-            "| Tool | Version | Evaluated | How |",
-            "|---|---|---:|---|",
-        ]
-        for tool in data.tools:
-            how = "; ".join(
-                [
-                    _cell(Path(tool["command"]).name if "/" in tool["command"].split(" ")[0] else tool["command"]),
-                    *tool.get("notes", []),
-                ]
-            )
-            lines.append(f"| {tool['tool']} | {_cell(tool['version'])} | {tool['evaluated']} | {_cell(how)} |")
-        lines += ["", "</details>", ""]
-    if len(data.assemblies) > 1:
-        lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
-        lines += [
-            f"| {a['label']} | {a['exit_code']} | {_cell(', '.join(a['failed_rules']))} |" for a in data.assemblies
-        ]
-        lines.append("")
-    failures = [f for f in data.findings if f.status is Status.FAILED]
+    return [*lines, "", "</details>", ""]
+
+
+def _md_assemblies(data: ReportInput) -> list[str]:
+    if len(data.assemblies) <= 1:
+        return []
+    lines = ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
+    lines += [f"| {a['label']} | {a['exit_code']} | {cell(', '.join(a['failed_rules']))} |" for a in data.assemblies]
+    return [*lines, ""]
+
+
+def _md_table(
+    data: ReportInput, findings: list[Finding], *, heading: list[str], columns: list[str], row: Any
+) -> list[str]:
+    """A findings table (with an Assembly column when several are gated), cut at MAX_ROWS."""
+    if not findings:
+        return []
     several = len(data.assemblies) > 1
-    if failures:
-        lines += [
-            f"## Failures ({len(failures)})",
+    lines = [*heading, ("| Assembly " if several else "") + "| " + " | ".join(columns) + " |"]
+    lines.append(("|---" if several else "") + "|---" * len(columns) + "|")
+    lines += [
+        (f"| {cell(f.assembly)} " if several else "") + "| " + " | ".join(row(f)) + " |" for f in findings[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(findings)), ""]
+
+
+def _md_failures(data: ReportInput) -> list[str]:
+    failures = [f for f in data.findings if f.status is Status.FAILED]
+    return _md_table(
+        data,
+        failures,
+        heading=[f"## Failures ({len(failures)})", ""],
+        columns=["Policy", "Tool", "Resource", "Construct path", "Remediation", "Detail"],
+        row=lambda f: [
+            f"`{cell(f.rule_id)}`",
+            f.source.value,
+            cell(_resource(f)),
+            _where(f, data.link_base),
+            cell(f.remediation),
+            cell(f.message or f.title),
+        ],
+    )
+
+
+def _md_not_evaluated(data: ReportInput) -> list[str]:
+    unjudged = [f for f in data.findings if f.status is Status.NOT_EVALUATED]
+    return _md_table(
+        data,
+        unjudged,
+        heading=[
+            f"## Not evaluated ({len(unjudged)})",
             "",
-            ("| Assembly " if several else "") + "| Policy | Tool | Resource | Construct path | Remediation | Detail |",
-            ("|---" if several else "") + "|---|---|---|---|---|---|",
-        ]
-        for f in failures[:MAX_ROWS]:
-            lines.append(
-                (f"| {_cell(f.assembly)} " if several else "")
-                + f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
-                f"{_cell(f.remediation)} | {_cell(f.message or f.title)} |"
-            )
-        lines += [*_more(len(failures)), ""]
+            "The gate could not judge these: the template leaves the value or the content to deploy time, or a "
+            "policy gave no verdict. Each fails the gate like a violation.",
+            "",
+        ],
+        columns=["Policy", "Resource", "Construct path", "Why not", "Remediation"],
+        row=lambda f: [
+            f"`{cell(f.rule_id)}`",
+            cell(_resource(f)),
+            _where(f, data.link_base),
+            cell(f.message or f.title),
+            cell(f.remediation),
+        ],
+    )
+
+
+def _md_coverage(data: ReportInput) -> list[str]:
+    if not data.coverage:
+        return []
+    lines = ["<details><summary>Resources each policy judged</summary>", "", "| Policy | Applies to | Judged |"]
+    lines += ["|---|---:|---:|", *(f"| `{c['policy']}` | {c['resources']} | {c['judged']} |" for c in data.coverage)]
+    return [*lines, "", "</details>", ""]
+
+
+def _md_waived(data: ReportInput) -> list[str]:
     waived = [f for f in data.findings if f.status is Status.WAIVED]
-    if waived:
-        lines += [
-            f"## Waived ({len(waived)})",
-            "",
-            "| Waiver | Rule | Resource | Construct path | Expires |",
-            "|---|---|---|---|---|",
-        ]
-        for f in waived[:MAX_ROWS]:
-            lines.append(
-                f"| {_cell(f.waiver_id)} | `{_cell(f.rule_id)}` | {_cell(_resource(f))} | {_cell(f.construct_path)} | "
-                f"{_cell(f.waiver_expires)} |"
-            )
-        lines += [*_more(len(waived)), ""]
-    stale = [w for w in data.waivers if w["matched"] == 0 and not w["expired"]]
-    expired = [w for w in data.waivers if w["expired"]]
-    if expired or stale:
-        lines += [
-            "## Waivers needing attention",
-            "",
-            "| Waiver | State | Rule | Target | Owner | Expires |",
-            "|---|---|---|---|---|---|",
-        ]
-        for w in expired:
-            lines.append(
-                f"| {w['waiver_id']} | **expired** (fails) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
-            )
-        for w in stale:
-            lines.append(
-                f"| {w['waiver_id']} | stale (warning) | `{_cell(w['rule'])}` | {_cell(w['target'])} | {_cell(w['owner'])} | {w['expires']} |"
-            )
-        lines.append("")
+    if not waived:
+        return []
+    lines = [f"## Waived ({len(waived)})", "", "| Waiver | Rule | Resource | Construct path | Expires |"]
+    lines.append("|---|---|---|---|---|")
+    lines += [
+        f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+        f"{cell(f.waiver_expires)} |"
+        for f in waived[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(waived)), ""]
+
+
+def _md_waiver_attention(data: ReportInput) -> list[str]:
+    expired = [("**expired** (fails)", w) for w in data.waivers if w["expired"]]
+    stale = [("stale (warning)", w) for w in data.waivers if w["matched"] == 0 and not w["expired"]]
+    if not expired and not stale:
+        return []
+    lines = ["## Waivers needing attention", "", "| Waiver | State | Rule | Target | Owner | Expires |"]
+    lines.append("|---|---|---|---|---|---|")
+    lines += [
+        f"| {w['waiver_id']} | {state} | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
+        for state, w in [*expired, *stale]
+    ]
+    return [*lines, ""]
+
+
+def _md_warnings(data: ReportInput) -> list[str]:
     warnings = [f for f in data.findings if f.status is Status.WARNING and f.source is not Source.GATE]
-    if warnings:
-        lines += [
-            "<details><summary>Warnings (" + str(len(warnings)) + ", not gating)</summary>",
-            "",
-            "| Rule | Tool | Resource | Detail |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{_cell(f.rule_id)}` | {f.source.value} | {_cell(_resource(f))} | {_cell(f.message or f.title)} |"
-            for f in warnings[:MAX_ROWS]
-        ]
-        lines += [*_more(len(warnings)), "", "</details>", ""]
-    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
-    return "\n".join(lines)
+    if not warnings:
+        return []
+    lines = [
+        f"<details><summary>Warnings ({len(warnings)}, not gating)</summary>",
+        "",
+        "| Rule | Tool | Resource | Detail |",
+    ]
+    lines.append("|---|---|---|---|")
+    lines += [
+        f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.message or f.title)} |"
+        for f in warnings[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(warnings)), "", "</details>", ""]
+
+
+MARKDOWN_SECTIONS = (
+    _md_verdict,
+    _md_delta,
+    _md_counts,
+    _md_tools,
+    _md_assemblies,
+    _md_failures,
+    _md_not_evaluated,
+    _md_coverage,
+    _md_waived,
+    _md_waiver_attention,
+    _md_warnings,
+)
 
 
 def render_json(data: ReportInput) -> str:
@@ -230,6 +345,10 @@ def render_json(data: ReportInput) -> str:
         "assemblies": [{k: v for k, v in a.items() if k != "abs_path"} for a in data.assemblies],
         "tools": list(data.tools),
         "waivers": list(data.waivers),
+        "coverage": list(data.coverage),
+        "controls": list(data.controls),
+        "delta": data.delta,
+        "changes": list(data.changes),
         "findings": [
             {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
             for f in data.findings
@@ -256,14 +375,14 @@ def render_junit(data: ReportInput) -> str:
             "testsuite",
             name=source.value,
             tests=str(len(items)),
-            failures=str(sum(f.status is Status.FAILED for f in items)),
+            failures=str(sum(f.status.gates for f in items)),
             errors="0",
             skipped=str(sum(f.status is Status.WAIVED for f in items)),
         )
         for f in items:
             where = "/".join(p for p in (f.assembly, f.template, f.logical_id) if p) or f.rule_id
             case = ET.SubElement(suite, "testcase", classname=f"{source.value}.{f.rule_id}", name=where)
-            if f.status is Status.FAILED:
+            if f.status.gates:
                 text = "\n".join(
                     p
                     for p in (
@@ -273,130 +392,14 @@ def render_junit(data: ReportInput) -> str:
                     )
                     if p
                 )
-                ET.SubElement(case, "failure", message=(f.message or f.title)[:500], type=f.rule_id).text = text
+                kind = "not-evaluated" if f.status is Status.NOT_EVALUATED else f.rule_id
+                ET.SubElement(case, "failure", message=(f.message or f.title)[:500], type=kind).text = text
             elif f.status is Status.WAIVED:
                 ET.SubElement(case, "skipped", message=f"waived by {f.waiver_id} until {f.waiver_expires or 'n/a'}")
             elif f.status is Status.WARNING:
                 ET.SubElement(case, "system-out").text = f"warning: {f.message or f.title}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
-
-
-def _template_line(root: Path, assembly_root: str, template: str, logical_id: str, cache: dict[str, list[str]]) -> int:
-    path = Path(assembly_root) / template
-    key = str(path)
-    if key not in cache:
-        try:
-            cache[key] = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
-            cache[key] = []
-    needle = f'"{logical_id}": {{'
-    return next((i for i, line in enumerate(cache[key], start=1) if line.strip().startswith(needle)), 1)
-
-
-def _relative(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
-
-
-def _fallback_location(root: Path, f: Finding, cache: dict[str, list[str]]) -> dict[str, Any]:
-    """Code scanning wants a file for every result: the test module, or the waiver data."""
-    uri, needle = "policies/waivers.yaml", f"id: {f.waiver_id}" if f.waiver_id else ""
-    if f.source is Source.TESTS:
-        parts = f.rule_id.split("::")[0].split(".")
-        candidates = ["/".join(parts[:n]) + ".py" for n in range(len(parts), 0, -1)]
-        uri, needle = (
-            next((c for c in candidates if (root / c).is_file()), "tests"),
-            f"def {f.rule_id.split('::')[-1].split('[')[0]}(",
-        )
-    if uri not in cache:
-        try:
-            cache[uri] = (root / uri).read_text(encoding="utf-8").splitlines()
-        except OSError:
-            cache[uri] = []
-    line = next((i for i, text in enumerate(cache[uri], start=1) if needle and needle in text), 1)
-    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}
-
-
-def render_sarif(data: ReportInput) -> str:
-    roots = {a["label"]: a["abs_path"] for a in data.assemblies}
-    line_cache: dict[str, list[str]] = {}
-    policies = {p["id"]: p for p in data.policies}
-    runs = []
-    for source in SOURCE_ORDER:
-        items = [f for f in data.findings if f.source is source and f.status is not Status.PASSED]
-        all_rules = sorted({f.rule_id for f in data.findings if f.source is source})
-        if not all_rules:
-            continue
-        rules = []
-        for rule_id in all_rules:
-            example = next(f for f in data.findings if f.source is source and f.rule_id == rule_id)
-            policy = policies.get(rule_id)
-            rule: dict[str, Any] = {
-                "id": rule_id,
-                "name": rule_id,
-                "shortDescription": {"text": (policy or {}).get("title") or example.title or rule_id},
-                "fullDescription": {"text": (policy or {}).get("rationale") or example.title or rule_id},
-                "help": {
-                    "text": (policy or {}).get("remediation") or example.remediation or "see the tool's documentation"
-                },
-                "properties": {"tool": source.value},
-            }
-            if example.severity or policy:
-                rule["properties"]["severity"] = (policy or {}).get("severity") or example.severity
-            if policy:
-                rule["properties"]["requirements"] = policy.get("requirements", [])
-            rules.append(rule)
-        index = {rule["id"]: i for i, rule in enumerate(rules)}
-        results = []
-        for f in items:
-            result: dict[str, Any] = {
-                "ruleId": f.rule_id,
-                "ruleIndex": index[f.rule_id],
-                "level": {"failed": "error", "warning": "warning", "waived": "note"}[f.status.value],
-                "message": {"text": f.message or f.title or f.rule_id},
-            }
-            if f.template and f.assembly in roots:
-                uri = _relative(data.root, Path(roots[f.assembly]) / f.template)
-                line = (
-                    _template_line(data.root, roots[f.assembly], f.template, f.logical_id, line_cache)
-                    if f.logical_id
-                    else 1
-                )
-                location: dict[str, Any] = {
-                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
-                }
-                if f.logical_id:
-                    location["logicalLocations"] = [
-                        {
-                            "name": f.logical_id,
-                            "fullyQualifiedName": f.construct_path or f.logical_id,
-                            "kind": "resource",
-                        }
-                    ]
-                result["locations"] = [location]
-            else:
-                result["locations"] = [_fallback_location(data.root, f, line_cache)]
-            if f.status is Status.WAIVED:
-                result["suppressions"] = [
-                    {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
-                ]
-            results.append(result)
-        runs.append(
-            {
-                "tool": {
-                    "driver": {
-                        "name": f"compliance-gate/{source.value}",
-                        "rules": rules,
-                    }
-                },
-                "automationDetails": {"id": f"compliance-gate/{source.value}/"},
-                "results": results,
-            }
-        )
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}, indent=2, sort_keys=True) + "\n"
 
 
 def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:
@@ -406,6 +409,8 @@ def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:
     statuses = {f.status for f in relevant}
     if Status.FAILED in statuses:
         return "FAIL"
+    if Status.NOT_EVALUATED in statuses:
+        return "NOT EVALUATED"
     if Status.WAIVED in statuses:
         return "PASS (waived: " + ", ".join(sorted({f.waiver_id for f in relevant if f.waiver_id})) + ")"
     return "PASS"
@@ -415,6 +420,9 @@ def render_catalog(data: ReportInput) -> str:
     if data.catalog_markdown:
         return data.catalog_markdown
     return f"# Policy catalog\n\nNot generated: the gate failed before it loaded policies/ ({data.error}).\n"
+
+
+NOT_RUN = "not run in this gate"
 
 
 def _external_result(findings: Sequence[Finding], coverage: dict[str, Any]) -> str:
@@ -431,36 +439,65 @@ def _external_result(findings: Sequence[Finding], coverage: dict[str, Any]) -> s
         ids = {
             f.rule_id for f in findings if f.source is Source.TESTS and any(f.rule_id.startswith(m) for m in modules)
         }
-        return _run_result(findings, ids) if ids else "not run in this mode"
+        return _run_result(findings, ids) if ids else NOT_RUN
     return "documented (no automated check)"
 
 
+def _junit_id(node_id: str) -> str:
+    """``tests/policies/test_x.py::test_y[Z]`` as the gate's JUnit reading names it (``tests.policies.test_x::test_y[Z]``)."""
+    path, _, name = node_id.partition("::")
+    return f"{path.removesuffix('.py').replace('/', '.')}::{name}"
+
+
 def render_traceability(data: ReportInput) -> str:
+    """Spec requirement -> policies -> tests -> result, claiming only what this run executed."""
+    ran_tests = {f.rule_id: f for f in data.findings if f.source is Source.TESTS}
     lines = [
         "# Traceability: spec requirement → policies → tests → result of this run",
         "",
-        f"Verdict of this run: **{data.verdict}** (mode {data.mode}). Policy tests are the node ids in "
-        "`tests/policies` (pass, fail and suppressed fixtures, and the synthesized stack); mutations are "
-        "`harness/mutations.py` cases gated by `tests/harness/test_mutations.py`.",
+        f"Verdict of this run: **{data.verdict}** (mode {data.mode}). Only tests and checks this run executed "
+        "count here: a requirement is never PASS on evidence from another run. The policy-fixture tests "
+        "(`tests/policies`) and the mutation cases (`harness/mutations.py`, gated by "
+        "`tests/harness/test_mutations.py`) run in `nox -s tests`, not in this gate; they are listed as "
+        f'"{NOT_RUN}" unless this run executed them.',
         "",
-        "| Requirement | Spec text | Policies | Tests | Result |",
+        "| Requirement | Spec text | Policies | Tests run in this gate | Result of this run |",
         "|---|---|---|---|---|",
     ]
-    for req in sorted(data.requirements, key=lambda r: _natural(r["id"])):
-        policies = sorted((p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: _natural(p["id"]))
+    for req in sorted(data.requirements, key=lambda r: natural_key(r["id"])):
+        policies = sorted(
+            (p for p in data.policies if req["id"] in p["requirements"]), key=lambda p: natural_key(p["id"])
+        )
         policy_ids = [p["id"] for p in policies]
-        tests = [f"mutation:{m['name']}" for m in data.mutations if set(m["policies"]) & set(policy_ids)]
-        tests += [t for p in policies for t in p.get("test_ids", [])]
+        test_ids = [t for p in policies for t in p.get("test_ids", [])]
+        executed = [f"{t}: {ran_tests[_junit_id(t)].status.value}" for t in test_ids if _junit_id(t) in ran_tests]
+        skipped = len(test_ids) - len(executed)
+        mutations = [m["name"] for m in data.mutations if set(m["policies"]) & set(policy_ids)]
+        tests = [*executed]
+        if skipped:
+            tests.append(f"{skipped} policy-fixture test(s): {NOT_RUN}")
+        if mutations:
+            tests.append(f"mutations {', '.join(f'mutation:{m}' for m in mutations)}: {NOT_RUN}")
         results = [_run_result(data.findings, set(policy_ids))] if policy_ids else []
-        coverage = [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
+        tests += [f"{c['by']}: {c['reference']}" for c in req.get("covered_by", [])]
         results += [f"{c['by']}: {_external_result(data.findings, c)}" for c in req.get("covered_by", [])]
         lines.append(
-            f"| {req['id']} | {_cell(req['text'])} | {_cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
-            f"{_cell('<br>'.join([*tests, *coverage]))} | {_cell('<br>'.join(results) or 'no coverage (gap)')} |"
+            f"| {req['id']} | {cell(req['text'])} | {cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
+            f"{cell('<br>'.join(tests) or '-')} | {cell('<br>'.join(results) or 'no coverage (gap)')} |"
         )
+    packs = [p for tool in data.tools for p in tool.get("packs", [])]
+    if packs:
+        lines += [
+            "",
+            "## cdk-nag packs: what each evaluated",
+            "",
+            "| Pack | Run | Resources evaluated | Findings |",
+            "|---|---|---:|---:|",
+        ]
+        for tool in data.tools:
+            for pack in tool.get("packs", []):
+                lines.append(
+                    f"| {cell(pack['label'])} | {cell(tool['command'])} | {pack['resources']} | {pack['findings']} |"
+                )
     lines.append("")
     return "\n".join(lines)
-
-
-def _natural(text: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]

@@ -2,14 +2,16 @@
 
 Gate rule (docs/compliance-gate.md): every Error and every Warning fails the gate, because
 deployability problems such as W3691 (an engine version RDS no longer creates, e.g.
-PostgreSQL 13.7) are warnings in cfn-lint. Informational findings are reported only.
-Two warnings are reported but do not gate, for the reasons in :data:`NOT_GATING`.
+PostgreSQL 13.7) are warnings in cfn-lint. Informational findings are reported only. An
+exception is a waiver in policies/waivers.yaml (tool cfn-lint), like any other.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,11 +21,6 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.proc import Completed, Started, last_line
 
-CFN_LINT_VERSION = "1.58.0"
-NOT_GATING = {
-    "W3010": "the spec names three availability zones; CDK writes them literally and acknowledges W3010 itself",
-    "W3005": "redundant DependsOn that CDK emits on its own custom-resource provider; harmless to deploy",
-}
 # cfn-lint could not evaluate the template at all: that is a harness failure, not a finding.
 UNEVALUATED_RULES = frozenset({"E0000", "E0001", "E0002"})
 
@@ -56,6 +53,20 @@ class LintRun:
 def default_executable() -> str:
     # cfn-lint lives in the same venv as the gate (the test venv); it has no __main__ module.
     return str(Path(sys.executable).with_name("cfn-lint"))
+
+
+def cfnlint_version(executable: str) -> str:
+    """The version of the cfn-lint that runs: from this venv's metadata, or by asking a foreign executable."""
+    if Path(executable).resolve() == Path(default_executable()).resolve():
+        try:
+            return importlib.metadata.version("cfn-lint")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    try:
+        done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (done.stdout.strip().split()[-1:] or ["unknown"])[0]
 
 
 def start_cfnlint(*, executable: str, templates: Sequence[Path], regions: Sequence[str], cwd: Path) -> list[Started]:

@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.proc import Completed, Started, last_line
 
-# Same values as nox_sessions.tools.CHECKOV_OFFLINE_ENV (a test keeps them equal): no vendor
-# API mapping download, no PyPI update check, parse errors fatal.
+# The one definition of checkov's offline environment (the policy tests and the benchmarks
+# import it; this module imports only the standard library): no vendor API mapping
+# download, no PyPI update check, parse errors fatal.
 CHECKOV_OFFLINE_ENV = {
     "BC_SKIP_MAPPING": "TRUE",
     "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
     "CKV_PARSE_ERROR_FAIL": "true",
 }
-CHECKOV_VERSION = "3.3.30"
 CONFIG_FILE = Path(__file__).with_name("checkov.yaml")
 # Exit codes checkov uses for "ran, found failures" (1) and "ran clean" (0); anything else is a crash.
 CHECKOV_OK_CODES = (0, 1)
+# What checkov logs when a custom check does not load; it then runs on without it (a silent gap).
+LOAD_ERRORS = re.compile(
+    r"Cannot load external check|Refusing to load unverified external check|Loaded data from JSON is not Dict|"
+    r"Custom policy .* (is missing required fields|has an invalid)|Failed to parse check id"
+)
+VERSION_MARKER = "stg-gate: checkov version "
+# The project's Python policies append their verdicts (with reasons) here; see policies/lib/stg_policy_lib.py.
+VERDICTS_ENV = "STG_POLICY_VERDICTS"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,11 +53,21 @@ class CheckovResult:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PolicyVerdict:
+    """What a project Python policy recorded for one resource of one file (status, reason)."""
+
+    status: str  # passed | failed | not-evaluated | not-applicable
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class CheckovRun:
     results: list[CheckovResult]
     resource_count: int
     duration_s: float
     command: str
+    version: str = "unknown"
+    verdicts: Mapping[tuple[str, Path, str], PolicyVerdict] = field(default_factory=dict)  # (policy, file, lid)
 
     @property
     def by_template(self) -> dict[Path, list[CheckovResult]]:
@@ -71,7 +90,9 @@ _BOOTSTRAP = """
 import json, sys, warnings
 try:
     from checkov.main import Checkov
+    from checkov.version import version
     import checkov.cloudformation.runner
+    print("stg-gate: checkov version " + version, file=sys.stderr, flush=True)
 except BaseException as error:
     print(f"checkov import failed: {type(error).__name__}: {error}", file=sys.stderr)
     sys.exit(2)
@@ -116,14 +137,16 @@ class CheckovLauncher:
     script (a wrapper, or a fake in the fail-closed tests).
     """
 
-    def __init__(self, *, executable: str, cwd: Path) -> None:
+    def __init__(self, *, executable: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
         self.executable = executable
         self._cwd = cwd
+        self.verdicts_file = cwd / "policy-verdicts.jsonl"
+        self._env = {**checkov_env(), **(env or {}), VERDICTS_ENV: str(self.verdicts_file)}
         interpreter = python_of(executable)
         self.prewarmed: Started | None = None
         if interpreter is not None:
             self.prewarmed = Started(
-                tool="checkov", argv=[interpreter, "-c", _BOOTSTRAP], env=checkov_env(), cwd=cwd, stdin=True
+                tool="checkov", argv=[interpreter, "-c", _BOOTSTRAP], env=self._env, cwd=cwd, stdin=True
             )
 
     def scan(self, *, templates: Sequence[Path], external_checks_dir: Path | None) -> Started:
@@ -132,21 +155,55 @@ class CheckovLauncher:
             self.prewarmed.send(json.dumps(args))
             self.prewarmed.argv = [self.executable, *args]
             return self.prewarmed
-        return Started(tool="checkov", argv=[self.executable, *args], env=checkov_env(), cwd=self._cwd)
+        return Started(tool="checkov", argv=[self.executable, *args], env=self._env, cwd=self._cwd)
 
     def kill(self) -> None:
         if self.prewarmed is not None:
             self.prewarmed.kill()
 
 
-def collect_checkov(started: Started, *, expected_resources: int, timeout_s: float = 300) -> CheckovRun:
+def collect_checkov(
+    started: Started, *, expected_resources: int, verdicts_file: Path | None = None, timeout_s: float = 300
+) -> CheckovRun:
     done = started.wait(timeout_s=timeout_s)
-    return parse_checkov(done, expected_resources=expected_resources, command=" ".join(started.argv[:1]))
+    run = parse_checkov(done, expected_resources=expected_resources, command=" ".join(started.argv[:1]))
+    if verdicts_file is None:
+        return run
+    return CheckovRun(
+        results=run.results,
+        resource_count=run.resource_count,
+        duration_s=run.duration_s,
+        command=run.command,
+        version=run.version,
+        verdicts=read_verdicts(verdicts_file),
+    )
+
+
+def read_verdicts(path: Path) -> dict[tuple[str, Path, str], PolicyVerdict]:
+    """The verdicts the project's Python policies appended (absent file: none were recorded)."""
+    verdicts: dict[tuple[str, Path, str], PolicyVerdict] = {}
+    if not path.exists():
+        return verdicts
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+            key = (str(entry["policy"]), Path(str(entry["file"])).resolve(), str(entry["logical_id"]))
+            verdicts[key] = PolicyVerdict(status=str(entry["status"]), reason=str(entry.get("reason") or ""))
+        except (ValueError, KeyError, TypeError) as error:
+            raise HarnessError(f"policy verdict line {number} of {path} is malformed: {error}") from error
+    return verdicts
 
 
 def parse_checkov(done: Completed, *, expected_resources: int, command: str = "checkov") -> CheckovRun:
     if done.returncode not in CHECKOV_OK_CODES:
         raise HarnessError(f"checkov crashed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}")
+    load_errors = [line.strip() for line in done.stderr.splitlines() if LOAD_ERRORS.search(line)]
+    if load_errors:
+        raise HarnessError(f"checkov could not load a custom check: {load_errors[0][-300:]}")
+    version = next(
+        (line.split(VERSION_MARKER, 1)[1].strip() for line in done.stderr.splitlines() if VERSION_MARKER in line),
+        "unknown",
+    )
     try:
         data: Any = json.loads(done.stdout)
     except ValueError as error:
@@ -190,5 +247,9 @@ def parse_checkov(done: Completed, *, expected_resources: int, command: str = "c
     if not results:
         raise HarnessError("checkov produced no check results for the templates")
     return CheckovRun(
-        results=results, resource_count=int(summary["resource_count"]), duration_s=done.duration_s, command=command
+        results=results,
+        resource_count=int(summary["resource_count"]),
+        duration_s=done.duration_s,
+        command=command,
+        version=version,
     )

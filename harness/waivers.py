@@ -1,15 +1,17 @@
-"""Applying the waivers of policies/: match, expire, and find the stale ones.
+"""Applying the waivers of policies/: one matching rule, one judgement, for every tool.
 
 Rules (docs/compliance-gate.md):
-- a waiver covers a finding when its tool and rule match and its target is the finding's
-  logical id or construct path (or an ancestor construct path);
+- a waiver covers a finding when its tool and rule match, the finding's resource is one of
+  its targets (logical id, or a construct path that exactly one resource of the stack
+  carries), and the resource's type is the waiver's ``resource_type``; a ``subtree``
+  waiver covers everything below one construct path (still bound to its type when it
+  names one). A new resource placed under a waived path, or borrowing a waived path, does
+  not inherit the waiver;
 - an expired waiver covers nothing: the finding fails, and the waiver itself is a failure
   named in the report (exit 1);
-- a waiver that matched nothing in this run is *stale*: reported as a warning, not a failure
-  (the exception is no longer needed; failing would also fail ``--assembly`` runs of older
-  assemblies for waivers only a newer stack needs);
-- a suppression that no waiver explains (a ``Metadata.checkov.skip`` or a cdk-nag
-  acknowledgement not in policies/) fails the gate: every exception must be auditable data.
+- a waiver that matched nothing in this run is *stale*: reported as a warning, not a failure;
+- a suppression that no waiver explains (a ``Metadata.checkov.skip``, a CDK acknowledgement
+  not written by the gate from policies/) fails the gate: every exception is auditable data.
 """
 
 from __future__ import annotations
@@ -21,20 +23,47 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from harness.catalog import Tool, Waiver
-from harness.model import WaiverUse
+from harness.model import Status, WaiverUse
 
 _WAIVER_ID_IN_REASON = re.compile(r"^(?P<id>[A-Za-z0-9_.-]+): ")
 # Tools whose waivers are matched on checkov results (the project's checks run inside checkov).
 CHECKOV_TOOLS = frozenset({Tool.CHECKOV, Tool.PROJECT})
 
 
-def target_covers(target: str, *, logical_id: str, construct_path: str) -> bool:
-    target = target.strip("/")
-    if not target:
+@dataclass(frozen=True, kw_only=True)
+class Subject:
+    """The resource a finding is about, as a waiver sees it."""
+
+    stack: str = ""
+    logical_id: str = ""
+    construct_path: str = ""
+    resource_type: str = ""
+    # More than one resource of the stack carries this construct path: it names no single resource.
+    ambiguous_path: bool = False
+
+
+def covers(waiver: Waiver, subject: Subject) -> bool:
+    """Whether ``waiver``'s scope (targets, type, stack, subtree) includes ``subject``."""
+    if waiver.stack and waiver.stack != subject.stack:
         return False
-    if target == logical_id:
-        return True
-    return bool(construct_path) and (construct_path == target or construct_path.startswith(target + "/"))
+    if waiver.resource_type and waiver.resource_type != subject.resource_type:
+        return False
+    path = subject.construct_path if not subject.ambiguous_path else ""
+    if waiver.subtree:
+        root = waiver.targets[0].strip("/")
+        return bool(path) and (path == root or path.startswith(root + "/"))
+    return any(
+        target == subject.logical_id if "/" not in target else (bool(path) and target.strip("/") == path)
+        for target in waiver.targets
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Judgement:
+    status: Status
+    message: str
+    waiver_id: str = ""
+    waiver_expires: str = ""
 
 
 @dataclass(kw_only=True)
@@ -49,26 +78,56 @@ class WaiverBook:
     def expired(self, waiver: Waiver) -> bool:
         return waiver.is_expired(self.today)
 
-    def match(self, *, tools: Iterable[Tool], rule: str, logical_id: str, construct_path: str) -> Waiver | None:
+    def match(self, *, tools: Iterable[Tool], rule: str, subject: Subject) -> Waiver | None:
         wanted = set(tools)
         for waiver in self.waivers:
-            if (
-                waiver.tool in wanted
-                and waiver.rule == rule
-                and target_covers(waiver.target, logical_id=logical_id, construct_path=construct_path)
-            ):
+            if waiver.tool in wanted and waiver.rule == rule and covers(waiver, subject):
                 self.uses[waiver.id] += 1
                 return waiver
         return None
 
-    def from_ack_reason(self, reason: str, *, rule: str) -> Waiver | None:
-        """The waiver behind a cdk-nag acknowledgement (the gate writes '<waiver id>: <reason>')."""
+    def judge(self, *, status: Status, message: str, waiver: Waiver | None) -> Judgement:
+        """The status a gating finding ends with, given the waiver that matched it (if any)."""
+        if waiver is None or not status.gates:
+            return Judgement(status=status, message=message)
+        expires = waiver.expires.isoformat()
+        if self.expired(waiver):
+            return Judgement(
+                status=Status.FAILED,
+                message=f"waiver {waiver.id} expired on {expires}: {message}",
+                waiver_id=waiver.id,
+                waiver_expires=expires,
+            )
+        return Judgement(status=Status.WAIVED, message=message, waiver_id=waiver.id, waiver_expires=expires)
+
+    def apply(self, *, tools: Iterable[Tool], rule: str, subject: Subject, status: Status, message: str) -> Judgement:
+        """Match and judge in one step (the usual case for every tool's findings)."""
+        waiver = self.match(tools=tools, rule=rule, subject=subject) if status.gates else None
+        return self.judge(status=status, message=message, waiver=waiver)
+
+    def acknowledged(self, *, reason: str, rule: str, tool: Tool, subject: Subject, message: str) -> Judgement:
+        """A finding CDK reports as acknowledged: only a waiver of policies/ whose scope covers it may explain it.
+
+        The gate writes ``<waiver id>: <reason>`` as the acknowledgement reason; CDK applies an
+        acknowledgement to a construct and everything below it, so the gate re-checks the
+        waiver's exact scope (targets, type) here.
+        """
         found = _WAIVER_ID_IN_REASON.match(reason or "")
         waiver = self.by_id(found["id"]) if found else None
-        if waiver is None or waiver.tool is not Tool.CDK_NAG or waiver.rule != rule:
-            return None
+        if waiver is None or waiver.tool is not tool or waiver.rule != rule:
+            return Judgement(
+                status=Status.FAILED,
+                message=f"acknowledged without a waiver in policies/ ({rule}): {reason or 'no reason given'}",
+            )
+        if not covers(waiver, subject):
+            return Judgement(
+                status=Status.FAILED,
+                message=f"acknowledged by {waiver.id}, whose scope ({waiver.resource_type or 'any type'} "
+                f"{waiver.target}) does not include this {subject.resource_type or 'resource'} at "
+                f"{subject.construct_path or subject.logical_id}: {message}",
+            )
         self.uses[waiver.id] += 1
-        return waiver
+        return self.judge(status=Status.FAILED, message=message, waiver=waiver)
 
     def report(self) -> list[WaiverUse]:
         return [

@@ -9,7 +9,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-INSTALL_HINT = "apt-get update && apt-get install -y postgresql"
+# Installing needs root; without it, an administrator runs this once (or any PostgreSQL whose
+# postgres, initdb and pg_ctl are on PATH will do). The servers themselves run as any user.
+INSTALL_HINT = (
+    "sudo apt-get update && sudo apt-get install -y postgresql "
+    "(or put a PostgreSQL's postgres, initdb and pg_ctl on PATH; the rehearsal itself needs no root)"
+)
 DEBIAN_ROOT = Path("/usr/lib/postgresql")
 
 

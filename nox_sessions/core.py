@@ -60,10 +60,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and mypy (strict) over every Python file of the project."""
+    """ruff (lint + format check), mypy (strict) and import-linter (layers) over every Python file of the project."""
     install_locked(session, "lint")
     targets = [
         "app.py",
+        "bootstrap.py",
         "infra",
         "harness",
         "policies",
@@ -77,6 +78,8 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *targets)
     # policies/checks are loaded by checkov from its own venv (no checkov stubs here): ruff only.
     session.run("mypy", *[t for t in targets if t != "policies"])
+    # Layers (pyproject.toml [tool.importlinter]): the app never imports the gate.
+    session.run("lint-imports", env={"PYTHONPATH": str(ROOT)})
 
 
 @nox.session(default=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import nox
@@ -23,6 +24,8 @@ def ensure_postgres_server(session: nox.Session) -> None:
         return
     if shutil.which("apt-get") is None:
         session.error(f"PostgreSQL server binaries are missing and there is no apt-get; install them: {INSTALL_HINT}")
+    if os.geteuid() != 0:  # apt-get would fail on its lock file with a less helpful message
+        session.error(f"PostgreSQL server binaries are missing; installing them needs root, so run: {INSTALL_HINT}")
     session.log("PostgreSQL server binaries missing: installing Debian's postgresql package")
     session.run(
         "bash", "-c", "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql", external=True

@@ -17,13 +17,6 @@ CDK_OUT = ROOT / "cdk.out"
 REPORTS = ROOT / "reports"
 CHECKOV_VENV = ROOT / ".nox" / "_checkov-tool"
 
-# checkov must never phone home: no vendor API, no update check, parse errors are fatal.
-CHECKOV_OFFLINE_ENV = {
-    "BC_SKIP_MAPPING": "TRUE",
-    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-    "CKV_PARSE_ERROR_FAIL": "true",
-}
-
 
 # uv reads this; pip compiles bytecode by default and ignores it.
 COMPILE_BYTECODE_ENV = {"UV_COMPILE_BYTECODE": "1"}

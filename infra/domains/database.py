@@ -15,6 +15,7 @@ from constructs import Construct
 from infra.config import StagingDatabaseConfig
 from infra.domains.encryption import managed_master_credentials
 from infra.naming import NameKind, ResourceNamer
+from infra.spec import spec
 
 # Log types RDS for PostgreSQL can export; both go to CloudWatch Logs.
 EXPORTED_LOG_TYPES = ("postgresql", "upgrade")
@@ -130,8 +131,8 @@ class PaymentsDatabase(Construct):
             security_groups=[self.security_group],
             port=config.database_port,
             publicly_accessible=False,
-            multi_az=True,
-            deletion_protection=True,
+            multi_az=spec().database.multi_az,
+            deletion_protection=spec().database.deletion_protection,
             # Decision: SNAPSHOT, not DESTROY and never RETAIN. Deleting the stack (after
             # deletion protection is turned off) removes the instance but keeps a final
             # encrypted snapshot: for a payments database that is the auditable default.
@@ -139,7 +140,7 @@ class PaymentsDatabase(Construct):
             backup_retention=Duration.days(config.backup_retention_days),
             preferred_backup_window=config.backup_window.rds_format(),
             preferred_maintenance_window=config.maintenance_window.rds_format(),
-            auto_minor_version_upgrade=True,
+            auto_minor_version_upgrade=spec().database.auto_minor_version_upgrade,
             allow_major_version_upgrade=False,
             storage_encrypted=True,
             storage_encryption_key=encryption_key,

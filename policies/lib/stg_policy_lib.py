@@ -2,21 +2,30 @@
 
 Why this module exists
 ----------------------
-checkov hands a resource check only ``{"Type", "Properties", "Metadata"}`` of one resource.
+checkov hands a resource check only ``{"Type", "Properties", "Metadata"}`` of one resource,
+with intrinsics rendered its own way (a parameter's ``Default`` stands in for its value).
 ``DeletionPolicy``/``UpdateReplacePolicy``, the template's ``Outputs`` and every other
 resource are invisible to it, so rules such as "no Retain anywhere", "the connection
-details are exported" or "the DB subnets have no route to an internet gateway" cannot be
-written as plain checkov resource checks or YAML graph policies.
+details are exported" or "every network path into the database" cannot be written as plain
+checkov resource checks or YAML graph policies.
 
 They still run *inside* checkov (one engine, one report, checkov's own
 ``Metadata.checkov.skip`` suppressions, SARIF/JUnit records per resource): each Python
 check is a thin checkov ``BaseResourceCheck`` whose rule is a pure function
-``rule(template, logical_id) -> bool | None`` over the whole, raw template. The check finds
-the template it is scanning from checkov's call stack (``Runner.check_definitions`` holds it
-in ``file_abs_path``; checkov 3.3.30, pinned in ``requirements/checkov.txt``) and parses the
-file once per run. If that lookup ever breaks (a checkov upgrade), every such check FAILS
-and logs an error: it fails closed, never silently passes. ``tests/policies`` proves every
-rule fails its fail fixture, so an upgrade that breaks the lookup cannot go unnoticed.
+``rule(ctx, logical_id) -> Verdict`` over a :class:`Context`: the whole template checkov is
+scanning (found from checkov's call stack: ``Runner.check_definitions`` holds it in
+``file_abs_path``; checkov 3.3.30, pinned in ``requirements/checkov.txt``), the template as
+written (``ctx.raw``), and the shared resolver (``policies/lib/cfn_resolver.py``) that says
+what every value is in this deploy-time world, or that it is unknown.
+
+A rule answers with a :class:`Verdict`: passed, failed (with the reason), not evaluated
+(the template does not determine what the rule needs: that fails the gate too) or not
+applicable (with the reason). checkov itself only knows PASSED and FAILED, so "not
+evaluated" is reported to checkov as FAILED (fail closed) and the verdict with its reason is
+appended, one JSON line per resource, to the file named by ``$STG_POLICY_VERDICTS`` when the
+gate sets it; the gate reads both. If the template lookup ever breaks (a checkov upgrade),
+or a rule raises, the check FAILS, records "not evaluated" and logs an error: it never
+silently passes. ``tests/policies`` proves every rule fails its fail fixture.
 
 The module imports checkov only inside :func:`make_check`, so the pure helpers below can be
 imported and unit-tested from the project's test environment, which has no checkov.
@@ -24,6 +33,7 @@ imported and unit-tested from the project's test environment, which has no check
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import logging
@@ -31,36 +41,108 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:  # inside checkov only policies/checks is known; the lib imports by package
+    sys.path.insert(0, _REPO)
+
+from policies.lib import cfn_resolver as cfn  # noqa: E402
+
 Template = Mapping[str, Any]
-Rule = Callable[[Template, str], "bool | None"]
 
 LOGGER = logging.getLogger("stg_policy_lib")
+VERDICTS_ENV = "STG_POLICY_VERDICTS"
 
-# The environment this project's stacks are for; the spec fixes it (tags Environment=staging).
-ENVIRONMENT = "staging"
-REQUIRED_TAGS = {"Environment": "staging", "CostCenter": "engineering"}
 
 _TEMPLATE_CACHE: dict[tuple[str, float], Template] = {}
 
 
 # --------------------------------------------------------------------------------------
-# checkov integration
+# The spec's values (infra/spec.toml: one source for the app's config, these policies and
+# the property tests)
 # --------------------------------------------------------------------------------------
 
+# The gate names the app's spec module (a copy of policies/ elsewhere still judges this app's spec).
+_SPEC_MODULE = Path(os.environ.get("STG_SPEC_MODULE") or Path(__file__).resolve().parents[2] / "infra" / "spec.py")
+_SPEC: list[Any] = []
 
-def current_template_path() -> str | None:
-    """Path of the template checkov is scanning right now, read from its call stack."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "check_definitions":
-            path = frame.f_locals.get("file_abs_path")
-            if isinstance(path, str):
-                return path
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+
+def spec() -> Any:
+    """``infra.spec.Spec``, loaded by path: checkov's venv has no aws_cdk, so the ``infra`` package
+    (whose ``__init__`` selects a Node.js for jsii) must not be imported; spec.py needs only tomllib."""
+    if not _SPEC:
+        loader = importlib.util.spec_from_file_location("stg_infra_spec", _SPEC_MODULE)
+        if loader is None or loader.loader is None:
+            raise ImportError(f"cannot load {_SPEC_MODULE}")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules["stg_infra_spec"] = module  # dataclasses resolve their module by name
+        loader.loader.exec_module(module)
+        _SPEC.append(module.spec())
+    return _SPEC[0]
+
+
+ENVIRONMENT: str = spec().environment.name
+REQUIRED_TAGS: dict[str, str] = dict(spec().environment.required_tags)
+
+
+# --------------------------------------------------------------------------------------
+# Verdicts
+# --------------------------------------------------------------------------------------
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_EVALUATED = "not-evaluated"
+NOT_APPLICABLE = "not-applicable"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    reason: str = ""
+
+
+def passed(reason: str = "") -> Verdict:
+    return Verdict(PASSED, reason)
+
+
+def failed(reason: str) -> Verdict:
+    return Verdict(FAILED, reason)
+
+
+def not_evaluated(reason: str) -> Verdict:
+    return Verdict(NOT_EVALUATED, reason)
+
+
+def not_applicable(reason: str) -> Verdict:
+    return Verdict(NOT_APPLICABLE, reason)
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """The verdict of a rule made of several checks: any failure, else any unknown, else passed."""
+    for status in (FAILED, NOT_EVALUATED):
+        found = [v for v in verdicts if v.status == status]
+        if found:
+            return Verdict(status, "; ".join(dict.fromkeys(v.reason for v in found if v.reason)))
+    return passed()
+
+
+def unknown_in(value: Any, what: str) -> Verdict | None:
+    """``not_evaluated`` naming the first value the template does not determine, or None."""
+    found = cfn.unknowns(value)
+    return not_evaluated(f"{what}: {found[0].reason}") if found else None
+
+
+Rule = Callable[["Context", str], Verdict]
+
+
+# --------------------------------------------------------------------------------------
+# The template a rule judges
+# --------------------------------------------------------------------------------------
 
 
 def load_template(path: str) -> Template:
@@ -80,12 +162,147 @@ def load_template(path: str) -> Template:
     return template
 
 
-def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
-    """Build and register a checkov check from a policy's METADATA and its rule function.
+class Context:
+    """One template (one deploy-time world of it, when the gate wrote the file) as a rule sees it."""
 
-    ``rule(template, logical_id)`` returns True (pass), False (fail) or None (not applicable,
-    no record). An exception in the rule, or a template that cannot be located, is a FAIL.
-    """
+    def __init__(self, template: Template, *, path: str = "", raw: Template | None = None) -> None:
+        self.path = path
+        self.template = template
+        metadata = template.get("Metadata") if isinstance(template.get("Metadata"), Mapping) else {}
+        world = metadata.get(cfn.WORLD_METADATA_KEY) if isinstance(metadata, Mapping) else None
+        self.world_info: Mapping[str, Any] = world if isinstance(world, Mapping) else {}
+        environment = self.world_info.get("environment") or {}
+        self.environment = cfn.Environment(region=environment.get("region"), account=environment.get("account"))
+        self.bindings = cfn.decode(self.world_info.get("bindings") or {})
+        self.deploy_world = cfn.World.from_json(self.world_info.get("world"))
+        self.world = self.deploy_world.describe()
+        self._raw = raw
+        # The world file has its choices substituted where they could be folded; a Ref the gate
+        # kept (inside a Fn::Sub with symbols) still resolves to the world's value through it.
+        self.resolver = cfn.Resolver(
+            template, environment=self.environment, world=self.deploy_world, bindings=self.bindings
+        )
+
+    @classmethod
+    def from_file(cls, path: str) -> Context:
+        return cls(load_template(path), path=path)
+
+    @cached_property
+    def raw(self) -> Template:
+        """The template as written (before the gate decided parameters and conditions)."""
+        if self._raw is not None:
+            return self._raw
+        source = self.world_info.get("source")
+        return load_template(str(source)) if isinstance(source, str) and os.path.isfile(source) else self.template
+
+    @cached_property
+    def raw_resolver(self) -> cfn.Resolver:
+        """Resolves expressions of the template as written, in this world (what the world file does not fold)."""
+        return cfn.Resolver(self.raw, environment=self.environment, world=self.deploy_world, bindings=self.bindings)
+
+    def type_of(self, logical_id: str) -> str:
+        return str(resource(self.template, logical_id).get("Type", ""))
+
+    def of_type(self, *types: str) -> list[str]:
+        return sorted(lid for lid, res in resources(self.template).items() if res.get("Type") in types)
+
+    def exists(self, logical_id: str) -> bool | cfn.Unknown:
+        """Whether a resource exists in this world (a world file holds only those that do)."""
+        return self.resolver.exists(logical_id)
+
+    def attribute(self, logical_id: str, name: str) -> Any:
+        """A resource attribute outside Properties (DeletionPolicy, UpdateReplacePolicy...), resolved.
+
+        Resolved on the template as written, in this world: under ``AWS::LanguageExtensions``
+        these may be ``Fn::If``/``Ref``, which a world file keeps unfolded. cfn.NO_VALUE if absent.
+        """
+        source = self.raw if logical_id in resources(self.raw) else self.template
+        written = resource(source, logical_id)
+        if name not in written:
+            return cfn.NO_VALUE
+        resolver = self.raw_resolver if source is self.raw else self.resolver
+        return resolver.value(written[name])
+
+    def outputs(self) -> dict[str, tuple[Any, Any]]:
+        """Every output of this world: name -> (Value, Export.Name), resolved (cfn.NO_VALUE if no export)."""
+        section = self.template.get("Outputs")
+        result: dict[str, tuple[Any, Any]] = {}
+        for name, output in section.items() if isinstance(section, Mapping) else ():
+            if not isinstance(output, Mapping):
+                continue
+            export = output.get("Export")
+            export_name = export.get("Name", cfn.NO_VALUE) if isinstance(export, Mapping) else cfn.NO_VALUE
+            result[str(name)] = (
+                self.resolver.value(output.get("Value")),
+                export_name if export_name is cfn.NO_VALUE else self.resolver.value(export_name),
+            )
+        return result
+
+    def props(self, logical_id: str) -> Any:
+        """A resource's Properties, resolved (literals, symbols, unknowns)."""
+        return self.resolver.value(dict(properties(self.template, logical_id)))
+
+    def value(self, logical_id: str, path: str) -> Any:
+        return self.resolver.property(logical_id, path)
+
+    def raw_property(self, logical_id: str, path: str) -> Any:
+        """The value at a dotted ``path`` of a resource's Properties as written (cfn.NO_VALUE if absent)."""
+        value: Any = properties(self.raw, logical_id)
+        for key in path.split("."):
+            if not isinstance(value, Mapping) or key not in value:
+                return cfn.NO_VALUE
+            value = value[key]
+        return value
+
+
+# --------------------------------------------------------------------------------------
+# checkov integration
+# --------------------------------------------------------------------------------------
+
+
+def current_template_path() -> str | None:
+    """Path of the template checkov is scanning right now, read from its call stack."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "check_definitions":
+            path = frame.f_locals.get("file_abs_path")
+            if isinstance(path, str):
+                return path
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def record_verdict(policy_id: str, path: str, logical_id: str, verdict: Verdict) -> None:
+    """Append the verdict to ``$STG_POLICY_VERDICTS`` (one line, one atomic O_APPEND write)."""
+    target = os.environ.get(VERDICTS_ENV)
+    if not target:
+        return
+    line = json.dumps(
+        {"policy": policy_id, "file": os.path.abspath(path), "logical_id": logical_id,
+         "status": verdict.status, "reason": verdict.reason},
+        sort_keys=True,
+    ) + "\n"  # fmt: skip
+    descriptor = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(descriptor, line.encode("utf-8"))
+    finally:
+        os.close(descriptor)
+
+
+def judge(rule: Rule, path: str, logical_id: str) -> Verdict:
+    """Run a rule on one resource of the template at ``path``; a crash is "not evaluated", never a pass."""
+    try:
+        verdict = rule(Context.from_file(path), logical_id)
+    except Exception as error:  # a rule bug must fail closed, with the reason in the report
+        LOGGER.exception("rule crashed on %s:%s; failing closed", path, logical_id)
+        return not_evaluated(f"the rule crashed: {type(error).__name__}: {error}")
+    if not isinstance(verdict, Verdict):
+        return not_evaluated(f"the rule returned {verdict!r}, not a Verdict")
+    return verdict
+
+
+def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
+    """Build and register a checkov check from a policy's METADATA and its rule function."""
     from checkov.cloudformation.checks.resource.base_resource_check import (  # type: ignore[import-not-found]  # noqa: PLC0415
         BaseResourceCheck,
     )
@@ -108,14 +325,9 @@ def make_check(metadata: Mapping[str, Any], rule: Rule) -> Any:
             if path is None:
                 LOGGER.error("%s: cannot locate the template being scanned; failing closed", self.id)
                 return CheckResult.FAILED
-            try:
-                verdict = rule(load_template(path), logical_id)
-            except Exception:
-                LOGGER.exception("%s crashed on %s:%s; failing closed", self.id, path, logical_id)
-                return CheckResult.FAILED
-            if verdict is None:
-                return CheckResult.UNKNOWN
-            return CheckResult.PASSED if verdict else CheckResult.FAILED
+            verdict = judge(rule, path, logical_id)
+            record_verdict(self.id, path, logical_id, verdict)
+            return CheckResult.PASSED if verdict.status in (PASSED, NOT_APPLICABLE) else CheckResult.FAILED
 
     ProjectTemplateCheck.__name__ = ProjectTemplateCheck.__qualname__ = metadata["id"]
     check = ProjectTemplateCheck()
@@ -134,7 +346,8 @@ def resources(template: Template) -> Mapping[str, Mapping[str, Any]]:
 
 
 def resource(template: Template, logical_id: str) -> Mapping[str, Any]:
-    return resources(template).get(logical_id) or {}
+    found = resources(template).get(logical_id)
+    return found if isinstance(found, Mapping) else {}
 
 
 def properties(template: Template, logical_id: str) -> Mapping[str, Any]:
@@ -142,51 +355,10 @@ def properties(template: Template, logical_id: str) -> Mapping[str, Any]:
     return props if isinstance(props, Mapping) else {}
 
 
-def of_type(template: Template, *types: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(logical id, properties) of every resource of the given types."""
-    for logical_id, res in resources(template).items():
-        if isinstance(res, Mapping) and res.get("Type") in types:
-            props = res.get("Properties") or {}
-            yield logical_id, props if isinstance(props, Mapping) else {}
-
-
-def ref_target(value: Any) -> str | None:
-    """Logical id a ``Ref``/``Fn::GetAtt`` points at, else None."""
-    if isinstance(value, Mapping) and len(value) == 1:
-        if "Ref" in value and isinstance(value["Ref"], str):
-            return value["Ref"]
-        getatt = value.get("Fn::GetAtt")
-        if isinstance(getatt, list) and getatt and isinstance(getatt[0], str):
-            return getatt[0]
-        if isinstance(getatt, str):
-            return getatt.split(".", 1)[0]
-    return None
-
-
-def getatt(value: Any) -> tuple[str, str] | None:
-    """(logical id, attribute) of a ``Fn::GetAtt``, else None."""
-    if isinstance(value, Mapping) and len(value) == 1 and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        if isinstance(target, list) and len(target) == 2 and all(isinstance(t, str) for t in target):
-            return target[0], target[1]
-        if isinstance(target, str) and "." in target:
-            logical_id, attribute = target.split(".", 1)
-            return logical_id, attribute
-    return None
-
-
 def as_list(value: Any) -> list[Any]:
-    if value is None:
+    if value is None or value is cfn.NO_VALUE:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-def is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def is_false(value: Any) -> bool:
-    return value is False or (isinstance(value, str) and value.lower() == "false")
 
 
 def as_number(value: Any) -> float | None:
@@ -202,40 +374,220 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-def tags_of(props: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Tags as a dict, from the list-of-Key/Value form or the map form; None if absent."""
-    tags = props.get("Tags")
-    if tags is None:
+# Raw-template helpers kept for CKV_STG_NET_1 and CKV_STG_RDS_13 until they judge resolved values too.
+
+
+def ref_target(value: Any) -> str | None:
+    """Logical id a raw ``Ref``/``Fn::GetAtt`` points at, else None."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        if "Ref" in value and isinstance(value["Ref"], str):
+            return value["Ref"]
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and target and isinstance(target[0], str):
+            return target[0]
+        if isinstance(target, str):
+            return target.split(".", 1)[0]
+    return None
+
+
+def is_true(value: Any) -> bool:
+    return truth(value) is True
+
+
+# --------------------------------------------------------------------------------------
+# Resolved values (what cfn_resolver returns) as rules need them
+# --------------------------------------------------------------------------------------
+
+
+def truth(value: Any) -> bool | None:
+    """True/False for a resolved boolean (CloudFormation accepts "true"/"false" strings too), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def symbol(value: Any) -> cfn.Symbol | None:
+    """The resource symbol a resolved value names (a Ref/GetAtt), else None."""
+    return value if isinstance(value, cfn.Symbol) else None
+
+
+def points_at(value: Any, *types: str) -> cfn.Symbol | None:
+    """The symbol if ``value`` is a Ref/GetAtt of a resource of one of ``types`` (this or the parent template)."""
+    found = symbol(value)
+    return found if found is not None and found.kind in ("ref", "getatt") and found.resource_type in types else None
+
+
+def names(value: Any, logical_id: str, *, attributes: tuple[str, ...] = ("",)) -> bool:
+    """True if ``value`` is a symbol of this template's resource ``logical_id`` (``""``: its Ref)."""
+    found = symbol(value)
+    return (
+        found is not None
+        and found.origin == "this"
+        and found.kind in ("ref", "getatt")
+        and found.name == logical_id
+        and found.attribute in attributes
+    )
+
+
+def describe(value: Any) -> str:
+    """A resolved value, short, for a reason text."""
+    if value is cfn.NO_VALUE:
+        return "absent"
+    if isinstance(value, cfn.Symbol | cfn.Text | cfn.Unknown):
+        return str(value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+_SYMBOL_TOKEN = re.compile(r"@@stg-symbol-(\d+)@@")
+
+
+def _restore_symbols(node: Any, symbols: list[cfn.Symbol]) -> Any:
+    """Put the symbols back where :func:`parse_json_text` wrote their tokens."""
+    if isinstance(node, dict):
+        return {k: _restore_symbols(v, symbols) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore_symbols(v, symbols) for v in node]
+    if not isinstance(node, str) or not symbols:
+        return node
+    parts: list[str | cfn.Symbol] = []
+    for index, piece in enumerate(_SYMBOL_TOKEN.split(node)):
+        if index % 2:
+            parts.append(symbols[int(piece)])
+        elif piece:
+            parts.append(piece)
+    if len(parts) == 1 and isinstance(parts[0], cfn.Symbol):
+        return parts[0]
+    return node if all(isinstance(p, str) for p in parts) else cfn.Text(tuple(parts))
+
+
+def parse_json_text(value: Any) -> Any:
+    """A JSON document written as a string (or a ``Text``: a Fn::Join/Fn::Sub of strings and symbols), parsed.
+
+    Symbols inside JSON strings come back as :class:`cfn.Symbol` (or :class:`cfn.Text` when a
+    string mixes literal text and symbols); structured values are returned as they are; a
+    string that is not JSON, or a symbol outside a JSON string, is :class:`cfn.Unknown`.
+    """
+    if isinstance(value, cfn.Text):
+        symbols = [p for p in value.parts if isinstance(p, cfn.Symbol)]
+        counter = iter(range(len(symbols)))
+        text = "".join(p if isinstance(p, str) else f"@@stg-symbol-{next(counter)}@@" for p in value.parts)
+    elif isinstance(value, str):
+        symbols, text = [], value
+    else:
+        return value
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        return cfn.Unknown(f"not a JSON document ({' '.join(str(error).split())})")
+    return _restore_symbols(document, symbols)
+
+
+def values_at(value: Any, path: str, *, where: str = "") -> list[tuple[str, Any]]:
+    """(where, value) at a schema path (``A.*.B``: ``*`` for every list item) of a resolved value.
+
+    A value the template does not determine on the way is returned as it is (a parameter
+    holding the whole ``Policies`` list), so the caller reports it instead of skipping it.
+    """
+    head, _, rest = path.partition(".")
+    if isinstance(value, cfn.Unknown | cfn.Symbol | cfn.Text):
+        return [(where or path, value)]
+    if head == "*":
+        items = value if isinstance(value, list) else []
+        return [found for index, item in enumerate(items) for found in values_at(item, rest, where=f"{where}[{index}]")]
+    if not isinstance(value, Mapping) or head not in value:
+        return []
+    here = f"{where}.{head}" if where else head
+    return values_at(value[head], rest, where=here) if rest else [(here, value[head])]
+
+
+def undetermined(value: Any) -> str | None:
+    """Why a resolved scalar is not a literal the template fixes (None when it is a literal)."""
+    if isinstance(value, cfn.Unknown):
+        return value.reason
+    if isinstance(value, cfn.Symbol | cfn.Text):
+        return f"{value} is known only at deploy time"
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Tags
+# --------------------------------------------------------------------------------------
+
+
+def taggable(resource_type: str) -> bool | None:
+    """Whether CloudFormation tags resources of this type (its schema), None for a type the schemas do not know."""
+    return bool(type_facts(resource_type).get("taggable")) if known_type(resource_type) else None
+
+
+def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
+    """A resolved ``Tags`` value (Key/Value list or map) as key -> values, and what the template leaves open."""
+    found: dict[str, list[Any]] = {}
+    open_ended: list[str] = []
+    if value is cfn.NO_VALUE or value is None:
+        return found, open_ended
+    if isinstance(value, cfn.Unknown | cfn.Symbol | cfn.Text):
+        return found, [f"Tags: {undetermined(value)}"]
+    items = value.items() if isinstance(value, Mapping) else []
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            if isinstance(item, Mapping):
+                items.append((item.get("Key", cfn.NO_VALUE), item.get("Value", cfn.NO_VALUE)))
+            else:
+                reason = undetermined(item)
+                open_ended.append(f"a tag {reason}" if reason else f"a tag is not a Key/Value pair: {describe(item)}")
+    for key, tag_value in items:
+        if isinstance(key, str):
+            found.setdefault(key, []).append(tag_value)
+        else:
+            open_ended.append(f"a tag key: {undetermined(key) or describe(key)}")
+    return found, open_ended
+
+
+# --------------------------------------------------------------------------------------
+# Secrets
+# --------------------------------------------------------------------------------------
+
+# A reference may hold symbols (``${Secret}``: CDK joins the secret's Ref into it).
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>(?:\$\{[^}]*\}|[^}])*)\}\}")
+
+
+def secret_text(ctx: Context, logical_id: str, path: str) -> str | cfn.Unknown | None:
+    """A property as written text, dynamic references kept (None if absent).
+
+    The resolver reads a ``{{resolve:...}}`` as unknown (its value is fetched at deploy time);
+    a rule about *where* a secret comes from needs the reference itself. Symbols render as
+    ``${Name}``; anything else the template does not determine is :class:`cfn.Unknown`.
+    """
+    written: Any = properties(ctx.template, logical_id)
+    for key in path.split("."):
+        if not isinstance(written, Mapping) or key not in written:
+            return None
+        written = written[key]
+    if isinstance(written, str):
+        return written
+    value = ctx.resolver.value(written)
+    if value is cfn.NO_VALUE:
         return None
-    if isinstance(tags, Mapping):
-        return dict(tags)
-    result: dict[str, Any] = {}
-    for item in as_list(tags):
-        if isinstance(item, Mapping) and "Key" in item:
-            result[str(item["Key"])] = item.get("Value")
-    return result
+    if isinstance(value, str | cfn.Text):
+        return str(value)
+    if isinstance(value, cfn.Unknown):
+        return value
+    return cfn.Unknown(f"{path} is {describe(value)}, not a string")
 
 
-def contains_string(value: Any, needle: str) -> bool:
-    """True if any string inside ``value`` (nested lists/dicts) contains ``needle``."""
-    if isinstance(value, str):
-        return needle in value
-    if isinstance(value, Mapping):
-        return any(contains_string(v, needle) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_string(v, needle) for v in value)
-    return False
+def dynamic_references(text: str) -> list[tuple[str, str]]:
+    """(service, reference) of every ``{{resolve:service:reference}}`` in ``text``."""
+    return [(m["service"], m["reference"]) for m in _DYNAMIC_REFERENCE.finditer(text)]
 
 
-def references(value: Any, logical_id: str) -> bool:
-    """True if ``value`` contains a Ref/GetAtt to ``logical_id`` anywhere inside it."""
-    if ref_target(value) == logical_id:
-        return True
-    if isinstance(value, Mapping):
-        return any(references(v, logical_id) for v in value.values())
-    if isinstance(value, list):
-        return any(references(v, logical_id) for v in value)
-    return False
+def is_secrets_manager_reference(text: str) -> bool:
+    """True if the whole text is one ``{{resolve:secretsmanager:...}}`` dynamic reference."""
+    match = _DYNAMIC_REFERENCE.fullmatch(text)
+    return match is not None and match["service"] == "secretsmanager"
 
 
 # --------------------------------------------------------------------------------------
@@ -275,6 +627,23 @@ NAME_PROPERTY_OPTIONAL = {
     "AWS::Backup::BackupVault": "BackupVaultName",
 }
 NAMED_TYPES = {**NAME_PROPERTY_OPTIONAL, **NAME_PROPERTY_REQUIRED}
+# Types whose Ref returns their physical name (the property above): a name built from such a
+# Ref (a log group named after the instance) is as determined as the referenced name.
+_REF_IS_NAME = frozenset(
+    {
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBParameterGroup",
+        "AWS::RDS::DBSubnetGroup",
+        "AWS::Logs::LogGroup",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::RDS::DBCluster",
+        "AWS::RDS::DBClusterParameterGroup",
+        "AWS::RDS::OptionGroup",
+    }
+)
 
 
 def name_suffix(name: Any) -> str | None:
@@ -288,21 +657,41 @@ def name_suffix(name: Any) -> str | None:
     return None
 
 
-def physical_names(template: Template) -> Iterator[tuple[str, str, Any]]:
-    """(logical id, type, name value or None) of every resource of a named type."""
-    for logical_id, res in resources(template).items():
-        resource_type = res.get("Type") if isinstance(res, Mapping) else None
-        if resource_type in NAMED_TYPES:
-            yield logical_id, resource_type, properties(template, logical_id).get(NAMED_TYPES[resource_type])
+def name_text(ctx: Context, value: Any, *, depth: int = 0) -> str | None:
+    """A resolved name as a string: literal, or built from Refs of resources whose Ref is their literal name.
+
+    None when the template does not determine the text (a parameter, an import, the stack
+    name, a resource whose name CloudFormation generates).
+    """
+    if isinstance(value, str):
+        return value
+    if depth > 5:
+        return None
+    if isinstance(value, cfn.Symbol):
+        if value.kind == "ref" and value.origin == "this" and value.resource_type in _REF_IS_NAME:
+            referenced = ctx.value(value.name, NAMED_TYPES[value.resource_type])
+            return name_text(ctx, referenced, depth=depth + 1)
+        return None
+    if isinstance(value, cfn.Text):
+        pieces = [name_text(ctx, part, depth=depth + 1) for part in value.parts]
+        return None if any(p is None for p in pieces) else "".join(p for p in pieces if p is not None)
+    return None
 
 
-def export_names(template: Template) -> list[Any]:
-    outputs = template.get("Outputs") or {}
-    return [(o.get("Export") or {}).get("Name") for o in outputs.values() if isinstance(o, Mapping)]
+def physical_name(ctx: Context, logical_id: str) -> Any:
+    """The resolved physical-name property of a named resource (cfn.NO_VALUE if absent)."""
+    return ctx.value(logical_id, NAMED_TYPES.get(ctx.type_of(logical_id), ""))
 
 
-def stack_suffix(template: Template) -> str | None:
-    """The environment suffix this template uses: the most common suffix among its names.
+def stack_names(ctx: Context) -> list[str]:
+    """Every physical name and export name of the template that the template determines."""
+    found = [name_text(ctx, physical_name(ctx, lid)) for lid in ctx.of_type(*NAMED_TYPES)]
+    found += [name_text(ctx, export) for _, export in ctx.outputs().values()]
+    return [n for n in found if n is not None]
+
+
+def stack_suffix(names: Iterable[Any]) -> str | None:
+    """The environment suffix these names use: the most common suffix among them.
 
     The suffix is a deploy-time choice (cdk.json ``environmentSuffix``), so the policy
     infers it rather than hard-coding ``main``. One deviating name is then the odd one out.
@@ -311,12 +700,7 @@ def stack_suffix(template: Template) -> str | None:
     pinned = os.environ.get("STG_ENVIRONMENT_SUFFIX")
     if pinned:
         return pinned
-    counts = Counter(
-        s
-        for s in [name_suffix(n) for _, _, n in physical_names(template)]
-        + [name_suffix(n) for n in export_names(template)]
-        if s
-    )
+    counts = Counter(s for s in (name_suffix(n) for n in names) if s)
     if not counts:
         return None
     ranked = counts.most_common()
@@ -351,32 +735,152 @@ def cidr_within(cidr: Any, allowed: tuple[str, ...]) -> bool:
 # IAM policy documents
 # --------------------------------------------------------------------------------------
 
-POLICY_DOCUMENT_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument", "ResourcePolicy")
+_IAM_WILDCARD = re.compile(r"[*?]")
 
 
-def policy_documents(props: Mapping[str, Any]) -> Iterator[Any]:
-    for key in POLICY_DOCUMENT_PROPERTIES:
-        if key in props:
-            yield props[key]
-    for inline in as_list(props.get("Policies")):
-        if isinstance(inline, Mapping) and "PolicyDocument" in inline:
-            yield inline["PolicyDocument"]
+@dataclass(frozen=True)
+class Grants:
+    """What the Allow statements of a policy document grant beyond named actions."""
+
+    wildcards: tuple[str, ...] = ()  # "statement Sid: s3:Get*"
+    undetermined: tuple[str, ...] = ()  # what the template does not fix, with why
 
 
-def wildcard_allow_actions(document: Any) -> list[str]:
-    """Actions with a ``*`` (or any NotAction) in Allow statements of a policy document."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return []
+def _statement_grants(statement: Any, where: str, index: int) -> Grants:
+    """Wildcards one statement allows (nothing for a Deny), and what it leaves open."""
+    if not isinstance(statement, Mapping):
+        return Grants(undetermined=(f"{where} statement #{index}: {undetermined(statement) or describe(statement)}",))
+    sid = statement.get("Sid")
+    label = f"{where} statement {sid if isinstance(sid, str) else f'#{index}'}"
+    effect = statement.get("Effect")
+    if effect == "Deny":
+        return Grants()
+    found = [f"NotAction {describe(statement['NotAction'])}"] if "NotAction" in statement else []
+    actions = statement.get("Action", [])
+    open_ended: list[str] = []
+    for action in actions if isinstance(actions, list) else [actions]:
+        if not isinstance(action, str):
+            open_ended.append(f"{label}: action {undetermined(action) or describe(action)}")
+        elif _IAM_WILDCARD.search(action):
+            found.append(action)
+    if found and not isinstance(effect, str):
+        open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
+        found = []
+    return Grants(wildcards=tuple(f"{label}: {f}" for f in found), undetermined=tuple(open_ended))
+
+
+def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
+    """Wildcard actions (``*``/``?``, or any NotAction) granted by Allow statements of a resolved document.
+
+    The document may be a mapping, a JSON string or a :class:`cfn.Text` (Fn::Join/Fn::Sub of
+    JSON): see :func:`parse_json_text`. Statements, effects and actions the template does not
+    determine are listed in ``undetermined``: they may grant anything.
+    """
+    document = parse_json_text(document)
     if not isinstance(document, Mapping):
-        return []
-    found: list[str] = []
-    for statement in as_list(document.get("Statement")):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        if "NotAction" in statement:
-            found.append(f"NotAction {statement['NotAction']}")
-        found.extend(a for a in as_list(statement.get("Action")) if isinstance(a, str) and "*" in a)
-    return found
+        reason = undetermined(document) or f"not a policy document: {describe(document)}"
+        return Grants(undetermined=(f"{where}: {reason}",))
+    statements = document.get("Statement", [])
+    each = [
+        _statement_grants(s, where, i)
+        for i, s in enumerate(statements if isinstance(statements, list) else [statements])
+    ]
+    return Grants(
+        wildcards=tuple(w for g in each for w in g.wildcards),
+        undetermined=tuple(u for g in each for u in g.undetermined),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# CloudFormation resource type facts (cfn_types.json, generated from cfn-lint's schemas)
+# --------------------------------------------------------------------------------------
+
+_TYPE_FACTS: dict[str, Any] = {}
+
+
+def _all_type_facts() -> Mapping[str, Any]:
+    if not _TYPE_FACTS:
+        path = Path(__file__).with_name("cfn_types.json")
+        _TYPE_FACTS.update(json.loads(path.read_text(encoding="utf-8"))["types"])
+    return _TYPE_FACTS
+
+
+def type_facts(resource_type: str) -> Mapping[str, Any]:
+    """Facts of a type: ``taggable``, ``key_properties``, ``policy_properties``, ``principal_properties``,
+    ``create_only`` (absent: false or none). An unknown type has no facts."""
+    facts = _all_type_facts().get(resource_type)
+    return facts if isinstance(facts, Mapping) else {}
+
+
+def known_type(resource_type: str) -> bool:
+    """Whether CloudFormation's schemas (as cfn-lint ships them) define this resource type."""
+    return resource_type in _all_type_facts()
+
+
+# --------------------------------------------------------------------------------------
+# The stack's customer-managed keys
+# --------------------------------------------------------------------------------------
+
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
+ALIAS_TYPE = "AWS::KMS::Alias"
+
+
+def alias_target(ctx: Context, alias_name: str) -> Any:
+    for alias in ctx.of_type(ALIAS_TYPE):
+        if ctx.value(alias, "AliasName") == alias_name:
+            return ctx.value(alias, "TargetKeyId")
+    return None
+
+
+def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
+    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
+    if isinstance(value, cfn.Unknown):
+        return None
+    found = symbol(value)
+    if found is not None:
+        return _symbol_is_stack_key(ctx, found, depth=depth)
+    text = str(value) if isinstance(value, cfn.Text) else value
+    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
+        return False
+    name = "alias/" + text.split("alias/", 1)[1]
+    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
+    return False if target is None else is_stack_key(ctx, target, depth=depth + 1)
+
+
+def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool | None:
+    if found.resource_type in KEY_TYPES:
+        return found.attribute in ("", "Arn", "KeyId")
+    if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+        return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
+    return False
+
+
+def expect(ctx: Context, logical_id: str, path: str, *, wanted: Callable[[Any], bool], expected: str) -> Verdict:
+    """A property that must have a spec value: absent or different fails, undetermined is not evaluated."""
+    value = ctx.value(logical_id, path)
+    if value is cfn.NO_VALUE:
+        return failed(f"{path} is not set: the spec asks for {expected}")
+    unknown = unknown_in(value, path)
+    if unknown is not None:
+        return unknown
+    return passed() if wanted(value) else failed(f"{path} is {describe(value)}, not {expected}")
+
+
+def same_text(expected: Any) -> Callable[[Any], bool]:
+    """CloudFormation passes properties as strings: 200, "200", true and "true" are the same value."""
+    want = _scalar(expected)
+    return lambda value: _scalar(value) == want
+
+
+def at_least(minimum: float) -> Callable[[Any], bool]:
+    return lambda value: (number := as_number(value)) is not None and number >= minimum
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return value

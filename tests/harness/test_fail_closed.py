@@ -7,18 +7,24 @@ not run (missing from the report, or a plugin failure) must never look like a pa
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import signal
 import stat
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.catalog import POLICIES_DIR
 from harness.errors import HarnessError
 from harness.nag import PACK_NAMES, PackRun, judge_report
-from tests.harness.conftest import TEMPLATE, GateRunner
+from tests.harness.conftest import ROOT, TEMPLATE, GateRunner, run_gate
 
 pytestmark = pytest.mark.slow
 
@@ -153,8 +159,8 @@ def _ran(*names: str, violations: int = 0) -> dict[str, PackRun]:
 
 
 def test_judge_rejects_a_pack_absent_from_report_and_record() -> None:
-    with pytest.raises(HarnessError, match=re.escape("HIPAA.Security did not run")):
-        judge_report(_report(), runs=_ran("AwsSolutions", "NIST.800.53.R5", "PCI.DSS.321"))
+    with pytest.raises(HarnessError, match=re.escape("PCI.DSS.321 did not run")):
+        judge_report(_report(), runs=_ran("AwsSolutions", "NIST.800.53.R5"))
 
 
 def test_judge_rejects_a_report_alone_that_lacks_a_pack() -> None:
@@ -207,3 +213,96 @@ def test_synthesis_rejected_by_a_rule_aspect_is_a_violation(gate: GateRunner, tm
     (finding,) = [f for f in run.report["findings"] if f["status"] == "failed"]
     assert finding["rule_id"] == "synthesis-rule"
     assert "Encryption/Key" in finding["message"] and "Retain" in finding["message"]
+    assert finding["construct_path"] == "StagingDatabase/Encryption/Key/Resource"
+
+
+# Harness faults never look like a verdict (issue 8, section 5).
+
+
+def _no_traceback(run: Any) -> None:
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
+    errors = [line for line in run.stderr.splitlines() if line.startswith("compliance gate error:")]
+    assert len(errors) == 1, run.stderr[-2000:]
+
+
+def test_a_fifo_template_is_refused_without_blocking(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("fifo")
+    (assembly / TEMPLATE).unlink()
+    os.mkfifo(assembly / TEMPLATE)
+    run = gate("--assembly", str(assembly), timeout=120)
+    assert_harness_failure(run, "it is a FIFO, not a regular file", TEMPLATE)
+    _no_traceback(run)
+
+
+def test_an_undecodable_template_is_one_line(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("latin1")
+    (assembly / TEMPLATE).write_bytes('{"Description": "caf\xe9", "Resources": {}}'.encode("latin-1"))
+    run = gate("--assembly", str(assembly))
+    assert_harness_failure(run, "is not UTF-8 text")
+    _no_traceback(run)
+
+
+def test_runaway_nesting_is_one_line(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("deep")
+    depth = 50_000
+    (assembly / TEMPLATE).write_text('{"Resources": ' + "[" * depth + "]" * depth + "}", encoding="utf-8")
+    run = gate("--assembly", str(assembly))
+    assert_harness_failure(run, "nested too deeply")
+    _no_traceback(run)
+
+
+def test_a_manifest_of_the_wrong_shape_is_one_line(gate: GateRunner, make_assembly: Callable[..., Path]) -> None:
+    assembly = make_assembly("shape")
+    manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+    for artifact in manifest["artifacts"].values():
+        if artifact.get("type") == "aws:cloudformation:stack":
+            artifact["properties"]["templateFile"] = "../../outside.template.json"
+    (assembly / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    run = gate("--assembly", str(assembly))
+    assert_harness_failure(run, "points outside the assembly")
+    _no_traceback(run)
+
+
+def test_a_reports_folder_that_cannot_be_written_is_one_line(
+    make_assembly: Callable[..., Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the reports folder should go", encoding="utf-8")
+    run = run_gate(["--assembly", str(make_assembly("clean"))], reports=blocker / "reports")
+    assert run.returncode == 2, run.stderr
+    assert "cannot write the reports to" in run.stderr
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_gate_killed_midway_leaves_no_earlier_pass(make_assembly: Callable[..., Path], tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "compliance.json").write_text(json.dumps({"verdict": "PASS", "exit_code": 0}), encoding="utf-8")
+    (reports / "compliance.md").write_text("# PASS\n", encoding="utf-8")
+    slow = fake_tool(tmp_path, "checkov", "sleep 60")
+    argv = [sys.executable, "-m", "harness", "--assembly", str(make_assembly("clean")), "--checkov", slow,
+            "--reports", str(reports), "-q"]  # fmt: skip
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while (reports / "compliance.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert not (reports / "compliance.json").exists(), "an earlier PASS survived a run that never finished"
+    assert not (reports / "compliance.md").exists()
+
+
+def test_a_custom_check_that_does_not_load_is_a_harness_failure(
+    gate: GateRunner, make_assembly: Callable[..., Path], tmp_path: Path
+) -> None:
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES_DIR, policies)
+    broken = policies / "checks" / "rds" / "ckv_stg_rds_99_broken.py"
+    metadata = {"id": "CKV_STG_RDS_99", "name": "broken", "category": "GENERAL_SECURITY", "severity": "LOW",
+                "rationale": "r", "requirements": ["REQ-DB-01"], "remediation": "r",
+                "resource_types": ["AWS::RDS::DBInstance"]}  # fmt: skip
+    broken.write_text(f"METADATA = {metadata!r}\nimport no_such_module  # cannot load\n", encoding="utf-8")
+    run = gate("--assembly", str(make_assembly("clean")), "--policies", str(policies))
+    assert_harness_failure(run, "checkov could not load a custom check", "ckv_stg_rds_99_broken")

@@ -86,3 +86,29 @@ def test_catalog_lists_every_policy(mutation_run: GateRun) -> None:
     catalog = _text(mutation_run, "policy-catalog.md")
     project = {f["rule_id"] for f in mutation_run.report["findings"] if f["source"] == "project"}
     assert project and all(policy_id in catalog for policy_id in project)
+
+
+def test_auditor_bundle_of_the_run(mutation_run: GateRun) -> None:
+    """Controls on every finding and SARIF rule, a roll-up, evidence, OSCAL, and a traceability that claims only what ran."""
+    from trestle.oscal.assessment_results import AssessmentResults  # noqa: PLC0415
+
+    report = mutation_run.report
+    keys = {"pci-dss-4.0.1", "nist-800-53-r5", "aws-fsbp"}
+    assert all(set(f["controls"]) == keys for f in report["findings"])
+    assert any(f["controls"]["pci-dss-4.0.1"] for f in report["findings"] if f["source"] == "cdk-nag")
+    statuses = {c["status"] for c in report["controls"]}
+    assert {"not satisfied", "no template-time check"} <= statuses
+    sarif: dict[str, Any] = json.loads(_text(mutation_run, "compliance.sarif"))
+    rules = [r for run in sarif["runs"] for r in run["tool"]["driver"]["rules"]]
+    assert any(set(r["properties"].get("controls", {})) == keys for r in rules)
+    packs = [p for tool in report["tools"] for p in tool.get("packs", [])]
+    assert packs and all(p["resources"] > 0 for p in packs)
+    assert any("PCI DSS 3.2.1" in p["label"] for p in packs) and not any("HIPAA" in p["name"] for p in packs)
+    matrix = _text(mutation_run, "traceability.md")
+    assert "not run in this gate" in matrix
+    assert "## cdk-nag packs: what each evaluated" in matrix
+    results: Any = AssessmentResults.oscal_read(mutation_run.reports / "oscal" / "assessment-results.json")
+    assert results is not None and results.results[0].observations
+    evidence = json.loads(_text(mutation_run, "evidence/evidence.json"))
+    assert len(evidence["assemblies"]) == len(MUTATIONS) + 1 and evidence["verdict"]["verdict"] == "FAIL"
+    assert any(t["tool"] == "checkov" and t["version"][0].isdigit() for t in evidence["tools"])

@@ -14,10 +14,11 @@ from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status
 from harness.proc import Completed
-from harness.reports import ReportInput, render_json, render_junit, render_markdown, render_sarif
+from harness.reports import ReportInput, render_json, render_junit, render_markdown
 from harness.run_cfnlint import _parse as parse_cfnlint
 from harness.run_checkov import parse_checkov
-from harness.waivers import WaiverBook, target_covers
+from harness.sarif import render_sarif
+from harness.waivers import Subject, WaiverBook, covers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,35 +26,63 @@ TODAY = dt.date(2026, 11, 25)
 
 
 def _waiver(**overrides: Any) -> Waiver:
-    fields: dict[str, Any] = {"id": "WVR-9", "tool": Tool.CHECKOV, "rule": "CKV_AWS_115", "target": "Handler1",
-                              "reason": "why", "owner": "team", "expires": dt.date(2027, 1, 1)}  # fmt: skip
+    fields: dict[str, Any] = {"id": "WVR-9", "tool": Tool.CHECKOV, "rule": "CKV_AWS_115", "targets": ("Handler1",),
+                              "resource_type": "AWS::Lambda::Function", "reason": "why", "owner": "team",
+                              "expires": dt.date(2027, 1, 1)}  # fmt: skip
     return Waiver(**{**fields, **overrides})
 
 
-def test_target_covers_logical_ids_and_construct_subtrees() -> None:
-    assert target_covers("Handler1", logical_id="Handler1", construct_path="S/A/Resource")
-    assert target_covers("S/A", logical_id="X", construct_path="S/A/Resource")
-    assert not target_covers("S/A", logical_id="X", construct_path="S/AB/Resource")
-    assert not target_covers("", logical_id="X", construct_path="S/A")
+HANDLER = Subject(stack="S", logical_id="Handler1", construct_path="S/A/Handler", resource_type="AWS::Lambda::Function")
+
+
+def test_a_waiver_covers_exactly_its_resources() -> None:
+    assert covers(_waiver(), HANDLER)
+    assert covers(_waiver(targets=("S/A/Handler",)), HANDLER)
+    assert not covers(_waiver(targets=("S/A",)), HANDLER), "a construct path names one resource, not its subtree"
+    assert not covers(_waiver(resource_type="AWS::IAM::Role"), HANDLER), "bound to the resource type"
+    assert not covers(_waiver(stack="Other"), HANDLER)
+    borrowed = Subject(**{**HANDLER.__dict__, "ambiguous_path": True, "logical_id": "Evil"})
+    assert not covers(_waiver(targets=("S/A/Handler",)), borrowed), "a path two resources claim names neither"
+
+
+def test_a_subtree_waiver_says_so_and_still_binds_its_type() -> None:
+    subtree = _waiver(targets=("S/A",), subtree=True, resource_type="")
+    assert covers(subtree, HANDLER)
+    assert not covers(subtree, Subject(**{**HANDLER.__dict__, "construct_path": "S/AB/Handler"}))
+    typed = _waiver(targets=("S/A",), subtree=True, resource_type="AWS::IAM::Role")
+    assert not covers(typed, HANDLER)
 
 
 def test_waiver_book_matches_counts_and_expires() -> None:
     book = WaiverBook(
         waivers=[_waiver(), _waiver(id="WVR-OLD", rule="CKV_AWS_116", expires=dt.date(2026, 1, 1))], today=TODAY
     )
-    assert book.match(tools=[Tool.CHECKOV], rule="CKV_AWS_115", logical_id="Handler1", construct_path="") is not None
-    assert book.match(tools=[Tool.CFN_LINT], rule="CKV_AWS_115", logical_id="Handler1", construct_path="") is None
-    old = book.match(tools=[Tool.CHECKOV], rule="CKV_AWS_116", logical_id="Handler1", construct_path="")
-    assert old is not None and book.expired(old)
-    assert {w.waiver_id: (w.matched, w.expired) for w in book.report()} == {"WVR-9": (1, False), "WVR-OLD": (1, True)}
+    assert book.match(tools=[Tool.CHECKOV], rule="CKV_AWS_115", subject=HANDLER) is not None
+    assert book.match(tools=[Tool.CFN_LINT], rule="CKV_AWS_115", subject=HANDLER) is None
+    old = book.apply(tools=[Tool.CHECKOV], rule="CKV_AWS_116", subject=HANDLER, status=Status.FAILED, message="m")
+    assert (old.status, old.waiver_id) == (Status.FAILED, "WVR-OLD") and "expired" in old.message
+    waived = book.apply(
+        tools=[Tool.CHECKOV], rule="CKV_AWS_115", subject=HANDLER, status=Status.NOT_EVALUATED, message="m"
+    )
+    assert waived.status is Status.WAIVED
+    assert {w.waiver_id: (w.matched, w.expired) for w in book.report()} == {"WVR-9": (2, False), "WVR-OLD": (1, True)}
 
 
-def test_acknowledgement_reason_maps_back_to_its_waiver() -> None:
-    waiver = _waiver(id="WVR-1", tool=Tool.CDK_NAG, rule="AwsSolutions::AwsSolutions-RDS11", target="S/Db")
+def test_an_acknowledgement_counts_only_inside_its_waivers_scope() -> None:
+    waiver = _waiver(id="WVR-1", tool=Tool.CDK_NAG, rule="AwsSolutions::AwsSolutions-RDS11", targets=("S/Db/Resource",),
+                     resource_type="AWS::RDS::DBInstance")  # fmt: skip
     book = WaiverBook(waivers=[waiver], today=TODAY)
-    assert book.from_ack_reason("WVR-1: default port", rule="AwsSolutions::AwsSolutions-RDS11") is waiver
-    assert book.from_ack_reason("WVR-1: default port", rule="AwsSolutions::AwsSolutions-RDS10") is None
-    assert book.from_ack_reason("someone's own acknowledgement", rule="AwsSolutions::AwsSolutions-RDS11") is None
+    db = Subject(stack="S", logical_id="Db", construct_path="S/Db/Resource", resource_type="AWS::RDS::DBInstance")
+    rule = "AwsSolutions::AwsSolutions-RDS11"
+    ok = book.acknowledged(reason="WVR-1: default port", rule=rule, tool=Tool.CDK_NAG, subject=db, message="m")
+    assert ok.status is Status.WAIVED
+    below = Subject(
+        stack="S", logical_id="Db2", construct_path="S/Db/Resource/Evil", resource_type="AWS::RDS::DBInstance"
+    )
+    scoped = book.acknowledged(reason="WVR-1: default port", rule=rule, tool=Tool.CDK_NAG, subject=below, message="m")
+    assert scoped.status is Status.FAILED and "does not include" in scoped.message
+    other = book.acknowledged(reason="someone's own reason", rule=rule, tool=Tool.CDK_NAG, subject=db, message="m")
+    assert other.status is Status.FAILED and "without a waiver" in other.message
 
 
 def _done(stdout: str, code: int = 0, stderr: str = "") -> Completed:

@@ -86,4 +86,5 @@ def test_waivers_without_data_leave_findings_failing(
     run = gate("--assembly", str(make_assembly("clean")), "--policies", str(policies_copy))
     assert run.returncode == 1
     failed = {f["rule_id"] for f in run.report["findings"] if f["status"] == "failed"}
-    assert {w.rule.split("::")[-1] if "::" not in w.rule else w.rule for w in load_waivers()} <= failed
+    # CDK's own validation warnings (cdk-validate) do not gate in --assembly mode; every other waived rule fails.
+    assert {w.rule for w in load_waivers() if w.tool.value != "cdk-validate"} <= failed

@@ -152,7 +152,7 @@ def test_template_without_exactly_one_parameter_group_is_an_error() -> None:
 
 
 def test_missing_server_binaries_fail_closed(monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]) -> None:
-    monkeypatch.setattr("migration.rehearsal.find_server_binaries", lambda: None)
+    monkeypatch.setattr("migration.rehearsal.servers.find_server_binaries", lambda: None)
     with pytest.raises(ServerBinariesMissingError, match=r"apt-get install -y postgresql"):
         run_rehearsal(template=template)
 

@@ -1,7 +1,7 @@
 """One checkov run for the whole policy test module: every fixture plus the real stack.
 
 checkov takes ~4.5 s to start, so the session copies every fixture of every policy (named
-``<POLICY_ID>__<kind>.json``) and the synthesized stack templates (``stack__<name>.json``, and ``stack-migration__<name>.json`` with migration on)
+``<POLICY_ID>__<kind>.json``, optional kinds such as ``not-evaluated`` included) and the synthesized stack templates (``stack__<name>.json``, and ``stack-migration__<name>.json`` with migration on)
 into one directory, scans it once with the project checks, and the tests assert per file
 from the JSON report. The executable comes from ``CHECKOV_BIN`` (set by ``nox -s tests``),
 else the pinned tool venv ``.nox/_checkov-tool``; if neither exists the tests fail (a policy
@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import CHECKS_DIR, Policy, load_policies
+from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, Policy, load_policies, optional_fixture
+from harness.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
 
@@ -31,12 +32,6 @@ MIGRATION_STACK_FILE = f"stack-migration__{TEMPLATE_NAME}"
 STACK_FILES = (STACK_FILE, MIGRATION_STACK_FILE)
 # The stack with migration on (peering, routes, the dev-side ingress rule): compliant too.
 MIGRATION_CONTEXT = {"migration": MIGRATION_EXAMPLE}
-CHECKOV_ENV = {
-    "BC_SKIP_MAPPING": "TRUE",
-    "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true",
-    "CKV_PARSE_ERROR_FAIL": "true",
-    "LOG_LEVEL": "WARNING",
-}
 
 
 @dataclass(frozen=True)
@@ -46,17 +41,30 @@ class Record:
     check_name: str
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a Python policy recorded through $STG_POLICY_VERDICTS (status and reason)."""
+
+    status: str  # passed | failed | not-evaluated | not-applicable
+    reason: str
+    logical_id: str
+
+
 @dataclass
 class ScanResults:
-    """checkov records per (file name, check id), plus the run's summary and stderr."""
+    """checkov records per (file name, check id), the Python policies' verdicts, the run's summary and stderr."""
 
     records: dict[tuple[str, str], list[Record]] = field(default_factory=lambda: defaultdict(list))
+    verdicts: dict[tuple[str, str], list[Verdict]] = field(default_factory=lambda: defaultdict(list))
     summary: dict[str, object] = field(default_factory=dict)
     stderr: str = ""
     resource_types: dict[str, set[str]] = field(default_factory=dict)  # file -> resource types in it
 
     def of(self, file_name: str, check_id: str) -> list[Record]:
         return self.records.get((file_name, check_id), [])
+
+    def verdicts_of(self, file_name: str, check_id: str) -> list[Verdict]:
+        return self.verdicts.get((file_name, check_id), [])
 
 
 def checkov_executable() -> Path:
@@ -76,13 +84,23 @@ def policies() -> list[Policy]:
     return load_policies()
 
 
+def _copy_fixtures(policies: list[Policy], scan_dir: Path) -> None:
+    """Every fixture of every policy, the optional kinds (not-evaluated) included, as <ID>__<kind>.json."""
+    for policy in policies:
+        fixtures = dict(policy.fixtures)
+        for kind in OPTIONAL_FIXTURE_KINDS:
+            optional = optional_fixture(policy.id, kind)
+            if optional is not None:
+                fixtures[kind] = optional
+        for kind, fixture in fixtures.items():
+            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+
+
 @pytest.fixture(scope="session")
 def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
     scan_dir = tmp_path_factory.mktemp("policy-scan")
     results = ScanResults()
-    for policy in policies:
-        for kind, fixture in policy.fixtures.items():
-            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+    _copy_fixtures(policies, scan_dir)
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
     (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
     for template in scan_dir.iterdir():
@@ -99,7 +117,8 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
         "--output", "json",
         "--compact",
     ]  # fmt: skip
-    env = {**os.environ, **CHECKOV_ENV}
+    verdicts_file = scan_dir.parent / f"{scan_dir.name}.verdicts.jsonl"
+    env = {**checkov_env(), "STG_POLICY_VERDICTS": str(verdicts_file)}
     env.pop("STG_ENVIRONMENT_SUFFIX", None)
     completed = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300, check=False)
     if completed.returncode not in (0, 1):
@@ -122,4 +141,9 @@ def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytes
                     Record(bucket.removesuffix("_checks"), item["resource"], item["check_name"])
                 )
     results.stderr = completed.stderr
+    for line in verdicts_file.read_text(encoding="utf-8").splitlines() if verdicts_file.exists() else []:
+        entry = json.loads(line)
+        results.verdicts[(Path(entry["file"]).name, entry["policy"])].append(
+            Verdict(entry["status"], entry["reason"], entry["logical_id"])
+        )
     return results

@@ -56,6 +56,14 @@ def test_every_policy_has_complete_metadata(data) -> None:
         assert all(path.is_file() for path in policy.fixtures.values()), policy.id
 
 
+def test_must_exist_types_are_judged_by_the_policy(data) -> None:
+    """``requires`` names real CloudFormation types the policy itself gives verdicts on."""
+    known = json.loads((POLICIES_DIR / "lib" / "cfn_types.json").read_text(encoding="utf-8"))["types"]
+    for policy in data["policies"]:
+        assert set(policy.requires) <= set(policy.resource_types) or "*" in policy.resource_types, policy.id
+        assert all(t in known for t in policy.requires), policy.id
+
+
 def test_policy_ids_are_unique_and_stable(data) -> None:
     ids = [p.id for p in data["policies"]]
     assert len(ids) == len(set(ids))
@@ -127,7 +135,11 @@ def _copy_policies(tmp_path: Path) -> Path:
     ("mutate", "message"),
     [
         (lambda w: w[0].update(id=w[1]["id"]), "field 'id' duplicates"),
-        (lambda w: w[5].update(target="Custom/Provider/Handler"), "field 'target'"),
+        (lambda w: w[5].pop("resource_type"), "field 'resource_type'"),
+        (lambda w: w[0].update(target="DatabaseInstanceAA8A5FDE"), "must be a construct path"),
+        (lambda w: w[0].update(targets=["A/B"]), "exactly one of 'target'"),
+        (lambda w: w[5].update(subtree=True), "subtree waiver"),
+        (lambda w: w[0].update(scope="everything"), "unknown field 'scope'"),
         (lambda w: w[0].update(reason=""), "field 'reason'"),
         (lambda w: w[0].pop("owner"), "field 'owner'"),
         (lambda w: w[0].update(tool="trivy"), "field 'tool'"),
@@ -154,8 +166,8 @@ def test_expired_waiver_is_reported(data) -> None:
 def test_policy_without_fixture_or_requirement_is_reported(tmp_path: Path) -> None:
     root = _copy_policies(tmp_path)
     (root / "fixtures" / "CKV_STG_RDS_1" / "suppressed.json").unlink()
-    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.yaml"
-    rule.write_text(rule.read_text(encoding="utf-8").replace("[REQ-DB-04]", "[REQ-NOPE-99]"), encoding="utf-8")
+    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.py"
+    rule.write_text(rule.read_text(encoding="utf-8").replace('["REQ-DB-04"]', '["REQ-NOPE-99"]'), encoding="utf-8")
     problems = validate_catalog(
         requirements=load_requirements(root), policies=load_policies(root), mappings=load_mappings(root), waivers=[]
     )
@@ -186,7 +198,7 @@ def test_catalog_markdown_lists_every_policy(data) -> None:
         assert policy.title.replace("|", "\\|") in markdown
     for waiver in data["waivers"]:
         assert waiver.id in markdown
-    assert "PCI DSS v4.0.1: 3.5.1, 3.6.1" in markdown  # CKV_STG_RDS_13
+    assert "PCI DSS v4.0.1: 3.6.1" in markdown  # CKV_STG_RDS_13
     assert markdown == render_catalog_markdown(**data), "stable output"
 
 
@@ -198,7 +210,6 @@ def test_policy_ids_are_in_checkov_id_namespace_we_own() -> None:
 _NAG_PACK_FILES = {
     "AwsSolutions": "aws-solutions.js",
     "NIST.800.53.R5": "nist-800-53-r5.js",
-    "HIPAA.Security": "hipaa-security.js",
     "PCI.DSS.321": "pci-dss-321.js",
 }
 

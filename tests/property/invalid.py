@@ -1,7 +1,12 @@
-"""Strategies for invalid context: each draws one bad override and the key(s) the error must name."""
+"""Strategies for invalid context: each draws one bad override and the key(s) the error must name.
+
+Bounds come from ``infra/spec.toml`` (the file the policies read), so every value the gate
+would fail is an invalid case here: for a key the spec fixes, any other value.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 from dataclasses import dataclass
@@ -9,15 +14,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from infra.config import (
-    ALLOWED_INSTANCE_CLASSES,
-    CREATABLE_POSTGRES_VERSIONS,
-    LOG_RETENTION_DAYS,
-    MIGRATION_EXAMPLE,
+from infra.config import MIGRATION_EXAMPLE, project_context_keys
+from infra.spec import IntRange
+from tests.property.strategies import (
+    DEFAULTS,
+    SPEC,
+    SPEC_MAINTENANCE,
+    SUFFIX_ALPHABET,
     SUFFIX_MAX_LENGTH,
-    project_context_keys,
+    VPC,
+    disjoint_subnets,
+    suffixes,
 )
-from tests.property.strategies import DEFAULTS, SUFFIX_ALPHABET, suffixes
 
 
 @dataclass(frozen=True)
@@ -49,9 +57,22 @@ not_integers = st.one_of(
 )
 
 
-def _ints_outside(low: int, high: int) -> st.SearchStrategy[Any]:
+def _ints_outside(bound: IntRange) -> st.SearchStrategy[Any]:
+    low, high = bound.min, bound.max
     return st.one_of(
         st.integers(max_value=low - 1), st.integers(min_value=high + 1), st.integers(max_value=low - 1).map(str)
+    )
+
+
+def _ints_other_than(fixed: int) -> st.SearchStrategy[Any]:
+    """Any integer but the spec's (also as a ``-c`` string): the spec fixes the key."""
+    others = st.integers().filter(lambda i: i != fixed)
+    return st.one_of(others, others.map(str), st.integers(fixed - 3, fixed + 3).filter(lambda i: i != fixed))
+
+
+def _strings_other_than(fixed: str, *near: str) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.sampled_from([n for n in near if n != fixed]), st.text(max_size=12).filter(lambda t: t != fixed)
     )
 
 
@@ -95,62 +116,81 @@ def _cidrs(values: list[str]) -> st.SearchStrategy[Any]:
     return st.sampled_from([values, json.dumps(values)])
 
 
-_DEFAULT_APP = list(DEFAULTS["appSubnetCidrs"])
+_DEFAULT_DB = list(DEFAULTS["databaseSubnetCidrs"])
+_APP = list(SPEC.network.app_subnet_cidrs)
 
 
-APP_SUBNET_KINDS = (
+DATABASE_SUBNET_KINDS = (
     "outside the VPC",
     "host bits set",
     "too small",
     "wrong count",
     "overlapping",
-    "overlaps DB subnets",
+    "overlaps app subnets",
     "wrong type",
     "IPv6",
 )
 
 
 @st.composite
-def bad_app_subnets(draw: st.DrawFn, kind: str) -> InvalidCase:
-    app = list(_DEFAULT_APP)
+def bad_database_subnets(draw: st.DrawFn, kind: str) -> InvalidCase:
+    db = list(_DEFAULT_DB)
     slot = draw(st.integers(0, 2))
     also: tuple[str, ...] = ()
+    vpc_second_octet = int(str(VPC.network_address).split(".")[1])
     if kind == "outside the VPC":
-        second = draw(st.integers(0, 255).filter(lambda o: o != 1))
-        app[slot] = f"10.{second}.{draw(st.integers(0, 255))}.0/24"
+        second = draw(st.integers(0, 255).filter(lambda o: o != vpc_second_octet))
+        db[slot] = f"10.{second}.{draw(st.integers(0, 255))}.0/24"
     elif kind == "host bits set":
-        app[slot] = f"10.1.{draw(st.integers(20, 255))}.{draw(st.integers(1, 255))}/24"
+        db[slot] = f"10.1.{draw(st.integers(20, 255))}.{draw(st.integers(1, 255))}/24"
     elif kind == "too small":
-        prefix = draw(st.integers(29, 32))
-        app[slot] = f"10.1.200.{draw(st.integers(0, 255)) // 2 ** (32 - prefix) * 2 ** (32 - prefix)}/{prefix}"
+        prefix = draw(st.integers(SPEC.network.subnet_prefix_length.max + 1, 32))
+        db[slot] = f"10.1.200.{draw(st.integers(0, 255)) // 2 ** (32 - prefix) * 2 ** (32 - prefix)}/{prefix}"
     elif kind == "wrong count":
-        app = draw(st.sampled_from([app[:2], app[:1], [], [*app, "10.1.3.0/24"]]))
+        db = draw(st.sampled_from([db[:2], db[:1], [], [*db, "10.1.13.0/24"]]))
     elif kind == "overlapping":
-        app[slot] = app[(slot + 1) % 3] if draw(st.booleans()) else "10.1.0.0/16"
-    elif kind == "overlaps DB subnets":
-        app[slot] = draw(st.sampled_from([*DEFAULTS["databaseSubnetCidrs"], "10.1.8.0/21", "10.1.10.128/25"]))
-        also = ("databaseSubnetCidrs",)  # either side of the clash may be named
+        db[slot] = db[(slot + 1) % 3] if draw(st.booleans()) else str(VPC)
+    elif kind == "overlaps app subnets":
+        db[slot] = draw(st.sampled_from([*_APP, "10.1.0.0/23", "10.1.2.128/25"]))
+        also = ("appSubnetCidrs",)  # either side of the clash may be named
     elif kind == "IPv6":
-        app[slot] = "2001:db8::/64"
+        db[slot] = "2001:db8::/64"
     else:
         return InvalidCase(
-            "appSubnetCidrs: wrong type",
+            "databaseSubnetCidrs: wrong type",
             {
-                "appSubnetCidrs": draw(
+                "databaseSubnetCidrs": draw(
                     st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), min_size=3, max_size=3))
                 )
             },
-            frozenset({"appSubnetCidrs"}),
+            frozenset({"databaseSubnetCidrs"}),
         )
     return InvalidCase(
-        f"appSubnetCidrs: {kind}", {"appSubnetCidrs": draw(_cidrs(app))}, frozenset({"appSubnetCidrs", *also})
+        f"databaseSubnetCidrs: {kind}",
+        {"databaseSubnetCidrs": draw(_cidrs(db))},
+        frozenset({"databaseSubnetCidrs", *also}),
     )
+
+
+@st.composite
+def other_app_subnets(draw: st.DrawFn) -> InvalidCase:
+    """Any layout but the network plan's (infra/spec.toml): the gate allows DB ingress from those only."""
+    layout = draw(
+        st.one_of(
+            disjoint_subnets(3, avoid=tuple(ipaddress.IPv4Network(c) for c in _DEFAULT_DB)),
+            st.permutations(_APP).map(list),
+            st.just(_APP[:2]),
+        ).filter(lambda cidrs: cidrs != _APP)
+    )
+    return InvalidCase("appSubnetCidrs: not the network plan", {"appSubnetCidrs": draw(_cidrs(layout))},
+                       frozenset({"appSubnetCidrs"}))  # fmt: skip
 
 
 # ---------------------------------------------------------------- windows
 
-# cdk.json: maintenance sun:08:00-sun:10:00, backup 05:00-06:00.
-_MAINTENANCE_START, _MAINTENANCE_END = 8 * 60, 10 * 60
+# The spec's maintenance window (Sunday 08:00-10:00 UTC) as minutes of its day.
+_MAINTENANCE_START = SPEC_MAINTENANCE.start_minute_of_week % (24 * 60)
+_MAINTENANCE_END = _MAINTENANCE_START + SPEC_MAINTENANCE.duration_minutes
 
 
 def _hhmm(minute: int) -> str:
@@ -160,7 +200,7 @@ def _hhmm(minute: int) -> str:
 
 @st.composite
 def backup_windows_overlapping_maintenance(draw: st.DrawFn) -> str:
-    """A daily window of 30+ minutes that touches the default Sunday 08:00-10:00 maintenance window."""
+    """A daily window of 30+ minutes that touches the spec's Sunday 08:00-10:00 maintenance window."""
     start = draw(st.integers(_MAINTENANCE_START - 29 - 60, _MAINTENANCE_END - 1))
     shortest = max(30, _MAINTENANCE_START - start + 1)
     return f"{_hhmm(start)}-{_hhmm(start + draw(st.integers(shortest, shortest + 300)))}"
@@ -187,6 +227,12 @@ window_cases = (
         also=("backupWindow",),  # the backup window is checked against the maintenance window
     ),
     _case(
+        "maintenanceWindow: not the spec's Sunday 3-5 AM EST",
+        "maintenanceWindow",
+        st.sampled_from(["sun:07:00-sun:09:00", "sun:08:00-sun:11:00", "mon:08:00-mon:10:00", "sat:12:00-sat:13:00"]),
+        also=("backupWindow",),
+    ),
+    _case(
         "maintenanceWindow: too short or too long",
         "maintenanceWindow",
         st.sampled_from(["sun:08:00-sun:08:29", "mon:00:00-wed:00:00", "sun:08:00-sun:08:00"]),
@@ -205,83 +251,119 @@ window_cases = (
 
 # ---------------------------------------------------------------- everything else
 
+_PORTS = SPEC.database.port
+_STORAGE = SPEC.database.allocated_storage_gib
+_CPU = SPEC.monitoring.cpu_alarm_threshold_percent
+
 other_cases = (
-    _case("backupRetentionDays below 7 / above 35", "backupRetentionDays", _ints_outside(7, 35)),
+    _case(
+        "backupRetentionDays not the spec's 7",
+        "backupRetentionDays",
+        _ints_other_than(SPEC.database.backup_retention_days),
+    ),
     _case("backupRetentionDays not an integer", "backupRetentionDays", not_integers),
     _case(
-        "instanceClass not allowed",
+        "instanceClass not the spec's",
         "instanceClass",
-        st.text(max_size=20).filter(lambda s: s not in ALLOWED_INSTANCE_CLASSES),
+        _strings_other_than(
+            SPEC.database.instance_class,
+            "db.t3.large",
+            "db.t4g.medium",
+            "db.m6g.large",
+            "DB.T3.MEDIUM",
+            "db.t3.medium ",
+        ),
     ),
     _case(
         "instanceClass wrong type",
         "instanceClass",
-        st.one_of(
-            st.integers(), st.booleans(), st.lists(st.sampled_from(ALLOWED_INSTANCE_CLASSES), min_size=1, max_size=1)
-        ),
+        st.one_of(st.integers(), st.booleans(), st.just([SPEC.database.instance_class])),
     ),
     _case(
         "postgresVersion not creatable",
         "postgresVersion",
         st.one_of(
-            st.sampled_from(["13.7", "13.19", "13", "14.10", "16.4", "13.23.1"]), st.floats(13, 14), st.text(max_size=6)
-        ).filter(lambda v: v not in CREATABLE_POSTGRES_VERSIONS),
+            st.sampled_from(["13.7", "13.19", "13.20", "13.22", "13", "14.10", "16.4", "13.23.1"]),
+            st.floats(13, 14),
+            st.text(max_size=6),
+        ).filter(lambda v: v not in SPEC.database.engine_versions),
     ),
     _case(
-        "cpuAlarmThresholdPercent out of 1..99",
+        "cpuAlarmThresholdPercent not the spec's 80",
         "cpuAlarmThresholdPercent",
         st.one_of(
-            st.floats(max_value=0.999),
-            st.floats(min_value=99.001),
-            st.just(float("nan")),
-            st.sampled_from(["inf", "-1", "100", "high", ""]),
+            st.floats(allow_nan=True).filter(lambda f: f != _CPU),
+            st.integers(1, 99).filter(lambda i: i != _CPU),
+            st.sampled_from(["inf", "-1", "100", "79.9", "high", ""]),
             st.booleans(),
         ),
     ),
     _case(
-        "freeStorageAlarmThresholdGiB not below allocated storage",
+        "freeStorageAlarmThresholdGiB not the spec's 10",
         "freeStorageAlarmThresholdGiB",
-        st.one_of(st.integers(min_value=DEFAULTS["allocatedStorageGiB"]), st.integers(max_value=0)),
+        _ints_other_than(SPEC.monitoring.free_storage_alarm_threshold_gib),
     ),
     _case(
         "allocatedStorageGiB out of range",
         "allocatedStorageGiB",
-        _ints_outside(20, 65536),
-        also=("freeStorageAlarmThresholdGiB", "maxAllocatedStorageGiB"),
+        _ints_outside(_STORAGE),
+        also=("maxAllocatedStorageGiB",),
     ),
-    _case("alarmEvaluationPeriods out of 1..24", "alarmEvaluationPeriods", _ints_outside(1, 24)),
+    _case(
+        "alarmEvaluationPeriods out of range",
+        "alarmEvaluationPeriods",
+        _ints_outside(SPEC.monitoring.alarm_evaluation_periods),
+    ),
     _case(
         "alarmPeriodMinutes not allowed",
         "alarmPeriodMinutes",
-        st.integers().filter(lambda m: m not in (1, 5, 10, 15, 30, 60)),
+        st.integers().filter(lambda m: m not in SPEC.monitoring.alarm_period_minutes),
     ),
     _case(
-        "monitoringIntervalSeconds not allowed",
+        "monitoringIntervalSeconds not the spec's 60",
         "monitoringIntervalSeconds",
-        st.integers().filter(lambda s: s not in (1, 5, 10, 15, 30, 60)),
+        st.one_of(  # RDS's other intervals included: the gate fails them
+            st.sampled_from([0, 1, 5, 10, 15, 30]),
+            _ints_other_than(SPEC.monitoring.enhanced_monitoring_interval_seconds),
+        ),
     ),
     _case(
-        "logRetentionDays not allowed", "logRetentionDays", st.integers().filter(lambda d: d not in LOG_RETENTION_DAYS)
+        "maxConnections not the spec's 200",
+        "maxConnections",
+        _ints_other_than(SPEC.parameters.max_connections),
     ),
-    _case("kmsPendingWindowDays out of 7..30", "kmsPendingWindowDays", _ints_outside(7, 30)),
-    _case("databasePort out of 1150..65535", "databasePort", _ints_outside(1150, 65535)),
+    _case(
+        "sharedBuffersMiB not the spec's 256",
+        "sharedBuffersMiB",
+        st.one_of(_ints_other_than(SPEC.parameters.shared_buffers_mib), st.just("256MB")),
+    ),
+    _case(
+        "logRetentionDays not allowed or shorter than a year",
+        "logRetentionDays",
+        st.integers().filter(lambda d: d not in SPEC.logs.retention_days_accepted),
+    ),
+    _case(
+        "kmsPendingWindowDays out of range",
+        "kmsPendingWindowDays",
+        _ints_outside(SPEC.encryption.kms_pending_window_days),
+    ),
+    _case("databasePort out of range", "databasePort", _ints_outside(_PORTS)),
     _case(
         "performanceInsightsEnabled not a boolean",
         "performanceInsightsEnabled",
         st.one_of(st.integers(), st.sampled_from(["yes", "no", "1", "on", ""])),
     ),
     _case(
-        "region not us-east-1",
+        "region not the spec's us-east-1",
         "region",
-        st.one_of(
-            st.sampled_from(["us-west-2", "eu-west-1", "US-EAST-1", "us-east-1a"]),
-            st.text(max_size=10).filter(lambda s: s != "us-east-1"),
-        ),
+        _strings_other_than(SPEC.environment.region, "us-west-2", "eu-west-1", "US-EAST-1", "us-east-1a"),
     ),
     _case(
-        "vpcCidr not a private /16-/28",
+        "vpcCidr not the spec's 10.1.0.0/16",
         "vpcCidr",
-        st.sampled_from(["8.8.0.0/16", "10.0.0.0/8", "10.1.0.0/29", "10.1.0.1/16", "not-a-cidr", "2001:db8::/56"]),
+        st.sampled_from(
+            ["10.2.0.0/16", "8.8.0.0/16", "10.0.0.0/8", "10.1.0.0/17", "10.1.0.1/16", "not-a-cidr", "2001:db8::/56"]
+        ),
     ),
     _case(
         "availabilityZones wrong",
@@ -296,11 +378,6 @@ other_cases = (
         ),
     ),
     _case(
-        "databaseSubnetCidrs outside the VPC",
-        "databaseSubnetCidrs",
-        st.integers(2, 255).map(lambda o: [f"10.{o}.10.0/24", "10.1.11.0/24", "10.1.12.0/24"]),
-    ),
-    _case(
         "alarmEmailAddresses not e-mail addresses",
         "alarmEmailAddresses",
         st.one_of(
@@ -309,11 +386,15 @@ other_cases = (
         ),
     ),
     _case(
-        "environmentName not 2-12 lower-case letters",
+        "environmentName not the spec's staging",
         "environmentName",
-        st.sampled_from(["Staging", "s", "staging-1", "prod_env", ""]),
+        _strings_other_than(SPEC.environment.name, "Staging", "s", "staging-1", "prod", "dev", ""),
     ),
-    _case("costCenter not a tag value", "costCenter", st.sampled_from(["", "a" * 257, "eng\n", "€uro"])),
+    _case(
+        "costCenter not the spec's engineering",
+        "costCenter",
+        _strings_other_than(SPEC.environment.cost_center, "", "a" * 257, "eng\n", "finance", "Engineering"),
+    ),
 )
 
 
@@ -341,11 +422,12 @@ MIGRATION_SUB_KEYS = (
 @st.composite
 def bad_migrations(draw: st.DrawFn, sub_key: str) -> InvalidCase:
     bad = {
+        # overlaps staging, public, junk, and private networks other than the spec's dev VPC
         "devVpcCidr": st.sampled_from(
-            ["10.1.0.0/16", "10.1.64.0/18", "10.0.0.0/8", "8.8.8.0/24", "nope"]
-        ),  # overlaps staging, public, junk
+            ["10.1.0.0/16", "10.1.64.0/18", "10.0.0.0/8", "8.8.8.0/24", "nope", "10.2.0.0/16", "172.16.0.0/16"]
+        ),
         "devVpcId": st.sampled_from(["vpc-123", "VPC-0A1B2C3D", "subnet-0a1b2c3d4e5f60718", ""]),
-        "devDbPort": _ints_outside(1150, 65535),
+        "devDbPort": _ints_outside(_PORTS),
         "devRouteTableIds": st.sampled_from([[], ["rtb-xyz"], "rtb-0a1b2c3d4e5f60718", [42]]),
         "devDbSecurityGroupId": st.sampled_from(["sg-1", "sg-0A1B2C3D4E5F60718", "", None]),
         "devDbEndpoint": st.sampled_from(["-bad.example.com", "a" * 300, "UPPER.example.com", ""]),
@@ -365,7 +447,8 @@ def _suffix_case(kind: str) -> st.SearchStrategy[InvalidCase]:
 # depends on random drawing to be reached.
 INVALID_CATEGORIES: dict[str, st.SearchStrategy[InvalidCase]] = {
     **{f"environmentSuffix: {kind}": _suffix_case(kind) for kind in SUFFIX_KINDS},
-    **{f"appSubnetCidrs: {kind}": bad_app_subnets(kind) for kind in APP_SUBNET_KINDS},
+    **{f"databaseSubnetCidrs: {kind}": bad_database_subnets(kind) for kind in DATABASE_SUBNET_KINDS},
+    "appSubnetCidrs: not the network plan": other_app_subnets(),
     **dict(window_cases),
     **dict(other_cases),
     "misspelled key": misspelled_keys(),

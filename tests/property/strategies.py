@@ -1,8 +1,10 @@
 """Hypothesis strategies: valid CDK context (as cdk.json or ``-c`` would give it) and invalid values.
 
-Valid strategies are built from the rules in ``infra/config.py`` (suffix regex, subnets inside
-the VPC, windows that do not overlap, allowed lists), not from ``from_context`` itself, so a
-rule that became stricter or looser than intended shows up as a failing property.
+Valid strategies are built from the rules (suffix shape, subnets inside the VPC, windows that
+do not overlap) and from ``infra/spec.toml`` (what the spec fixes and the bounds it sets: the
+file the policies read too), not from ``from_context`` itself, so a rule that became stricter
+or looser than intended shows up as a failing property. A key the spec fixes is drawn as
+exactly the spec's value (sometimes as a ``-c`` string), or left at cdk.json's.
 """
 
 from __future__ import annotations
@@ -18,20 +20,18 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 from infra.app_builder import cdk_json_context
-from infra.config import (
-    ALLOWED_INSTANCE_CLASSES,
-    CREATABLE_POSTGRES_VERSIONS,
-    DAYS,
-    LOG_RETENTION_DAYS,
-    MIGRATION_EXAMPLE,
-    MONITORING_INTERVALS_SECONDS,
-    SUFFIX_MAX_LENGTH,
-)
+from infra.config import MIGRATION_EXAMPLE
+from infra.spec import IntRange, spec
+from infra.windows import DAYS, MINUTES_PER_DAY, parse_maintenance_window
 
+SPEC = spec()
 DEFAULTS: dict[str, Any] = cdk_json_context()
-VPC = ipaddress.IPv4Network(DEFAULTS["vpcCidr"])
+VPC = ipaddress.IPv4Network(SPEC.network.vpc_cidr)
+APP_SUBNETS = tuple(ipaddress.IPv4Network(c) for c in SPEC.network.app_subnet_cidrs)
 SUFFIX_ALPHABET = string.ascii_lowercase + string.digits
-MINUTES_PER_DAY = 24 * 60
+SUFFIX_MAX_LENGTH = SPEC.naming.suffix_max_length
+SUBNET_PREFIXES = SPEC.network.subnet_prefix_length
+SPEC_MAINTENANCE = parse_maintenance_window(SPEC.database.maintenance_window)
 
 # --------------------------------------------------------------------------- suffix
 
@@ -84,17 +84,17 @@ def _first_free(prefix: int, index: int, taken: tuple[ipaddress.IPv4Network, ...
 @st.composite
 def disjoint_subnets(draw: st.DrawFn, count: int, *, avoid: tuple[ipaddress.IPv4Network, ...] = ()) -> list[str]:
     """``count`` pairwise disjoint subnets inside the VPC, each with its own prefix from /17 to
-    /28 (AWS's subnet range; /16 would be the whole VPC), none overlapping ``avoid``.
+    /28 (AWS's subnet range, infra/spec.toml; /16 would be the whole VPC), none overlapping ``avoid``.
 
     A drawn position that is taken moves to the next free one, and a size that no longer fits
     anywhere moves to the next smaller size, so drawing never has to be retried.
     """
     picked: list[ipaddress.IPv4Network] = []
     for _ in range(count):
-        prefix = draw(st.integers(17, 28))
+        prefix = draw(st.integers(VPC.prefixlen + 1, SUBNET_PREFIXES.max))
         index = draw(st.integers(0, 2 ** (prefix - VPC.prefixlen) - 1))
         network = None
-        while network is None and prefix <= 28:
+        while network is None and prefix <= SUBNET_PREFIXES.max:
             network = _first_free(prefix, index, (*avoid, *picked))
             prefix, index = prefix + 1, index * 2
         if network is None:  # two /17s took the whole VPC: no room for a third subnet
@@ -103,13 +103,11 @@ def disjoint_subnets(draw: st.DrawFn, count: int, *, avoid: tuple[ipaddress.IPv4
     return [str(n) for n in picked]
 
 
-@st.composite
-def subnet_layouts(draw: st.DrawFn) -> tuple[list[str], list[str]]:
-    """(app subnets, database subnets): both sometimes the cdk.json defaults, otherwise drawn."""
-    database = draw(st.one_of(st.just(list(DEFAULTS["databaseSubnetCidrs"])), disjoint_subnets(3)))
-    avoid = tuple(ipaddress.IPv4Network(c) for c in database)
-    app = draw(disjoint_subnets(3, avoid=avoid))
-    return app, database
+def database_subnet_layouts() -> st.SearchStrategy[list[str]]:
+    """Database subnets: sometimes the cdk.json defaults, otherwise drawn clear of the
+    application subnets (the network plan fixes those: infra/spec.toml)."""
+    count = SPEC.network.availability_zone_count
+    return st.one_of(st.just(list(DEFAULTS["databaseSubnetCidrs"])), disjoint_subnets(count, avoid=APP_SUBNETS))
 
 
 # --------------------------------------------------------------------------- windows
@@ -125,23 +123,36 @@ def _ddd_hhmm(minute_of_week: int) -> str:
 
 
 @st.composite
-def windows(draw: st.DrawFn) -> tuple[str, str]:
-    """(maintenanceWindow, backupWindow) that RDS accepts together.
-
-    The backup window repeats daily, so it must fit in the part of the day the weekly
-    maintenance window leaves free; the maintenance window therefore lasts 30 minutes to
-    23.5 hours (a 24-hour one leaves no room for any 30-minute backup window).
-    """
-    maintenance_start = draw(st.integers(0, 7 * MINUTES_PER_DAY - 1))
-    maintenance_minutes = draw(st.integers(30, MINUTES_PER_DAY - 30))
-    maintenance = f"{_ddd_hhmm(maintenance_start)}-{_ddd_hhmm(maintenance_start + maintenance_minutes)}"
+def backup_windows(draw: st.DrawFn, *, maintenance_start: int, maintenance_minutes: int) -> str:
+    """A daily backup window RDS accepts beside the weekly maintenance window that starts at
+    minute ``maintenance_start`` of the week: the backup window repeats daily, so it must fit
+    in the part of the day the maintenance window leaves free."""
     free_from = (maintenance_start + maintenance_minutes) % MINUTES_PER_DAY
     free_minutes = MINUTES_PER_DAY - maintenance_minutes
     offset = draw(st.integers(0, free_minutes - 30))
     backup_minutes = draw(st.integers(30, free_minutes - offset))
     backup_start = (free_from + offset) % MINUTES_PER_DAY
-    backup = f"{_hhmm(backup_start)}-{_hhmm((backup_start + backup_minutes) % MINUTES_PER_DAY)}"
+    return f"{_hhmm(backup_start)}-{_hhmm((backup_start + backup_minutes) % MINUTES_PER_DAY)}"
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> tuple[str, str]:
+    """(maintenanceWindow, backupWindow) that RDS accepts together, for any maintenance window
+    (the window arithmetic itself; the stack's maintenance window is the spec's, see
+    ``spec_backup_windows``). The maintenance window lasts 30 minutes to 23.5 hours (a 24-hour
+    one leaves no room for any 30-minute backup window)."""
+    maintenance_start = draw(st.integers(0, 7 * MINUTES_PER_DAY - 1))
+    maintenance_minutes = draw(st.integers(30, MINUTES_PER_DAY - 30))
+    maintenance = f"{_ddd_hhmm(maintenance_start)}-{_ddd_hhmm(maintenance_start + maintenance_minutes)}"
+    backup = draw(backup_windows(maintenance_start=maintenance_start, maintenance_minutes=maintenance_minutes))
     return maintenance, backup
+
+
+def spec_backup_windows() -> st.SearchStrategy[str]:
+    """Backup windows RDS accepts beside the spec's maintenance window (Sunday 08:00-10:00 UTC)."""
+    return backup_windows(
+        maintenance_start=SPEC_MAINTENANCE.start_minute_of_week, maintenance_minutes=SPEC_MAINTENANCE.duration_minutes
+    )
 
 
 # --------------------------------------------------------------------------- everything else
@@ -162,14 +173,13 @@ emails = st.builds(
 
 @st.composite
 def migration_settings(draw: st.DrawFn) -> dict[str, Any] | None:
-    """Off (None) or on with the documented example and a drawn dev side."""
+    """Off (None) or on with the documented example and a drawn dev side (the dev VPC is the spec's)."""
     if not draw(st.booleans(), label="migration on"):
         return None
-    dev_cidr = draw(st.sampled_from(["10.0.0.0/16", "10.2.0.0/16", "172.16.0.0/16", "192.168.0.0/20", "10.0.128.0/17"]))
     return {
         **MIGRATION_EXAMPLE,
-        "devVpcCidr": dev_cidr,
-        "devDbPort": draw(st.integers(1150, 65535)),
+        "devVpcCidr": SPEC.network.dev_vpc_cidr,
+        "devDbPort": draw(_ints(SPEC.database.port)),
         "devRouteTableIds": draw(
             st.lists(st.from_regex(r"rtb-[0-9a-f]{8,17}", fullmatch=True), min_size=1, max_size=3, unique=True)
         ),
@@ -187,11 +197,21 @@ class Overrides:
         return {**DEFAULTS, **self.values}
 
 
+def _ints(bound: IntRange) -> st.SearchStrategy[int]:
+    return st.integers(bound.min, bound.max)
+
+
+def _spec_value(
+    value: Any, maybe_cli: Callable[[st.SearchStrategy[Any]], st.SearchStrategy[Any]]
+) -> st.SearchStrategy[Any]:
+    """A key the spec fixes: exactly its value, as cdk.json or (sometimes) ``-c`` gives it."""
+    return maybe_cli(st.just(list(value) if isinstance(value, tuple) else value))
+
+
 # Keys that constrain each other are kept at their defaults or varied together.
 _KEY_GROUPS = (
-    ("appSubnetCidrs", "databaseSubnetCidrs"),
     ("maintenanceWindow", "backupWindow"),
-    ("allocatedStorageGiB", "maxAllocatedStorageGiB", "freeStorageAlarmThresholdGiB"),
+    ("allocatedStorageGiB", "maxAllocatedStorageGiB"),
 )
 
 
@@ -202,35 +222,34 @@ def valid_overrides(draw: st.DrawFn, *, cli_strings: bool = True) -> Overrides:
     maybe_cli: Callable[[st.SearchStrategy[Any]], st.SearchStrategy[Any]] = (
         _as_cli_sometimes if cli_strings else (lambda s: s)
     )
-    app_subnets, db_subnets = draw(subnet_layouts())
-    maintenance, backup = draw(windows())
-    allocated = draw(st.integers(20, 65536), label="allocatedStorageGiB")
-    values: dict[str, Any] = {
-        "environmentSuffix": draw(suffixes(), label="environmentSuffix"),
-        "appSubnetCidrs": draw(maybe_cli(st.just(app_subnets))),
-        "databaseSubnetCidrs": draw(maybe_cli(st.just(db_subnets))),
-        "maintenanceWindow": maintenance,
-        "backupWindow": backup,
-        "instanceClass": draw(st.sampled_from(ALLOWED_INSTANCE_CLASSES)),
-        "postgresVersion": draw(st.sampled_from(CREATABLE_POSTGRES_VERSIONS)),
-        "backupRetentionDays": draw(maybe_cli(st.integers(7, 35))),
-        "allocatedStorageGiB": allocated,
-        "maxAllocatedStorageGiB": draw(st.integers(allocated, 65536)),
-        "freeStorageAlarmThresholdGiB": draw(st.integers(1, allocated - 1)),
-        "cpuAlarmThresholdPercent": draw(
-            maybe_cli(st.one_of(st.integers(1, 99), st.floats(1, 99, allow_nan=False, allow_infinity=False)))
-        ),
-        "alarmEvaluationPeriods": draw(st.integers(1, 24)),
-        "alarmPeriodMinutes": draw(st.sampled_from([1, 5, 10, 15, 30, 60])),
-        "monitoringIntervalSeconds": draw(st.sampled_from(MONITORING_INTERVALS_SECONDS)),
-        "performanceInsightsEnabled": draw(maybe_cli(st.booleans())),
-        "databasePort": draw(maybe_cli(st.integers(1150, 65535))),
-        "maxConnections": draw(st.integers(6, 8388607)),
-        "sharedBuffersMiB": draw(st.integers(16, 262144)),
-        "logRetentionDays": draw(st.sampled_from(LOG_RETENTION_DAYS)),
-        "kmsPendingWindowDays": draw(st.integers(7, 30)),
-        "alarmEmailAddresses": draw(st.lists(emails, max_size=3, unique=True)),
+    database, monitoring = SPEC.database, SPEC.monitoring
+    allocated = draw(_ints(database.allocated_storage_gib), label="allocatedStorageGiB")
+    cpu = monitoring.cpu_alarm_threshold_percent
+    strategies: dict[str, st.SearchStrategy[Any]] = {
+        "environmentSuffix": suffixes(),
+        "appSubnetCidrs": _spec_value(SPEC.network.app_subnet_cidrs, maybe_cli),
+        "databaseSubnetCidrs": maybe_cli(database_subnet_layouts()),
+        "maintenanceWindow": st.just(database.maintenance_window),
+        "backupWindow": spec_backup_windows(),
+        "instanceClass": st.just(database.instance_class),
+        "postgresVersion": st.sampled_from(database.engine_versions),
+        "backupRetentionDays": _spec_value(database.backup_retention_days, maybe_cli),
+        "allocatedStorageGiB": st.just(allocated),
+        "maxAllocatedStorageGiB": st.integers(allocated, database.allocated_storage_gib.max),
+        "freeStorageAlarmThresholdGiB": _spec_value(monitoring.free_storage_alarm_threshold_gib, maybe_cli),
+        "cpuAlarmThresholdPercent": maybe_cli(st.sampled_from([cpu, float(cpu)])),
+        "alarmEvaluationPeriods": _ints(monitoring.alarm_evaluation_periods),
+        "alarmPeriodMinutes": st.sampled_from(monitoring.alarm_period_minutes),
+        "monitoringIntervalSeconds": _spec_value(monitoring.enhanced_monitoring_interval_seconds, maybe_cli),
+        "performanceInsightsEnabled": maybe_cli(st.booleans()),
+        "databasePort": maybe_cli(_ints(database.port)),
+        "maxConnections": _spec_value(SPEC.parameters.max_connections, maybe_cli),
+        "sharedBuffersMiB": _spec_value(SPEC.parameters.shared_buffers_mib, maybe_cli),
+        "logRetentionDays": st.sampled_from(SPEC.logs.retention_days_accepted),
+        "kmsPendingWindowDays": _ints(SPEC.encryption.kms_pending_window_days),
+        "alarmEmailAddresses": st.lists(emails, max_size=3, unique=True),
     }
+    values: dict[str, Any] = {key: draw(strategy, label=key) for key, strategy in strategies.items()}
     migration = draw(migration_settings())
     if migration is not None:
         values["migration"] = migration

@@ -1,11 +1,10 @@
 """In-process synthesis for property tests: one jsii runtime, one reused output directory.
 
 Each example builds a fresh ``App`` through ``infra.app_builder`` (the same path as
-``cdk synth``), so the properties see exactly what would deploy, with two savings:
+``cdk synth``), so the properties see exactly what would deploy, without what only
+validates and never changes a template:
 
-- the cdk-nag packs are off (context ``cdkNagPacks=false``): they only validate, never change
-  the template (test_properties_catch_bugs proves the templates are identical), and add
-  about 60 ms (~20%) to a warm synth; the compliance gate runs them;
+- the app carries no cdk-nag packs (only the compliance gate adds them);
 - CDK's built-in CloudFormation validation plugin and ``tree.json`` are off: neither changes
   a template (test_properties_catch_bugs proves the templates are identical to the snapshot
   tier's), the gate runs the plugin on its own synthesis, and together they add about 30 ms
@@ -24,12 +23,9 @@ from typing import Any
 
 from aws_cdk import App
 
-from harness.nag import NAG_CONTEXT_KEY
 from infra.app_builder import add_staging_stacks, new_app
 from infra.config import StagingDatabaseConfig
 from infra.stacks.staging_database import StagingDatabaseStack
-
-SPEED_CONTEXT: dict[str, Any] = {NAG_CONTEXT_KEY: False}
 
 
 @dataclass(frozen=True)
@@ -41,9 +37,7 @@ class Synthesized:
 
 def build_app(context: Mapping[str, Any], outdir: Path) -> tuple[App, list[StagingDatabaseStack]]:
     """The app with ``context`` overrides, built (not synthesized) as the property tier builds it."""
-    app = new_app(
-        context={**SPEED_CONTEXT, **context}, outdir=str(outdir), builtin_validation=False, tree_metadata=False
-    )
+    app = new_app(context=context, outdir=str(outdir), builtin_validation=False, tree_metadata=False)
     return app, add_staging_stacks(app)
 
 

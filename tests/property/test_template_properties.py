@@ -56,14 +56,14 @@ COVERING_EXAMPLES = [
     Overrides(
         {
             "environmentSuffix": _EDGE_SUFFIXES[i],
-            "instanceClass": instance_class,
+            "instanceClass": ALLOWED_INSTANCE_CLASSES[i % len(ALLOWED_INSTANCE_CLASSES)],
             "postgresVersion": CREATABLE_POSTGRES_VERSIONS[i % len(CREATABLE_POSTGRES_VERSIONS)],
             "monitoringIntervalSeconds": MONITORING_INTERVALS_SECONDS[i % len(MONITORING_INTERVALS_SECONDS)],
             "performanceInsightsEnabled": i % 2 == 0,
             **({"migration": MIGRATION_EXAMPLE} if i % 2 else {}),
         }
     )
-    for i, instance_class in enumerate(ALLOWED_INSTANCE_CLASSES)
+    for i in range(len(_EDGE_SUFFIXES))  # the spec fixes the instance class: vary the rest
 ]
 
 

@@ -11,16 +11,22 @@ from pathlib import Path
 from infra.app_builder import PROJECT_ROOT
 
 
-def run_app(tmp_path: Path, *, context: dict[str, object] | None = None) -> subprocess.CompletedProcess[str]:
-    # CDK_VALIDATION=false: CDK's own switch for its built-in CloudFormation validation plugin
-    # (about 2.5 s of CPU in a cold process); these tests are about app.py, not that plugin,
-    # which the compliance gate runs on its own synthesis.
+def run_app(
+    tmp_path: Path, *, context: dict[str, object] | None = None, python_code: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python app.py`` as ``cdk synth`` starts it (or ``python -c python_code`` in the same setting).
+
+    CDK_VALIDATION=false: CDK's own switch for its built-in CloudFormation validation plugin
+    (about 2.5 s of CPU in a cold process); these tests are about app.py, not that plugin,
+    which the compliance gate runs on its own synthesis.
+    """
     env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out"), "CDK_VALIDATION": "false"}
     env.pop("PYTEST_CURRENT_TEST", None)
+    env.pop("CDK_CONTEXT_JSON", None)
     if context is not None:
         env["CDK_CONTEXT_JSON"] = json.dumps(context)  # how `cdk synth -c` hands context over
     return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "app.py")],
+        [sys.executable, *(["-c", python_code] if python_code else [str(PROJECT_ROOT / "app.py")])],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

@@ -19,6 +19,7 @@ def parse(**overrides: Any) -> StagingDatabaseConfig:
 
 
 def test_defaults_parse_to_the_spec_values() -> None:
+    # Literal values on purpose: the seed spec's words, not infra/spec.toml read back.
     config = parse()
     assert config.instance_class == "db.t3.medium"
     assert config.shared_buffers_rds_pages == 32768
@@ -27,20 +28,31 @@ def test_defaults_parse_to_the_spec_values() -> None:
     assert config.availability_zones == ("us-east-1a", "us-east-1b", "us-east-1c")
     assert config.required_tags == {"Environment": "staging", "CostCenter": "engineering"}
     assert config.migration is None
+    assert (config.max_connections, config.monitoring_interval_seconds, config.backup_retention_days) == (200, 60, 7)
+    assert (config.cpu_alarm_threshold_percent, config.vpc_cidr, config.region) == (80, "10.1.0.0/16", "us-east-1")
+
+
+def test_fixed_keys_accept_the_spec_value_as_a_cli_string() -> None:
+    config = parse(
+        maxConnections="200", monitoringIntervalSeconds="60", instanceClass="db.t3.medium", region="us-east-1"
+    )
+    assert (config.max_connections, config.monitoring_interval_seconds) == (200, 60)
 
 
 def test_cli_strings_are_accepted_like_json_values() -> None:
     # `cdk synth -c key=value` always delivers strings.
     config = parse(
-        backupRetentionDays="14",
+        backupRetentionDays="7",
         performanceInsightsEnabled="false",
-        appSubnetCidrs='["10.1.100.0/24","10.1.101.0/24","10.1.102.0/24"]',
-        cpuAlarmThresholdPercent="75.5",
+        databaseSubnetCidrs='["10.1.100.0/24","10.1.101.0/24","10.1.102.0/24"]',
+        cpuAlarmThresholdPercent="80.0",
+        alarmEvaluationPeriods="12",
     )
-    assert config.backup_retention_days == 14
+    assert config.backup_retention_days == 7
     assert config.performance_insights_enabled is False
-    assert config.app_subnet_cidrs == ("10.1.100.0/24", "10.1.101.0/24", "10.1.102.0/24")
-    assert config.cpu_alarm_threshold_percent == 75.5
+    assert config.database_subnet_cidrs == ("10.1.100.0/24", "10.1.101.0/24", "10.1.102.0/24")
+    assert config.cpu_alarm_threshold_percent == 80
+    assert config.alarm_evaluation_periods == 12
 
 
 INVALID = [
@@ -52,51 +64,78 @@ INVALID = [
     ("environmentSuffix", "a" * 17, "1-16 characters"),
     ("environmentSuffix", "", "1-16 characters"),
     ("environmentSuffix", 42, "1-16 characters"),
-    ("environmentName", "Staging", "lower-case"),
-    ("costCenter", "", "tag-value"),
+    # What the spec fixes accepts exactly the spec's value (infra/spec.toml).
+    ("environmentName", "Staging", "must be staging: the spec fixes it"),
+    ("environmentName", "prod", "must be staging: the spec fixes it"),
+    ("costCenter", "", "must be engineering: the spec fixes it"),
+    ("costCenter", "finance", "must be engineering: the spec fixes it"),
     ("region", "eu-west-1", "must be us-east-1"),
-    ("region", "useast1", "region code"),
-    ("availabilityZones", ["us-east-1a", "us-east-1b"], "exactly three"),
-    ("availabilityZones", ["us-east-1a", "us-east-1a", "us-east-1b"], "exactly three distinct"),
+    ("region", "useast1", "must be us-east-1"),
+    ("availabilityZones", ["us-east-1a", "us-east-1b"], "exactly 3"),
+    ("availabilityZones", ["us-east-1a", "us-east-1a", "us-east-1b"], "exactly 3 distinct"),
     ("availabilityZones", ["us-east-1a", "us-east-1b", "us-west-2c"], "in region us-east-1"),
-    ("vpcCidr", "10.1.0.1/16", "no host bits"),
-    ("vpcCidr", "8.8.0.0/16", "private"),
-    ("vpcCidr", "10.0.0.0/8", "/16 to /28"),
-    ("appSubnetCidrs", ["10.1.0.0/24", "10.1.1.0/24"], "3 CIDRs"),
-    ("appSubnetCidrs", ["10.0.0.0/24", "10.1.1.0/24", "10.1.2.0/24"], "outside the VPC CIDR"),
-    ("appSubnetCidrs", ["10.1.0.0/24", "10.1.0.0/25", "10.1.2.0/24"], "overlaps"),
+    ("availabilityZones", "us-east-1a", "JSON list"),
+    ("vpcCidr", "10.1.0.1/16", "must be 10.1.0.0/16"),
+    ("vpcCidr", "8.8.0.0/16", "must be 10.1.0.0/16"),
+    ("vpcCidr", "10.2.0.0/16", "must be 10.1.0.0/16: the spec fixes it (infra/spec.toml network.vpc_cidr)"),
+    ("appSubnetCidrs", ["10.1.100.0/24", "10.1.101.0/24", "10.1.102.0/24"], "network.app_subnet_cidrs"),
+    ("appSubnetCidrs", ["10.1.0.0/24", "10.1.1.0/24"], 'must be ["10.1.0.0/24"'),
     ("appSubnetCidrs", "not json", "JSON list"),
+    ("databaseSubnetCidrs", ["10.1.10.0/24", "10.1.11.0/24"], "3 CIDRs"),
+    ("databaseSubnetCidrs", ["10.0.10.0/24", "10.1.11.0/24", "10.1.12.0/24"], "outside the VPC CIDR"),
+    ("databaseSubnetCidrs", ["10.1.10.0/24", "10.1.10.0/25", "10.1.12.0/24"], "overlaps"),
     ("databaseSubnetCidrs", ["10.1.10.0/30", "10.1.11.0/24", "10.1.12.0/24"], "/16 to /28"),
+    ("databaseSubnetCidrs", ["10.1.10.1/24", "10.1.11.0/24", "10.1.12.0/24"], "no host bits"),
+    ("databaseSubnetCidrs", [10, "10.1.11.0/24", "10.1.12.0/24"], "CIDR strings"),
+    ("databaseSubnetCidrs", "not json", "JSON list"),
     ("databasePort", 80, "from 1150 to 65535"),
     ("databasePort", "abc", "integer"),
     ("databasePort", True, "not a boolean"),
-    ("instanceClass", "db.r5.24xlarge", "one of db.t3.medium"),
-    ("postgresVersion", "13.7", "one of 13.20"),
-    ("postgresVersion", 13.23, "one of 13.20"),
+    ("databasePort", 5432.5, "integer"),
+    ("instanceClass", "db.r5.24xlarge", "must be db.t3.medium"),
+    (
+        "instanceClass",
+        "db.t3.large",
+        "must be db.t3.medium: the spec fixes it (infra/spec.toml database.instance_class)",
+    ),
+    ("postgresVersion", "13.7", "one of 13.23"),
+    ("postgresVersion", "13.22", "one of 13.23"),
+    ("postgresVersion", 13.23, "one of 13.23"),
     ("allocatedStorageGiB", 10, "from 20 to 65536"),
     ("maxAllocatedStorageGiB", 50, "(allocatedStorageGiB)"),
-    ("backupRetentionDays", 6, "from 7 to 35"),
-    ("backupRetentionDays", 36, "from 7 to 35"),
+    ("backupRetentionDays", 6, "must be 7"),
+    ("backupRetentionDays", 14, "must be 7: the spec fixes it"),
+    ("backupRetentionDays", "seven", "integer"),
     ("backupWindow", "5:00-6:00", "hh24:mi-hh24:mi"),
     ("backupWindow", "05:00-05:15", "at least 30 minutes"),
     ("backupWindow", "08:30-09:30", "must not overlap the maintenance window sun:08:00-sun:10:00"),
+    ("backupWindow", 500, "hh24:mi-hh24:mi"),
     ("maintenanceWindow", "sunday:08:00-sunday:10:00", "ddd:hh24:mi-ddd:hh24:mi"),
     ("maintenanceWindow", "sun:08:00-sun:08:10", "at least 30 minutes"),
     ("maintenanceWindow", "sun:25:00-sun:26:00", "ddd:hh24:mi-ddd:hh24:mi"),
-    ("monitoringIntervalSeconds", 0, "one of 1, 5, 10, 15, 30, 60"),
-    ("monitoringIntervalSeconds", 45, "one of 1, 5, 10, 15, 30, 60"),
+    ("maintenanceWindow", "mon:03:00-mon:05:00", "must be sun:08:00-sun:10:00: the spec fixes it"),
+    ("monitoringIntervalSeconds", 0, "must be 60"),
+    ("monitoringIntervalSeconds", 30, "must be 60: the spec fixes it"),
     ("performanceInsightsEnabled", "yes", "true or false"),
-    ("maxConnections", 5, "from 6 to 8388607"),
+    ("performanceInsightsEnabled", 1, "true or false"),
+    ("maxConnections", 5, "must be 200"),
+    ("maxConnections", 300, "must be 200: the spec fixes it (infra/spec.toml parameters.max_connections)"),
+    ("maxConnections", "300", "must be 200"),
     ("sharedBuffersMiB", "256MB", "integer"),
-    ("logRetentionDays", 366, "one of 1, 3, 5"),
-    ("cpuAlarmThresholdPercent", 100, "from 1 to 99"),
+    ("sharedBuffersMiB", 512, "must be 256"),
+    ("logRetentionDays", 366, "one of 365, 400"),
+    ("logRetentionDays", 30, "one of 365, 400"),
+    ("cpuAlarmThresholdPercent", 100, "must be 80"),
+    ("cpuAlarmThresholdPercent", 75.5, "must be 80: the spec fixes it"),
     ("cpuAlarmThresholdPercent", "high", "a number"),
-    ("freeStorageAlarmThresholdGiB", 100, "(allocatedStorageGiB - 1)"),
+    ("freeStorageAlarmThresholdGiB", 100, "must be 10"),
+    ("freeStorageAlarmThresholdGiB", 5, "must be 10: the spec fixes it"),
     ("alarmEvaluationPeriods", 0, "from 1 to 24"),
     ("alarmPeriodMinutes", 2, "one of 1, 5, 10"),
     ("kmsPendingWindowDays", 3, "from 7 to 30"),
     ("alarmEmailAddresses", ["not-an-address"], "e-mail addresses"),
     ("environmentSufix", "pr42", "did you mean 'environmentSuffix'"),
+    ("cdkNagPacks", "false", "is not a known context key"),
 ]
 
 
@@ -115,9 +154,9 @@ def test_invalid_value_names_key_value_rule_and_example(key: str, value: Any, ru
 
 def test_app_and_database_subnets_must_not_overlap() -> None:
     with pytest.raises(
-        ConfigError, match=r"'databaseSubnetCidrs' .*10.1.10.0/24 overlaps 10.1.10.0/24 from 'appSubnetCidrs'"
+        ConfigError, match=r"'databaseSubnetCidrs' .*10.1.1.0/24 overlaps 10.1.1.0/24 from 'appSubnetCidrs'"
     ):
-        parse(appSubnetCidrs=["10.1.10.0/24", "10.1.1.0/24", "10.1.2.0/24"])
+        parse(databaseSubnetCidrs=["10.1.10.0/24", "10.1.1.0/24", "10.1.12.0/24"])
 
 
 def test_missing_key_is_named() -> None:
@@ -142,9 +181,13 @@ def test_partial_migration_context_names_the_missing_key(missing: str) -> None:
         parse(migration=partial)
 
 
-def test_migration_dev_cidr_must_not_overlap_staging() -> None:
-    with pytest.raises(ConfigError, match=r"'migration.devVpcCidr' has invalid value '10.1.0.0/16': must not overlap"):
-        parse(migration={**MIGRATION, "devVpcCidr": "10.1.0.0/16"})
+@pytest.mark.parametrize("dev_cidr", ["10.1.0.0/16", "10.2.0.0/16", "10.0.0.0/8"])
+def test_migration_dev_cidr_is_the_spec_dev_vpc(dev_cidr: str) -> None:
+    # The staging VPC itself (peering impossible), another network, a wider one: none is the dev VPC.
+    with pytest.raises(
+        ConfigError, match=rf"'migration.devVpcCidr' has invalid value '{dev_cidr}': must be 10.0.0.0/16: the spec"
+    ):
+        parse(migration={**MIGRATION, "devVpcCidr": dev_cidr})
 
 
 def test_suffix_that_would_overflow_a_name_limit_is_impossible() -> None:

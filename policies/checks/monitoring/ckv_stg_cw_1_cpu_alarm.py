@@ -9,12 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-import stg_alarms  # noqa: E402
-import stg_policy_lib as lib  # noqa: E402
+from policies.lib import stg_alarms
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_CW_1",
@@ -34,12 +32,17 @@ METADATA = {
         "plus add_alarm_action(SnsAction(topic))."
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
+    "requires": ["AWS::RDS::DBInstance"],
 }
 
 
-def rule(template: lib.Template, logical_id: str) -> bool | None:
-    return stg_alarms.has_compliant_alarm(
-        template, logical_id, metric="CPUUtilization", operator="GreaterThanThreshold", threshold=80
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    return stg_alarms.compliant_alarm(
+        ctx,
+        logical_id,
+        metric="CPUUtilization",
+        operator="GreaterThanThreshold",
+        threshold=lib.spec().monitoring.cpu_alarm_threshold_percent,
     )
 
 

@@ -1,7 +1,9 @@
 """CKV_STG_RDS_13: storage is encrypted with the stack's customer-managed KMS key.
 
 Python because "the key is an AWS::KMS::Key of this template" is a cross-resource fact: the
-rule resolves KmsKeyId's Ref/GetAtt against the template's resources.
+shared resolver follows KmsKeyId through parameters, conditions, Refs, GetAtts and aliases.
+A literal key ARN is not the stack's key (nobody here reviewed its policy), and an instance
+of a DB cluster is judged on its cluster. CKV_STG_KMS_2 extends this to every resource type.
 """
 
 from __future__ import annotations
@@ -9,13 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
+if str(Path(__file__).resolve().parents[3]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-import re  # noqa: E402
-
-import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_RDS_13",
@@ -33,23 +33,33 @@ METADATA = {
         "Set storage_encrypted=True and storage_encryption_key=<the stack's kms.Key> on rds.DatabaseInstance "
         "(StorageEncrypted: true, KmsKeyId: {Fn::GetAtt: [Key, Arn]})."
     ),
-    "resource_types": ["AWS::RDS::DBInstance"],
+    "resource_types": ["AWS::RDS::DBInstance", "AWS::RDS::DBCluster"],
+    "requires": ["AWS::RDS::DBInstance"],
 }
 
-_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 
-
-def key_is_customer_managed(template: lib.Template, key: object) -> bool:
-    """True if key points at an AWS::KMS::Key of the template, or is a literal key ARN."""
-    target = lib.ref_target(key)
-    if target is not None:
-        return lib.resource(template, target).get("Type") == "AWS::KMS::Key"
-    return isinstance(key, str) and bool(_KEY_ARN.fullmatch(key))
-
-
-def rule(template: lib.Template, logical_id: str) -> bool | None:
-    props = lib.properties(template, logical_id)
-    return lib.is_true(props.get("StorageEncrypted")) and key_is_customer_managed(template, props.get("KmsKeyId"))
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    if (
+        ctx.type_of(logical_id) == "AWS::RDS::DBInstance"
+        and ctx.value(logical_id, "DBClusterIdentifier") is not cfn.NO_VALUE
+    ):
+        return lib.not_applicable("an instance of a DB cluster stores its data in the cluster's volume (judged there)")
+    encrypted = ctx.value(logical_id, "StorageEncrypted")
+    if lib.truth(encrypted) is not True:
+        return lib.unknown_in(encrypted, "StorageEncrypted") or lib.failed(
+            f"StorageEncrypted is {lib.describe(encrypted)}: the database's storage is not encrypted"
+        )
+    key = ctx.value(logical_id, "KmsKeyId")
+    if key is cfn.NO_VALUE:
+        return lib.failed("KmsKeyId is not set: storage uses the AWS managed key aws/rds")
+    decided = lib.is_stack_key(ctx, key)
+    if decided is None:
+        return lib.unknown_in(key, "KmsKeyId") or lib.not_evaluated("KmsKeyId is not determined by the template")
+    return (
+        lib.passed()
+        if decided
+        else lib.failed(f"KmsKeyId is {lib.describe(key)}, not the stack's customer-managed key")
+    )
 
 
 check = lib.make_check(METADATA, rule)

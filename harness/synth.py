@@ -1,0 +1,63 @@
+"""Synthesis mode: build the app through ``infra`` and add the gate's own validation plugins.
+
+The deployable app (``app.py``, ``infra/``) knows nothing about the gate. Here the gate
+builds the same App, registers the cdk-nag packs with the acknowledgements written from
+``policies/waivers.yaml``, synthesizes, and proves the packs ran.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.assembly import CloudAssembly, load_assembly
+from harness.errors import HarnessError
+from harness.nag import NagOutcome
+from harness.sources import SourceRecorder
+
+APP_ROOT = Path(__file__).resolve().parents[1]  # the checkout whose infra/ is synthesized
+
+
+class SynthesisRejectedError(Exception):
+    """A synthesis-time rule aspect of infra/ refused the app: a violation (exit 1), not a crash."""
+
+
+def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[CloudAssembly, NagOutcome]:
+    """Synthesize the app with the cdk-nag packs into ``outdir``; the assembly and the packs' outcome."""
+    from harness.nag import (  # noqa: PLC0415  (starts jsii)
+        VALIDATION_REPORT,
+        Acknowledgement,
+        add_nag_validations,
+        judge_report,
+        probe_packs,
+        read_validation_report,
+        recorded_runs,
+    )
+    from infra.app_builder import add_staging_stacks, new_app  # noqa: PLC0415
+    from infra.config import ConfigError  # noqa: PLC0415
+    from infra.errors import as_synthesis_rule_error  # noqa: PLC0415
+
+    shutil.rmtree(outdir, ignore_errors=True)
+    app = new_app(outdir=str(outdir))
+    # Which infra/ line created each construct (harness.sources), written into the assembly.
+    recorder = SourceRecorder(root=APP_ROOT)
+    try:
+        with recorder.recording():
+            add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
+            add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
+            app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
+    except ConfigError as error:
+        raise HarnessError(f"synthesis failed: config error: {error}") from error
+    except Exception as error:
+        rule_error = as_synthesis_rule_error(error)
+        if rule_error is not None:  # a synthesis-time policy (required tags, no Retain) rejected the app
+            raise SynthesisRejectedError(str(rule_error)) from error
+        raise HarnessError(f"synthesis failed: {str(error).strip().splitlines()[0]}") from error
+    runs = recorded_runs(app)
+    if runs is None:
+        raise HarnessError("cdk-nag did not run: the packs were not registered")
+    recorder.write(outdir)
+    probe_packs()
+    outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
+    return load_assembly(outdir), outcome

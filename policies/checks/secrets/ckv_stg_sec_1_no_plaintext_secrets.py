@@ -1,0 +1,67 @@
+"""CKV_STG_SEC_1: no secret material in plaintext anywhere in the template.
+
+Python because secrets hide in any string: a ``SecretString``, an RDS ``MasterUserPassword``,
+function environment variables and inline code, tags, connection strings in any property,
+and the template's own parameter defaults and outputs. Recognition is detect-secrets' plus
+the names of the properties (``policies/lib/stg_secrets.py``). checkov hands this check one
+resource at a time; the template's own sections (Parameters, Outputs, Mappings, Metadata) are
+judged by the gate itself with the same library, under this policy's id.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+if str(Path(__file__).resolve().parents[3]) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
+
+from policies.lib import stg_policy_lib as lib
+from policies.lib import stg_secrets
+
+METADATA = {
+    "id": "CKV_STG_SEC_1",
+    "name": "No secret material in plaintext anywhere in the template",
+    "category": "SECRETS",
+    "severity": "CRITICAL",
+    "rationale": (
+        "A template is read by CloudFormation, stored in the assembly and in S3, shown in the console and "
+        "copied into pull requests and CI logs: a password, key or token written into it is disclosed to "
+        "everyone who can read any of those (PCI DSS 8.3.2, 3.5; NIST IA-5(7), SC-28). Credentials come from "
+        "Secrets Manager (the RDS-managed master password, dynamic references), never from literals: not in a "
+        "SecretString, a MasterUserPassword, function code or environment, a tag, a parameter default or an output."
+    ),
+    "requirements": ["REQ-SEC-01", "REQ-CON-03"],
+    "remediation": (
+        "Let RDS manage the master password (manage_master_user_password), generate secrets with "
+        "secretsmanager.Secret(generate_secret_string=...), pass them as {{resolve:secretsmanager:...}} dynamic "
+        "references or secret ARNs, and never echo a NoEcho parameter or give it a Default."
+    ),
+    "resource_types": ["*"],
+}
+
+CODE_FILENAMES = {"python": "index.py", "nodejs": "index.js", "ruby": "index.rb", "java": "Main.java"}
+
+
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    resource = lib.resource(ctx.template, logical_id)
+    properties = resource.get("Properties") if isinstance(resource.get("Properties"), Mapping) else {}
+    found: list[str] = []
+    kind = ctx.type_of(logical_id)
+    if kind == "AWS::SecretsManager::Secret" and isinstance(properties.get("SecretString"), str):
+        found.append("SecretString is a literal: the secret's value is in the template")
+    code = (properties.get("Code") or {}).get("ZipFile") if isinstance(properties.get("Code"), Mapping) else None
+    runtime = str(properties.get("Runtime", ""))
+    if isinstance(code, str):
+        filename = next((f for prefix, f in CODE_FILENAMES.items() if runtime.startswith(prefix)), "index.py")
+        found += stg_secrets.code_problems(code, where="Code.ZipFile", filename=filename)
+        properties = {k: v for k, v in properties.items() if k != "Code"}
+    found += stg_secrets.problems(properties, where="Properties")
+    found += stg_secrets.problems(resource.get("Metadata"), where="Metadata")
+    if found:
+        return lib.failed("; ".join(dict.fromkeys(found)))
+    return lib.passed()
+
+
+check = lib.make_check(METADATA, rule)
