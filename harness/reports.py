@@ -14,8 +14,8 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ class ReportInput:
     catalog_markdown: str = ""
     coverage: Sequence[dict[str, Any]] = ()  # per policy: resources it applies to, resources it judged
     controls: Sequence[dict[str, Any]] = ()  # per framework control: status and evidence (harness.controls)
+    shard: Mapping[str, Any] | None = None  # this run is shard {index, total, name} of a CI matrix (--shard)
+    shards: Sequence[Mapping[str, Any]] = ()  # a merged report: every shard folded in (harness.merge)
+    sarif_category: str = "compliance-gate"  # code scanning category prefix of every SARIF run
 
     @property
     def verdict(self) -> str:
@@ -113,6 +116,24 @@ def _resource(f: Finding) -> str:
     return f.template or "-"
 
 
+def _shards_markdown(shards: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A merged report's shards (python -m harness merge); nothing for one run."""
+    if not shards:
+        return []
+    return [
+        f"## Shards ({len(shards)}, merged by `python -m harness merge`)",
+        "",
+        "| Shard | Name | Verdict | Exit | Assemblies |",
+        "|---|---|---|---:|---|",
+        *(
+            f"| {s['index']}/{s['total']} | {cell(s['name'])} | {s['verdict']} | {s['exit_code']} | "
+            f"{cell(', '.join(s['assemblies']) or '-')} |"
+            for s in shards
+        ),
+        "",
+    ]
+
+
 def render_markdown(data: ReportInput) -> str:
     icon = {"PASS": "✅", "FAIL": "❌", "ERROR": "⛔"}[data.verdict]
     lines = [f"# {icon} Compliance gate: {data.verdict}", ""]
@@ -164,6 +185,7 @@ def render_markdown(data: ReportInput) -> str:
                 for pack in tool.get("packs", [])
             ]
         lines += ["", "</details>", ""]
+    lines += _shards_markdown(data.shards)
     if len(data.assemblies) > 1:
         lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
         lines += [
@@ -284,6 +306,10 @@ def render_json(data: ReportInput) -> str:
             for f in data.findings
         ],
     }
+    if data.shard is not None:
+        document["shard"] = dict(data.shard)
+    if data.shards:
+        document["shards"] = [dict(s) for s in data.shards]
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -330,6 +356,17 @@ def render_junit(data: ReportInput) -> str:
                 ET.SubElement(case, "system-out").text = f"warning: {f.message or f.title}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def with_template_lines(findings: Sequence[Finding], roots: Mapping[str, str]) -> list[Finding]:
+    """Each finding with the line of its logical id in its template (``roots``: assembly label -> directory)."""
+    cache: dict[str, list[str]] = {}
+    return [
+        replace(f, template_line=_template_line(Path(), roots[f.assembly], f.template, f.logical_id, cache))
+        if f.template and f.logical_id and f.assembly in roots and not f.template_line
+        else f
+        for f in findings
+    ]
 
 
 def _template_line(root: Path, assembly_root: str, template: str, logical_id: str, cache: dict[str, list[str]]) -> int:
@@ -415,7 +452,8 @@ def render_sarif(data: ReportInput) -> str:
             if f.template and f.assembly in roots:
                 uri = _relative(data.root, Path(roots[f.assembly]) / f.template)
                 line = (
-                    _template_line(data.root, roots[f.assembly], f.template, f.logical_id, line_cache)
+                    f.template_line
+                    or _template_line(data.root, roots[f.assembly], f.template, f.logical_id, line_cache)
                     if f.logical_id
                     else 1
                 )
@@ -448,7 +486,7 @@ def render_sarif(data: ReportInput) -> str:
                         "rules": rules,
                     }
                 },
-                "automationDetails": {"id": f"compliance-gate/{source.value}/"},
+                "automationDetails": {"id": f"{data.sarif_category}/{source.value}/"},
                 "results": results,
             }
         )
