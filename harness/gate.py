@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
-from harness.catalog.loaded import Catalog, load_catalog  # noqa: F401  (load_catalog: re-exported)
+from harness.catalog.loaded import Catalog
+from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
 from harness.errors import HarnessError

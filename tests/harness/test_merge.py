@@ -9,6 +9,7 @@ one real shard that failed as a harness, and one real shard gated with another c
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from harness.catalog import POLICIES_DIR
 from harness.merge import MergeOptions, merge, sarif_upload_problems
@@ -376,3 +378,31 @@ def test_a_sarif_over_the_limit_fails_the_merge_and_drops_nothing(
     sarif = json.loads((out / "compliance.sarif").read_text(encoding="utf-8"))
     shown = sum(1 for f in report["findings"] if f["status"] not in ("passed",))
     assert sum(len(run["results"]) for run in sarif["runs"]) == shown
+
+
+# ------------------------------------------------------------------------------------ the shipped workflow
+
+WORKFLOW = ROOT / ".github" / "workflows" / "compliance-matrix.yml"
+
+
+def test_the_matrix_workflow_gates_shards_and_merges_them() -> None:
+    text = WORKFLOW.read_text(encoding="utf-8")
+    jobs = yaml.safe_load(text)["jobs"]
+    gate, merge_job = jobs["gate"], jobs["merge"]
+    assert gate["strategy"]["fail-fast"] is False
+    names = [entry["name"] for entry in gate["strategy"]["matrix"]["include"]]
+    assert len(names) == len(set(names)) >= 2
+    gate_run = "\n".join(step.get("run", "") for step in gate["steps"])
+    assert '--shard "$((SHARD + 1))/$TOTAL" --shard-name "$NAME"' in gate_run
+    assert merge_job["needs"] == "gate" and merge_job["if"] == "${{ !cancelled() }}"
+    merge_run = "\n".join(step.get("run", "") for step in merge_job["steps"])
+    assert "bootstrap.py -s merge --" in merge_run and "--sarif-category compliance-matrix" in merge_run
+    uploads = [s for s in merge_job["steps"] if "upload-sarif" in s.get("uses", "")]
+    assert len(uploads) == 1 and uploads[0]["with"]["sarif_file"] == "reports/compliance.sarif"
+
+
+def test_every_action_of_the_matrix_workflow_is_pinned_by_commit_sha() -> None:
+    lines = [line.strip() for line in WORKFLOW.read_text(encoding="utf-8").splitlines() if "uses:" in line]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"(- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40}  # v\d+\.\d+\.\d+", line), line
