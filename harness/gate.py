@@ -255,7 +255,7 @@ class GateRun:
     ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
         findings: list[Finding] = []
-        seen: set[tuple[str, str, str, str]] = set()
+        seen: set[tuple[str, str, str]] = set()
         # The construct-level run (synthesis mode) comes first: its findings carry CDK's own
         # acknowledgements; the template-level run adds only what it did not see.
         for assembly in assemblies:

@@ -189,16 +189,14 @@ def _checkov_finding(
 
 
 def nag_findings(
-    outcome: NagOutcome, *, stack: StackTemplate, world: str, book: WaiverBook, seen: set[tuple[str, str, str, str]]
+    outcome: NagOutcome, *, stack: StackTemplate, world: str, book: WaiverBook, seen: set[tuple[str, str, str]]
 ) -> list[Finding]:
     """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats."""
     findings = []
     for violation, suppressed in [(v, False) for v in outcome.violations] + [(v, True) for v in outcome.suppressed]:
-        # Per assembly: two assemblies of one app share stack ids and logical ids, and each is judged.
         key = (
             violation.namespaced_rule,
-            stack.assembly,
-            stack.stack_id,
+            f"{stack.assembly}/{stack.stack_id}",
             violation.logical_id or violation.construct_path,
         )
         if key in seen:
@@ -257,7 +255,7 @@ def _nag_finding(
 
 
 def included_nag_findings(
-    outcomes: Mapping[Path, NagOutcome], *, expansion: Expansion, book: WaiverBook, seen: set[tuple[str, str, str, str]]
+    outcomes: Mapping[Path, NagOutcome], *, expansion: Expansion, book: WaiverBook, seen: set[tuple[str, str, str]]
 ) -> list[Finding]:
     findings = []
     for target in expansion.targets:

@@ -116,8 +116,9 @@ def _resource(f: Finding) -> str:
     return f.template or "-"
 
 
-def _shards_markdown(shards: Sequence[Mapping[str, Any]]) -> list[str]:
+def _md_shards(data: ReportInput) -> list[str]:
     """A merged report's shards (python -m harness merge); nothing for one run."""
+    shards = data.shards
     if not shards:
         return []
     return [
@@ -135,13 +136,23 @@ def _shards_markdown(shards: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def render_markdown(data: ReportInput) -> str:
+    """The PR comment: verdict first, then each section that has something to say."""
+    lines: list[str] = []
+    for section in MARKDOWN_SECTIONS:
+        lines += section(data)
+    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
+    return "\n".join(lines)
+
+
+def _md_verdict(data: ReportInput) -> list[str]:
     icon = {"PASS": "✅", "FAIL": "❌", "ERROR": "⛔"}[data.verdict]
-    lines = [f"# {icon} Compliance gate: {data.verdict}", ""]
-    lines.append(
+    lines = [
+        f"# {icon} Compliance gate: {data.verdict}",
+        "",
         f"Exit code **{int(data.exit_code)}** · mode **{data.mode}** · "
-        "`nox -s compliance` (0 clean, 1 violations, 2 harness failure)"
-    )
-    lines.append("")
+        "`nox -s compliance` (0 clean, 1 violations, 2 harness failure)",
+        "",
+    ]
     if data.error:
         lines += [
             "## Harness failure",
@@ -151,137 +162,178 @@ def render_markdown(data: ReportInput) -> str:
             "The gate could not prove that every check ran, so it fails closed.",
             "",
         ]
-    if data.findings:
+    return lines
+
+
+def _md_counts(data: ReportInput) -> list[str]:
+    if not data.findings:
+        return []
+    lines = [
+        "## Counts per tool",
+        "",
+        "| Tool | Failed | Not evaluated | Warnings | Waived | Passed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.NOT_EVALUATED]} | "
+        f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
+        for source, counter in counts(data.findings).items()
+        if sum(counter.values())
+    ]
+    return [*lines, ""]
+
+
+def _md_tools(data: ReportInput) -> list[str]:
+    if not data.tools:
+        return []
+    lines = [
+        "<details><summary>Tools that ran</summary>",
+        "",
+        "| Tool | Version | Evaluated | How |",
+        "|---|---|---:|---|",
+    ]
+    for tool in data.tools:
+        command = tool["command"]
+        shown = Path(command).name if "/" in command.split(" ")[0] else command
+        how = "; ".join([cell(shown), *tool.get("notes", [])])
+        lines.append(f"| {tool['tool']} | {cell(tool['version'])} | {tool['evaluated']} | {cell(how)} |")
         lines += [
-            "## Counts per tool",
-            "",
-            "| Tool | Failed | Not evaluated | Warnings | Waived | Passed |",
-            "|---|---:|---:|---:|---:|---:|",
+            f"| ↳ {cell(pack['label'])} | | {pack['resources']} resources | {pack['findings']} finding(s) |"
+            for pack in tool.get("packs", [])
         ]
-        for source, counter in counts(data.findings).items():
-            if sum(counter.values()):
-                lines.append(
-                    f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.NOT_EVALUATED]} | "
-                    f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
-                )
-        lines.append("")
-    if data.tools:
-        lines += [
-            "<details><summary>Tools that ran</summary>",
-            "",
-            "| Tool | Version | Evaluated | How |",
-            "|---|---|---:|---|",
-        ]
-        for tool in data.tools:
-            how = "; ".join(
-                [
-                    cell(Path(tool["command"]).name if "/" in tool["command"].split(" ")[0] else tool["command"]),
-                    *tool.get("notes", []),
-                ]
-            )
-            lines.append(f"| {tool['tool']} | {cell(tool['version'])} | {tool['evaluated']} | {cell(how)} |")
-            lines += [
-                f"| ↳ {cell(pack['label'])} | | {pack['resources']} resources | {pack['findings']} finding(s) |"
-                for pack in tool.get("packs", [])
-            ]
-        lines += ["", "</details>", ""]
-    lines += _shards_markdown(data.shards)
-    if len(data.assemblies) > 1:
-        lines += ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
-        lines += [
-            f"| {a['label']} | {a['exit_code']} | {cell(', '.join(a['failed_rules']))} |" for a in data.assemblies
-        ]
-        lines.append("")
-    failures = [f for f in data.findings if f.status is Status.FAILED]
+    return [*lines, "", "</details>", ""]
+
+
+def _md_assemblies(data: ReportInput) -> list[str]:
+    if len(data.assemblies) <= 1:
+        return []
+    lines = ["## Assemblies", "", "| Assembly | Exit | Failed rules |", "|---|---:|---|"]
+    lines += [f"| {a['label']} | {a['exit_code']} | {cell(', '.join(a['failed_rules']))} |" for a in data.assemblies]
+    return [*lines, ""]
+
+
+def _md_table(
+    data: ReportInput, findings: list[Finding], *, heading: list[str], columns: list[str], row: Any
+) -> list[str]:
+    """A findings table (with an Assembly column when several are gated), cut at MAX_ROWS."""
+    if not findings:
+        return []
     several = len(data.assemblies) > 1
-    if failures:
-        lines += [
-            f"## Failures ({len(failures)})",
-            "",
-            ("| Assembly " if several else "") + "| Policy | Tool | Resource | Construct path | Remediation | Detail |",
-            ("|---" if several else "") + "|---|---|---|---|---|---|",
-        ]
-        for f in failures[:MAX_ROWS]:
-            lines.append(
-                (f"| {cell(f.assembly)} " if several else "")
-                + f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.construct_path)} | "
-                f"{cell(f.remediation)} | {cell(f.message or f.title)} |"
-            )
-        lines += [*_more(len(failures)), ""]
+    lines = [*heading, ("| Assembly " if several else "") + "| " + " | ".join(columns) + " |"]
+    lines.append(("|---" if several else "") + "|---" * len(columns) + "|")
+    lines += [
+        (f"| {cell(f.assembly)} " if several else "") + "| " + " | ".join(row(f)) + " |" for f in findings[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(findings)), ""]
+
+
+def _md_failures(data: ReportInput) -> list[str]:
+    failures = [f for f in data.findings if f.status is Status.FAILED]
+    return _md_table(
+        data,
+        failures,
+        heading=[f"## Failures ({len(failures)})", ""],
+        columns=["Policy", "Tool", "Resource", "Construct path", "Remediation", "Detail"],
+        row=lambda f: [
+            f"`{cell(f.rule_id)}`",
+            f.source.value,
+            cell(_resource(f)),
+            cell(f.construct_path),
+            cell(f.remediation),
+            cell(f.message or f.title),
+        ],
+    )
+
+
+def _md_not_evaluated(data: ReportInput) -> list[str]:
     unjudged = [f for f in data.findings if f.status is Status.NOT_EVALUATED]
-    if unjudged:
-        lines += [
+    return _md_table(
+        data,
+        unjudged,
+        heading=[
             f"## Not evaluated ({len(unjudged)})",
             "",
             "The gate could not judge these: the template leaves the value or the content to deploy time, or a "
             "policy gave no verdict. Each fails the gate like a violation.",
             "",
-            ("| Assembly " if several else "") + "| Policy | Resource | Construct path | Why not | Remediation |",
-            ("|---" if several else "") + "|---|---|---|---|---|",
-        ]
-        for f in unjudged[:MAX_ROWS]:
-            lines.append(
-                (f"| {cell(f.assembly)} " if several else "")
-                + f"| `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
-                f"{cell(f.message or f.title)} | {cell(f.remediation)} |"
-            )
-        lines += [*_more(len(unjudged)), ""]
-    if data.coverage:
-        lines += [
-            "<details><summary>Resources each policy judged</summary>",
-            "",
-            "| Policy | Applies to | Judged |",
-            "|---|---:|---:|",
-        ]
-        lines += [f"| `{c['policy']}` | {c['resources']} | {c['judged']} |" for c in data.coverage]
-        lines += ["", "</details>", ""]
+        ],
+        columns=["Policy", "Resource", "Construct path", "Why not", "Remediation"],
+        row=lambda f: [
+            f"`{cell(f.rule_id)}`",
+            cell(_resource(f)),
+            cell(f.construct_path),
+            cell(f.message or f.title),
+            cell(f.remediation),
+        ],
+    )
+
+
+def _md_coverage(data: ReportInput) -> list[str]:
+    if not data.coverage:
+        return []
+    lines = ["<details><summary>Resources each policy judged</summary>", "", "| Policy | Applies to | Judged |"]
+    lines += ["|---|---:|---:|", *(f"| `{c['policy']}` | {c['resources']} | {c['judged']} |" for c in data.coverage)]
+    return [*lines, "", "</details>", ""]
+
+
+def _md_waived(data: ReportInput) -> list[str]:
     waived = [f for f in data.findings if f.status is Status.WAIVED]
-    if waived:
-        lines += [
-            f"## Waived ({len(waived)})",
-            "",
-            "| Waiver | Rule | Resource | Construct path | Expires |",
-            "|---|---|---|---|---|",
-        ]
-        for f in waived[:MAX_ROWS]:
-            lines.append(
-                f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
-                f"{cell(f.waiver_expires)} |"
-            )
-        lines += [*_more(len(waived)), ""]
-    stale = [w for w in data.waivers if w["matched"] == 0 and not w["expired"]]
-    expired = [w for w in data.waivers if w["expired"]]
-    if expired or stale:
-        lines += [
-            "## Waivers needing attention",
-            "",
-            "| Waiver | State | Rule | Target | Owner | Expires |",
-            "|---|---|---|---|---|---|",
-        ]
-        for w in expired:
-            lines.append(
-                f"| {w['waiver_id']} | **expired** (fails) | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
-            )
-        for w in stale:
-            lines.append(
-                f"| {w['waiver_id']} | stale (warning) | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
-            )
-        lines.append("")
+    if not waived:
+        return []
+    lines = [f"## Waived ({len(waived)})", "", "| Waiver | Rule | Resource | Construct path | Expires |"]
+    lines.append("|---|---|---|---|---|")
+    lines += [
+        f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+        f"{cell(f.waiver_expires)} |"
+        for f in waived[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(waived)), ""]
+
+
+def _md_waiver_attention(data: ReportInput) -> list[str]:
+    expired = [("**expired** (fails)", w) for w in data.waivers if w["expired"]]
+    stale = [("stale (warning)", w) for w in data.waivers if w["matched"] == 0 and not w["expired"]]
+    if not expired and not stale:
+        return []
+    lines = ["## Waivers needing attention", "", "| Waiver | State | Rule | Target | Owner | Expires |"]
+    lines.append("|---|---|---|---|---|---|")
+    lines += [
+        f"| {w['waiver_id']} | {state} | `{cell(w['rule'])}` | {cell(w['target'])} | {cell(w['owner'])} | {w['expires']} |"
+        for state, w in [*expired, *stale]
+    ]
+    return [*lines, ""]
+
+
+def _md_warnings(data: ReportInput) -> list[str]:
     warnings = [f for f in data.findings if f.status is Status.WARNING and f.source is not Source.GATE]
-    if warnings:
-        lines += [
-            "<details><summary>Warnings (" + str(len(warnings)) + ", not gating)</summary>",
-            "",
-            "| Rule | Tool | Resource | Detail |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.message or f.title)} |"
-            for f in warnings[:MAX_ROWS]
-        ]
-        lines += [*_more(len(warnings)), "", "</details>", ""]
-    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
-    return "\n".join(lines)
+    if not warnings:
+        return []
+    lines = [
+        f"<details><summary>Warnings ({len(warnings)}, not gating)</summary>",
+        "",
+        "| Rule | Tool | Resource | Detail |",
+    ]
+    lines.append("|---|---|---|---|")
+    lines += [
+        f"| `{cell(f.rule_id)}` | {f.source.value} | {cell(_resource(f))} | {cell(f.message or f.title)} |"
+        for f in warnings[:MAX_ROWS]
+    ]
+    return [*lines, *_more(len(warnings)), "", "</details>", ""]
+
+
+MARKDOWN_SECTIONS = (
+    _md_verdict,
+    _md_counts,
+    _md_tools,
+    _md_shards,
+    _md_assemblies,
+    _md_failures,
+    _md_not_evaluated,
+    _md_coverage,
+    _md_waived,
+    _md_waiver_attention,
+    _md_warnings,
+)
 
 
 def render_json(data: ReportInput) -> str:
@@ -550,7 +602,7 @@ def render_traceability(data: ReportInput) -> str:
         "count here: a requirement is never PASS on evidence from another run. The policy-fixture tests "
         "(`tests/policies`) and the mutation cases (`harness/mutations.py`, gated by "
         "`tests/harness/test_mutations.py`) run in `nox -s tests`, not in this gate; they are listed as "
-        f"\"{NOT_RUN}\" unless this run executed them.",
+        f'"{NOT_RUN}" unless this run executed them.',
         "",
         "| Requirement | Spec text | Policies | Tests run in this gate | Result of this run |",
         "|---|---|---|---|---|",

@@ -28,6 +28,7 @@ from harness.catalog.schema import (
     FIXTURE_KINDS,
     FIXTURES_DIR,
     NAG_PACK_LABELS,
+    OPTIONAL_FIXTURE_KINDS,
     POLICIES_DIR,
     POLICY_TEST_FILE,
     POLICY_TEST_FUNCTIONS,
@@ -39,6 +40,7 @@ from harness.catalog.schema import (
     Tool,
     Waiver,
     nag_pack_label,
+    optional_fixture,
     policy_test_ids,
 )
 
@@ -48,6 +50,7 @@ __all__ = [
     "FIXTURE_KINDS",
     "FRAMEWORKS_DIR",
     "NAG_PACK_LABELS",
+    "OPTIONAL_FIXTURE_KINDS",
     "POLICIES_DIR",
     "POLICY_TEST_FILE",
     "POLICY_TEST_FUNCTIONS",
@@ -69,6 +72,7 @@ __all__ = [
     "load_waivers",
     "nag_pack_label",
     "nist_oscal_id",
+    "optional_fixture",
     "policies_for_requirement",
     "policy_test_ids",
     "render_catalog_markdown",

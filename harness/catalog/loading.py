@@ -235,7 +235,9 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
             raise ValueError(f"{path}: entry 'framework': field 'framework' is required")
         key = _require_str(path, "key", data, "key")
         if not _FRAMEWORK_KEY.fullmatch(key):
-            raise ValueError(f"{path}: entry 'key': field 'key' must be lower-case words and versions, e.g. pci-dss-4.0.1 (got {key!r})")
+            raise ValueError(
+                f"{path}: entry 'key': field 'key' must be lower-case words and versions, e.g. pci-dss-4.0.1 (got {key!r})"
+            )
         for index, entry in enumerate(_entries(path, "mappings")):
             check_id = _require_str(path, f"#{index}", entry, "check_id")
             tool = str(entry.get("tool") or Tool.PROJECT.value)
@@ -349,22 +351,30 @@ def validate_catalog(
     today: dt.date | None = None,
 ) -> list[str]:
     """Integrity problems of the catalog as one-line messages (empty list = consistent)."""
-    problems: list[str] = []
     requirement_ids = {r.id for r in requirements}
     policy_ids = {p.id for p in policies}
-    for policy in policies:
-        for kind in FIXTURE_KINDS:
-            if kind not in policy.fixtures:
-                problems.append(f"{policy.id}: missing {kind} fixture {FIXTURES_DIR.name}/{policy.id}/{kind}.json")
-        for requirement_id in policy.requirements:
-            if requirement_id not in requirement_ids:
-                problems.append(f"{policy.id}: unknown requirement {requirement_id}")
-    for requirement in requirements:
-        if not policies_for_requirement(requirement.id, policies) and not requirement.covered_by:
-            problems.append(f"{requirement.id}: covered by no policy and no external coverage")
-    for mapping in mappings:
-        if mapping.tool is Tool.PROJECT and mapping.check_id not in policy_ids:
-            problems.append(f"{mapping.framework}: mapping references unknown project policy {mapping.check_id}")
+    problems = [
+        f"{policy.id}: missing {kind} fixture {FIXTURES_DIR.name}/{policy.id}/{kind}.json"
+        for policy in policies
+        for kind in FIXTURE_KINDS
+        if kind not in policy.fixtures
+    ]
+    problems += [
+        f"{policy.id}: unknown requirement {requirement_id}"
+        for policy in policies
+        for requirement_id in policy.requirements
+        if requirement_id not in requirement_ids
+    ]
+    problems += [
+        f"{requirement.id}: covered by no policy and no external coverage"
+        for requirement in requirements
+        if not policies_for_requirement(requirement.id, policies) and not requirement.covered_by
+    ]
+    problems += [
+        f"{mapping.framework}: mapping references unknown project policy {mapping.check_id}"
+        for mapping in mappings
+        if mapping.tool is Tool.PROJECT and mapping.check_id not in policy_ids
+    ]
     if today is not None:
-        problems.extend(f"{w.id}: expired on {w.expires.isoformat()}" for w in waivers if w.is_expired(today))
+        problems += [f"{w.id}: expired on {w.expires.isoformat()}" for w in waivers if w.is_expired(today)]
     return problems

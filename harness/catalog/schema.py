@@ -33,6 +33,9 @@ POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 CHECKS_DIR = POLICIES_DIR / "checks"
 FIXTURES_DIR = POLICIES_DIR / "fixtures"
 FIXTURE_KINDS = ("pass", "fail", "suppressed")
+# Fixtures a policy may have; tests/policies proves each one that exists. not-evaluated: a
+# template where what the rule needs is fixed only at deploy time (Python rules: it must say so).
+OPTIONAL_FIXTURE_KINDS = ("not-evaluated",)
 # Where the per-policy tests live; node ids are derived from the policy id (policy_test_ids).
 POLICY_TEST_FILE = "tests/policies/test_policy_fixtures.py"
 POLICY_TEST_FUNCTIONS = {
@@ -40,6 +43,7 @@ POLICY_TEST_FUNCTIONS = {
     "fail": "test_fail_fixture_fails",
     "suppressed": "test_suppressed_fixture_is_skipped",
     "stack": "test_policy_passes_on_synthesized_stack",
+    "not-evaluated": "test_not_evaluated_fixture_is_not_evaluated",
 }
 
 
@@ -161,6 +165,19 @@ class Waiver:
         return today > self.expires
 
 
+def optional_fixture(policy_id: str, kind: str) -> Path | None:
+    """The policy's optional fixture of this kind (``OPTIONAL_FIXTURE_KINDS``), if it has one."""
+    path = FIXTURES_DIR / policy_id / f"{kind}.json"
+    return path if path.is_file() else None
+
+
 def policy_test_ids(policy_id: str) -> tuple[str, ...]:
-    """The pytest node ids that prove a policy (fixtures and the real synthesized stack)."""
-    return tuple(f"{POLICY_TEST_FILE}::{function}[{policy_id}]" for function in POLICY_TEST_FUNCTIONS.values())
+    """The pytest node ids that prove a policy (fixtures and the real synthesized stack).
+
+    An optional fixture kind's test exists only for the policies that have that fixture.
+    """
+    return tuple(
+        f"{POLICY_TEST_FILE}::{function}[{policy_id}]"
+        for kind, function in POLICY_TEST_FUNCTIONS.items()
+        if kind not in OPTIONAL_FIXTURE_KINDS or optional_fixture(policy_id, kind) is not None
+    )

@@ -40,7 +40,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -148,9 +148,14 @@ class Context:
         environment = self.world_info.get("environment") or {}
         self.environment = cfn.Environment(region=environment.get("region"), account=environment.get("account"))
         self.bindings = cfn.decode(self.world_info.get("bindings") or {})
-        self.world = cfn.World.from_json(self.world_info.get("world")).describe()
+        self.deploy_world = cfn.World.from_json(self.world_info.get("world"))
+        self.world = self.deploy_world.describe()
         self._raw = raw
-        self.resolver = cfn.Resolver(template, environment=self.environment, bindings=self.bindings)
+        # The world file has its choices substituted where they could be folded; a Ref the gate
+        # kept (inside a Fn::Sub with symbols) still resolves to the world's value through it.
+        self.resolver = cfn.Resolver(
+            template, environment=self.environment, world=self.deploy_world, bindings=self.bindings
+        )
 
     @classmethod
     def from_file(cls, path: str) -> Context:
@@ -164,11 +169,48 @@ class Context:
         source = self.world_info.get("source")
         return load_template(str(source)) if isinstance(source, str) and os.path.isfile(source) else self.template
 
+    @cached_property
+    def raw_resolver(self) -> cfn.Resolver:
+        """Resolves expressions of the template as written, in this world (what the world file does not fold)."""
+        return cfn.Resolver(self.raw, environment=self.environment, world=self.deploy_world, bindings=self.bindings)
+
     def type_of(self, logical_id: str) -> str:
         return str(resource(self.template, logical_id).get("Type", ""))
 
     def of_type(self, *types: str) -> list[str]:
         return sorted(lid for lid, res in resources(self.template).items() if res.get("Type") in types)
+
+    def exists(self, logical_id: str) -> bool | cfn.Unknown:
+        """Whether a resource exists in this world (a world file holds only those that do)."""
+        return self.resolver.exists(logical_id)
+
+    def attribute(self, logical_id: str, name: str) -> Any:
+        """A resource attribute outside Properties (DeletionPolicy, UpdateReplacePolicy...), resolved.
+
+        Resolved on the template as written, in this world: under ``AWS::LanguageExtensions``
+        these may be ``Fn::If``/``Ref``, which a world file keeps unfolded. cfn.NO_VALUE if absent.
+        """
+        source = self.raw if logical_id in resources(self.raw) else self.template
+        written = resource(source, logical_id)
+        if name not in written:
+            return cfn.NO_VALUE
+        resolver = self.raw_resolver if source is self.raw else self.resolver
+        return resolver.value(written[name])
+
+    def outputs(self) -> dict[str, tuple[Any, Any]]:
+        """Every output of this world: name -> (Value, Export.Name), resolved (cfn.NO_VALUE if no export)."""
+        section = self.template.get("Outputs")
+        result: dict[str, tuple[Any, Any]] = {}
+        for name, output in section.items() if isinstance(section, Mapping) else ():
+            if not isinstance(output, Mapping):
+                continue
+            export = output.get("Export")
+            export_name = export.get("Name", cfn.NO_VALUE) if isinstance(export, Mapping) else cfn.NO_VALUE
+            result[str(name)] = (
+                self.resolver.value(output.get("Value")),
+                export_name if export_name is cfn.NO_VALUE else self.resolver.value(export_name),
+            )
+        return result
 
     def props(self, logical_id: str) -> Any:
         """A resource's Properties, resolved (literals, symbols, unknowns)."""
@@ -278,7 +320,8 @@ def resources(template: Template) -> Mapping[str, Mapping[str, Any]]:
 
 
 def resource(template: Template, logical_id: str) -> Mapping[str, Any]:
-    return resources(template).get(logical_id) or {}
+    found = resources(template).get(logical_id)
+    return found if isinstance(found, Mapping) else {}
 
 
 def properties(template: Template, logical_id: str) -> Mapping[str, Any]:
@@ -286,51 +329,10 @@ def properties(template: Template, logical_id: str) -> Mapping[str, Any]:
     return props if isinstance(props, Mapping) else {}
 
 
-def of_type(template: Template, *types: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(logical id, properties) of every resource of the given types."""
-    for logical_id, res in resources(template).items():
-        if isinstance(res, Mapping) and res.get("Type") in types:
-            props = res.get("Properties") or {}
-            yield logical_id, props if isinstance(props, Mapping) else {}
-
-
-def ref_target(value: Any) -> str | None:
-    """Logical id a ``Ref``/``Fn::GetAtt`` points at, else None."""
-    if isinstance(value, Mapping) and len(value) == 1:
-        if "Ref" in value and isinstance(value["Ref"], str):
-            return value["Ref"]
-        getatt = value.get("Fn::GetAtt")
-        if isinstance(getatt, list) and getatt and isinstance(getatt[0], str):
-            return getatt[0]
-        if isinstance(getatt, str):
-            return getatt.split(".", 1)[0]
-    return None
-
-
-def getatt(value: Any) -> tuple[str, str] | None:
-    """(logical id, attribute) of a ``Fn::GetAtt``, else None."""
-    if isinstance(value, Mapping) and len(value) == 1 and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        if isinstance(target, list) and len(target) == 2 and all(isinstance(t, str) for t in target):
-            return target[0], target[1]
-        if isinstance(target, str) and "." in target:
-            logical_id, attribute = target.split(".", 1)
-            return logical_id, attribute
-    return None
-
-
 def as_list(value: Any) -> list[Any]:
-    if value is None:
+    if value is None or value is cfn.NO_VALUE:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-def is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def is_false(value: Any) -> bool:
-    return value is False or (isinstance(value, str) and value.lower() == "false")
 
 
 def as_number(value: Any) -> float | None:
@@ -346,40 +348,220 @@ def as_number(value: Any) -> float | None:
     return None
 
 
-def tags_of(props: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Tags as a dict, from the list-of-Key/Value form or the map form; None if absent."""
-    tags = props.get("Tags")
-    if tags is None:
+# Raw-template helpers kept for CKV_STG_NET_1 and CKV_STG_RDS_13 until they judge resolved values too.
+
+
+def ref_target(value: Any) -> str | None:
+    """Logical id a raw ``Ref``/``Fn::GetAtt`` points at, else None."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        if "Ref" in value and isinstance(value["Ref"], str):
+            return value["Ref"]
+        target = value.get("Fn::GetAtt")
+        if isinstance(target, list) and target and isinstance(target[0], str):
+            return target[0]
+        if isinstance(target, str):
+            return target.split(".", 1)[0]
+    return None
+
+
+def is_true(value: Any) -> bool:
+    return truth(value) is True
+
+
+# --------------------------------------------------------------------------------------
+# Resolved values (what cfn_resolver returns) as rules need them
+# --------------------------------------------------------------------------------------
+
+
+def truth(value: Any) -> bool | None:
+    """True/False for a resolved boolean (CloudFormation accepts "true"/"false" strings too), else None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def symbol(value: Any) -> cfn.Symbol | None:
+    """The resource symbol a resolved value names (a Ref/GetAtt), else None."""
+    return value if isinstance(value, cfn.Symbol) else None
+
+
+def points_at(value: Any, *types: str) -> cfn.Symbol | None:
+    """The symbol if ``value`` is a Ref/GetAtt of a resource of one of ``types`` (this or the parent template)."""
+    found = symbol(value)
+    return found if found is not None and found.kind in ("ref", "getatt") and found.resource_type in types else None
+
+
+def names(value: Any, logical_id: str, *, attributes: tuple[str, ...] = ("",)) -> bool:
+    """True if ``value`` is a symbol of this template's resource ``logical_id`` (``""``: its Ref)."""
+    found = symbol(value)
+    return (
+        found is not None
+        and found.origin == "this"
+        and found.kind in ("ref", "getatt")
+        and found.name == logical_id
+        and found.attribute in attributes
+    )
+
+
+def describe(value: Any) -> str:
+    """A resolved value, short, for a reason text."""
+    if value is cfn.NO_VALUE:
+        return "absent"
+    if isinstance(value, cfn.Symbol | cfn.Text | cfn.Unknown):
+        return str(value)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+_SYMBOL_TOKEN = re.compile(r"@@stg-symbol-(\d+)@@")
+
+
+def _restore_symbols(node: Any, symbols: list[cfn.Symbol]) -> Any:
+    """Put the symbols back where :func:`parse_json_text` wrote their tokens."""
+    if isinstance(node, dict):
+        return {k: _restore_symbols(v, symbols) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore_symbols(v, symbols) for v in node]
+    if not isinstance(node, str) or not symbols:
+        return node
+    parts: list[str | cfn.Symbol] = []
+    for index, piece in enumerate(_SYMBOL_TOKEN.split(node)):
+        if index % 2:
+            parts.append(symbols[int(piece)])
+        elif piece:
+            parts.append(piece)
+    if len(parts) == 1 and isinstance(parts[0], cfn.Symbol):
+        return parts[0]
+    return node if all(isinstance(p, str) for p in parts) else cfn.Text(tuple(parts))
+
+
+def parse_json_text(value: Any) -> Any:
+    """A JSON document written as a string (or a ``Text``: a Fn::Join/Fn::Sub of strings and symbols), parsed.
+
+    Symbols inside JSON strings come back as :class:`cfn.Symbol` (or :class:`cfn.Text` when a
+    string mixes literal text and symbols); structured values are returned as they are; a
+    string that is not JSON, or a symbol outside a JSON string, is :class:`cfn.Unknown`.
+    """
+    if isinstance(value, cfn.Text):
+        symbols = [p for p in value.parts if isinstance(p, cfn.Symbol)]
+        counter = iter(range(len(symbols)))
+        text = "".join(p if isinstance(p, str) else f"@@stg-symbol-{next(counter)}@@" for p in value.parts)
+    elif isinstance(value, str):
+        symbols, text = [], value
+    else:
+        return value
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        return cfn.Unknown(f"not a JSON document ({' '.join(str(error).split())})")
+    return _restore_symbols(document, symbols)
+
+
+def values_at(value: Any, path: str, *, where: str = "") -> list[tuple[str, Any]]:
+    """(where, value) at a schema path (``A.*.B``: ``*`` for every list item) of a resolved value.
+
+    A value the template does not determine on the way is returned as it is (a parameter
+    holding the whole ``Policies`` list), so the caller reports it instead of skipping it.
+    """
+    head, _, rest = path.partition(".")
+    if isinstance(value, cfn.Unknown | cfn.Symbol | cfn.Text):
+        return [(where or path, value)]
+    if head == "*":
+        items = value if isinstance(value, list) else []
+        return [found for index, item in enumerate(items) for found in values_at(item, rest, where=f"{where}[{index}]")]
+    if not isinstance(value, Mapping) or head not in value:
+        return []
+    here = f"{where}.{head}" if where else head
+    return values_at(value[head], rest, where=here) if rest else [(here, value[head])]
+
+
+def undetermined(value: Any) -> str | None:
+    """Why a resolved scalar is not a literal the template fixes (None when it is a literal)."""
+    if isinstance(value, cfn.Unknown):
+        return value.reason
+    if isinstance(value, cfn.Symbol | cfn.Text):
+        return f"{value} is known only at deploy time"
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Tags
+# --------------------------------------------------------------------------------------
+
+
+def taggable(resource_type: str) -> bool | None:
+    """Whether CloudFormation tags resources of this type (its schema), None for a type the schemas do not know."""
+    return bool(type_facts(resource_type).get("taggable")) if known_type(resource_type) else None
+
+
+def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
+    """A resolved ``Tags`` value (Key/Value list or map) as key -> values, and what the template leaves open."""
+    found: dict[str, list[Any]] = {}
+    open_ended: list[str] = []
+    if value is cfn.NO_VALUE or value is None:
+        return found, open_ended
+    if isinstance(value, cfn.Unknown | cfn.Symbol | cfn.Text):
+        return found, [f"Tags: {undetermined(value)}"]
+    items = value.items() if isinstance(value, Mapping) else []
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            if isinstance(item, Mapping):
+                items.append((item.get("Key", cfn.NO_VALUE), item.get("Value", cfn.NO_VALUE)))
+            else:
+                reason = undetermined(item)
+                open_ended.append(f"a tag {reason}" if reason else f"a tag is not a Key/Value pair: {describe(item)}")
+    for key, tag_value in items:
+        if isinstance(key, str):
+            found.setdefault(key, []).append(tag_value)
+        else:
+            open_ended.append(f"a tag key: {undetermined(key) or describe(key)}")
+    return found, open_ended
+
+
+# --------------------------------------------------------------------------------------
+# Secrets
+# --------------------------------------------------------------------------------------
+
+# A reference may hold symbols (``${Secret}``: CDK joins the secret's Ref into it).
+_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>(?:\$\{[^}]*\}|[^}])*)\}\}")
+
+
+def secret_text(ctx: Context, logical_id: str, path: str) -> str | cfn.Unknown | None:
+    """A property as written text, dynamic references kept (None if absent).
+
+    The resolver reads a ``{{resolve:...}}`` as unknown (its value is fetched at deploy time);
+    a rule about *where* a secret comes from needs the reference itself. Symbols render as
+    ``${Name}``; anything else the template does not determine is :class:`cfn.Unknown`.
+    """
+    written: Any = properties(ctx.template, logical_id)
+    for key in path.split("."):
+        if not isinstance(written, Mapping) or key not in written:
+            return None
+        written = written[key]
+    if isinstance(written, str):
+        return written
+    value = ctx.resolver.value(written)
+    if value is cfn.NO_VALUE:
         return None
-    if isinstance(tags, Mapping):
-        return dict(tags)
-    result: dict[str, Any] = {}
-    for item in as_list(tags):
-        if isinstance(item, Mapping) and "Key" in item:
-            result[str(item["Key"])] = item.get("Value")
-    return result
+    if isinstance(value, str | cfn.Text):
+        return str(value)
+    if isinstance(value, cfn.Unknown):
+        return value
+    return cfn.Unknown(f"{path} is {describe(value)}, not a string")
 
 
-def contains_string(value: Any, needle: str) -> bool:
-    """True if any string inside ``value`` (nested lists/dicts) contains ``needle``."""
-    if isinstance(value, str):
-        return needle in value
-    if isinstance(value, Mapping):
-        return any(contains_string(v, needle) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_string(v, needle) for v in value)
-    return False
+def dynamic_references(text: str) -> list[tuple[str, str]]:
+    """(service, reference) of every ``{{resolve:service:reference}}`` in ``text``."""
+    return [(m["service"], m["reference"]) for m in _DYNAMIC_REFERENCE.finditer(text)]
 
 
-def references(value: Any, logical_id: str) -> bool:
-    """True if ``value`` contains a Ref/GetAtt to ``logical_id`` anywhere inside it."""
-    if ref_target(value) == logical_id:
-        return True
-    if isinstance(value, Mapping):
-        return any(references(v, logical_id) for v in value.values())
-    if isinstance(value, list):
-        return any(references(v, logical_id) for v in value)
-    return False
+def is_secrets_manager_reference(text: str) -> bool:
+    """True if the whole text is one ``{{resolve:secretsmanager:...}}`` dynamic reference."""
+    match = _DYNAMIC_REFERENCE.fullmatch(text)
+    return match is not None and match["service"] == "secretsmanager"
 
 
 # --------------------------------------------------------------------------------------
@@ -419,6 +601,23 @@ NAME_PROPERTY_OPTIONAL = {
     "AWS::Backup::BackupVault": "BackupVaultName",
 }
 NAMED_TYPES = {**NAME_PROPERTY_OPTIONAL, **NAME_PROPERTY_REQUIRED}
+# Types whose Ref returns their physical name (the property above): a name built from such a
+# Ref (a log group named after the instance) is as determined as the referenced name.
+_REF_IS_NAME = frozenset(
+    {
+        "AWS::RDS::DBInstance",
+        "AWS::RDS::DBParameterGroup",
+        "AWS::RDS::DBSubnetGroup",
+        "AWS::Logs::LogGroup",
+        "AWS::CloudWatch::Alarm",
+        "AWS::CloudWatch::Dashboard",
+        "AWS::IAM::Role",
+        "AWS::Lambda::Function",
+        "AWS::RDS::DBCluster",
+        "AWS::RDS::DBClusterParameterGroup",
+        "AWS::RDS::OptionGroup",
+    }
+)
 
 
 def name_suffix(name: Any) -> str | None:
@@ -432,21 +631,41 @@ def name_suffix(name: Any) -> str | None:
     return None
 
 
-def physical_names(template: Template) -> Iterator[tuple[str, str, Any]]:
-    """(logical id, type, name value or None) of every resource of a named type."""
-    for logical_id, res in resources(template).items():
-        resource_type = res.get("Type") if isinstance(res, Mapping) else None
-        if resource_type in NAMED_TYPES:
-            yield logical_id, resource_type, properties(template, logical_id).get(NAMED_TYPES[resource_type])
+def name_text(ctx: Context, value: Any, *, depth: int = 0) -> str | None:
+    """A resolved name as a string: literal, or built from Refs of resources whose Ref is their literal name.
+
+    None when the template does not determine the text (a parameter, an import, the stack
+    name, a resource whose name CloudFormation generates).
+    """
+    if isinstance(value, str):
+        return value
+    if depth > 5:
+        return None
+    if isinstance(value, cfn.Symbol):
+        if value.kind == "ref" and value.origin == "this" and value.resource_type in _REF_IS_NAME:
+            referenced = ctx.value(value.name, NAMED_TYPES[value.resource_type])
+            return name_text(ctx, referenced, depth=depth + 1)
+        return None
+    if isinstance(value, cfn.Text):
+        pieces = [name_text(ctx, part, depth=depth + 1) for part in value.parts]
+        return None if any(p is None for p in pieces) else "".join(p for p in pieces if p is not None)
+    return None
 
 
-def export_names(template: Template) -> list[Any]:
-    outputs = template.get("Outputs") or {}
-    return [(o.get("Export") or {}).get("Name") for o in outputs.values() if isinstance(o, Mapping)]
+def physical_name(ctx: Context, logical_id: str) -> Any:
+    """The resolved physical-name property of a named resource (cfn.NO_VALUE if absent)."""
+    return ctx.value(logical_id, NAMED_TYPES.get(ctx.type_of(logical_id), ""))
 
 
-def stack_suffix(template: Template) -> str | None:
-    """The environment suffix this template uses: the most common suffix among its names.
+def stack_names(ctx: Context) -> list[str]:
+    """Every physical name and export name of the template that the template determines."""
+    found = [name_text(ctx, physical_name(ctx, lid)) for lid in ctx.of_type(*NAMED_TYPES)]
+    found += [name_text(ctx, export) for _, export in ctx.outputs().values()]
+    return [n for n in found if n is not None]
+
+
+def stack_suffix(names: Iterable[Any]) -> str | None:
+    """The environment suffix these names use: the most common suffix among them.
 
     The suffix is a deploy-time choice (cdk.json ``environmentSuffix``), so the policy
     infers it rather than hard-coding ``main``. One deviating name is then the odd one out.
@@ -455,12 +674,7 @@ def stack_suffix(template: Template) -> str | None:
     pinned = os.environ.get("STG_ENVIRONMENT_SUFFIX")
     if pinned:
         return pinned
-    counts = Counter(
-        s
-        for s in [name_suffix(n) for _, _, n in physical_names(template)]
-        + [name_suffix(n) for n in export_names(template)]
-        if s
-    )
+    counts = Counter(s for s in (name_suffix(n) for n in names) if s)
     if not counts:
         return None
     ranked = counts.most_common()
@@ -495,70 +709,60 @@ def cidr_within(cidr: Any, allowed: tuple[str, ...]) -> bool:
 # IAM policy documents
 # --------------------------------------------------------------------------------------
 
-POLICY_DOCUMENT_PROPERTIES = ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument", "ResourcePolicy")
+_IAM_WILDCARD = re.compile(r"[*?]")
 
 
-def policy_documents(props: Mapping[str, Any]) -> Iterator[Any]:
-    for key in POLICY_DOCUMENT_PROPERTIES:
-        if key in props:
-            yield props[key]
-    for inline in as_list(props.get("Policies")):
-        if isinstance(inline, Mapping) and "PolicyDocument" in inline:
-            yield inline["PolicyDocument"]
+@dataclass(frozen=True)
+class Grants:
+    """What the Allow statements of a policy document grant beyond named actions."""
+
+    wildcards: tuple[str, ...] = ()  # "statement Sid: s3:Get*"
+    undetermined: tuple[str, ...] = ()  # what the template does not fix, with why
 
 
-def wildcard_allow_actions(document: Any) -> list[str]:
-    """Actions with a ``*`` (or any NotAction) in Allow statements of a policy document."""
-    if isinstance(document, str):
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return []
+def _statement_grants(statement: Any, where: str, index: int) -> Grants:
+    """Wildcards one statement allows (nothing for a Deny), and what it leaves open."""
+    if not isinstance(statement, Mapping):
+        return Grants(undetermined=(f"{where} statement #{index}: {undetermined(statement) or describe(statement)}",))
+    sid = statement.get("Sid")
+    label = f"{where} statement {sid if isinstance(sid, str) else f'#{index}'}"
+    effect = statement.get("Effect")
+    if effect == "Deny":
+        return Grants()
+    found = [f"NotAction {describe(statement['NotAction'])}"] if "NotAction" in statement else []
+    actions = statement.get("Action", [])
+    open_ended: list[str] = []
+    for action in actions if isinstance(actions, list) else [actions]:
+        if not isinstance(action, str):
+            open_ended.append(f"{label}: action {undetermined(action) or describe(action)}")
+        elif _IAM_WILDCARD.search(action):
+            found.append(action)
+    if found and not isinstance(effect, str):
+        open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
+        found = []
+    return Grants(wildcards=tuple(f"{label}: {f}" for f in found), undetermined=tuple(open_ended))
+
+
+def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
+    """Wildcard actions (``*``/``?``, or any NotAction) granted by Allow statements of a resolved document.
+
+    The document may be a mapping, a JSON string or a :class:`cfn.Text` (Fn::Join/Fn::Sub of
+    JSON): see :func:`parse_json_text`. Statements, effects and actions the template does not
+    determine are listed in ``undetermined``: they may grant anything.
+    """
+    document = parse_json_text(document)
     if not isinstance(document, Mapping):
-        return []
-    found: list[str] = []
-    for statement in as_list(document.get("Statement")):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        if "NotAction" in statement:
-            found.append(f"NotAction {statement['NotAction']}")
-        found.extend(a for a in as_list(statement.get("Action")) if isinstance(a, str) and "*" in a)
-    return found
-
-
-# --------------------------------------------------------------------------------------
-# Resolved values (what cfn_resolver returns) as rules need them
-# --------------------------------------------------------------------------------------
-
-
-def truth(value: Any) -> bool | None:
-    """True/False for a resolved boolean (CloudFormation accepts "true"/"false" strings too), else None."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return None
-
-
-def symbol(value: Any) -> cfn.Symbol | None:
-    """The resource symbol a resolved value names (a Ref/GetAtt), else None."""
-    return value if isinstance(value, cfn.Symbol) else None
-
-
-def points_at(value: Any, *types: str) -> cfn.Symbol | None:
-    """The symbol if ``value`` is a Ref/GetAtt of a resource of one of ``types`` (this or the parent template)."""
-    found = symbol(value)
-    return found if found is not None and found.kind in ("ref", "getatt") and found.resource_type in types else None
-
-
-def describe(value: Any) -> str:
-    """A resolved value, short, for a reason text."""
-    if value is cfn.NO_VALUE:
-        return "absent"
-    if isinstance(value, cfn.Symbol | cfn.Text | cfn.Unknown):
-        return str(value)
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 120 else text[:117] + "..."
+        reason = undetermined(document) or f"not a policy document: {describe(document)}"
+        return Grants(undetermined=(f"{where}: {reason}",))
+    statements = document.get("Statement", [])
+    each = [
+        _statement_grants(s, where, i)
+        for i, s in enumerate(statements if isinstance(statements, list) else [statements])
+    ]
+    return Grants(
+        wildcards=tuple(w for g in each for w in g.wildcards),
+        undetermined=tuple(u for g in each for u in g.undetermined),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -568,14 +772,23 @@ def describe(value: Any) -> str:
 _TYPE_FACTS: dict[str, Any] = {}
 
 
-def type_facts(resource_type: str) -> Mapping[str, Any]:
-    """Facts of a type: ``taggable``, ``key_properties``, ``policy_properties``, ``principal_properties``,
-    ``create_only`` (absent: false or none). An unknown type has no facts."""
+def _all_type_facts() -> Mapping[str, Any]:
     if not _TYPE_FACTS:
         path = Path(__file__).with_name("cfn_types.json")
         _TYPE_FACTS.update(json.loads(path.read_text(encoding="utf-8"))["types"])
-    facts = _TYPE_FACTS.get(resource_type)
+    return _TYPE_FACTS
+
+
+def type_facts(resource_type: str) -> Mapping[str, Any]:
+    """Facts of a type: ``taggable``, ``key_properties``, ``policy_properties``, ``principal_properties``,
+    ``create_only`` (absent: false or none). An unknown type has no facts."""
+    facts = _all_type_facts().get(resource_type)
     return facts if isinstance(facts, Mapping) else {}
+
+
+def known_type(resource_type: str) -> bool:
+    """Whether CloudFormation's schemas (as cfn-lint ships them) define this resource type."""
+    return resource_type in _all_type_facts()
 
 
 # --------------------------------------------------------------------------------------

@@ -75,3 +75,10 @@ def test_every_class_has_at_least_two_disguises() -> None:
                 "spec-values", "waivers"}  # fmt: skip
     assert set(counts) == expected
     assert all(count >= 2 for count in counts.values()), counts
+
+
+def test_each_assembly_keeps_its_own_tool_findings(evasion_run: GateRun) -> None:
+    """Identical stacks gated together each report their own (waived) cdk-nag findings: none is folded away."""
+    for label in UNTOUCHED:
+        waived = {(f["rule_id"], f["waiver_id"]) for f in _findings(evasion_run, label) if f["status"] == "waived"}
+        assert ("AwsSolutions::AwsSolutions-RDS11", "WVR-001") in waived, (label, sorted(waived))

@@ -1,7 +1,7 @@
 """One checkov run for the whole policy test module: every fixture plus the real stack.
 
 checkov takes ~4.5 s to start, so the session copies every fixture of every policy (named
-``<POLICY_ID>__<kind>.json``) and the synthesized stack templates (``stack__<name>.json``, and ``stack-migration__<name>.json`` with migration on)
+``<POLICY_ID>__<kind>.json``, optional kinds such as ``not-evaluated`` included) and the synthesized stack templates (``stack__<name>.json``, and ``stack-migration__<name>.json`` with migration on)
 into one directory, scans it once with the project checks, and the tests assert per file
 from the JSON report. The executable comes from ``CHECKOV_BIN`` (set by ``nox -s tests``),
 else the pinned tool venv ``.nox/_checkov-tool``; if neither exists the tests fail (a policy
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.catalog import CHECKS_DIR, Policy, load_policies
+from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, Policy, load_policies, optional_fixture
 from harness.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
@@ -84,13 +84,23 @@ def policies() -> list[Policy]:
     return load_policies()
 
 
+def _copy_fixtures(policies: list[Policy], scan_dir: Path) -> None:
+    """Every fixture of every policy, the optional kinds (not-evaluated) included, as <ID>__<kind>.json."""
+    for policy in policies:
+        fixtures = dict(policy.fixtures)
+        for kind in OPTIONAL_FIXTURE_KINDS:
+            optional = optional_fixture(policy.id, kind)
+            if optional is not None:
+                fixtures[kind] = optional
+        for kind, fixture in fixtures.items():
+            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+
+
 @pytest.fixture(scope="session")
 def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
     scan_dir = tmp_path_factory.mktemp("policy-scan")
     results = ScanResults()
-    for policy in policies:
-        for kind, fixture in policy.fixtures.items():
-            shutil.copyfile(fixture, scan_dir / f"{policy.id}__{kind}.json")
+    _copy_fixtures(policies, scan_dir)
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
     (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
     for template in scan_dir.iterdir():

@@ -56,6 +56,14 @@ def test_every_policy_has_complete_metadata(data) -> None:
         assert all(path.is_file() for path in policy.fixtures.values()), policy.id
 
 
+def test_must_exist_types_are_judged_by_the_policy(data) -> None:
+    """``requires`` names real CloudFormation types the policy itself gives verdicts on."""
+    known = json.loads((POLICIES_DIR / "lib" / "cfn_types.json").read_text(encoding="utf-8"))["types"]
+    for policy in data["policies"]:
+        assert set(policy.requires) <= set(policy.resource_types) or "*" in policy.resource_types, policy.id
+        assert all(t in known for t in policy.requires), policy.id
+
+
 def test_policy_ids_are_unique_and_stable(data) -> None:
     ids = [p.id for p in data["policies"]]
     assert len(ids) == len(set(ids))

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import pytest
 
-from harness.catalog import POLICY_TEST_FILE, POLICY_TEST_FUNCTIONS, load_policies, policy_test_ids
+from harness.catalog import (
+    OPTIONAL_FIXTURE_KINDS,
+    POLICY_TEST_FILE,
+    POLICY_TEST_FUNCTIONS,
+    load_policies,
+    optional_fixture,
+    policy_test_ids,
+)
 from tests.policies.conftest import STACK_FILES, ScanResults
 
 POLICIES = {p.id: p for p in load_policies()}
 IDS = sorted(POLICIES)
+NOT_EVALUATED_IDS = sorted(i for i in POLICIES if optional_fixture(i, "not-evaluated") is not None)
 
 
 def _describe(scan: ScanResults, file_name: str, policy_id: str) -> str:
@@ -24,7 +32,8 @@ def test_checkov_run_is_sound(scan: ScanResults) -> None:
     assert scan.summary.get("parsing_errors") == 0, scan.stderr[-2000:]
     assert "Cannot load external check" not in scan.stderr, scan.stderr[-4000:]
     assert "failing closed" not in scan.stderr, scan.stderr[-4000:]  # a rule raised or lost its template
-    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + len(STACK_FILES)
+    optional = sum(optional_fixture(i, kind) is not None for i in POLICIES for kind in OPTIONAL_FIXTURE_KINDS)
+    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + optional + len(STACK_FILES)
     assert len(scan.resource_types) == expected_files
 
 
@@ -42,6 +51,27 @@ def test_fail_fixture_fails(scan: ScanResults, policy_id: str) -> None:
     failed = [r for r in scan.of(file_name, policy_id) if r.result == "failed"]
     assert failed, f"{policy_id} did not fail its fail fixture: {_describe(scan, file_name, policy_id)}"
     assert {r.check_name for r in failed} == {POLICIES[policy_id].title}
+    if POLICIES[policy_id].engine == "python":
+        # A Python rule's failure is a FAILED verdict (not an unknown) with a reason a reviewer can act on.
+        verdicts = scan.verdicts_of(file_name, policy_id)
+        found = [v for v in verdicts if v.status == "failed"]
+        assert found, f"{policy_id} recorded no failed verdict on its fail fixture: {verdicts}"
+        assert all(v.reason.strip() for v in found), verdicts
+
+
+@pytest.mark.parametrize("policy_id", NOT_EVALUATED_IDS)
+def test_not_evaluated_fixture_is_not_evaluated(scan: ScanResults, policy_id: str) -> None:
+    """What the template leaves to deploy time is NOT EVALUATED, says why, and fails closed (never a pass)."""
+    file_name = f"{policy_id}__not-evaluated.json"
+    verdicts = scan.verdicts_of(file_name, policy_id)
+    unknown = [v for v in verdicts if v.status == "not-evaluated"]
+    assert unknown, f"{policy_id} recorded no not-evaluated verdict: {verdicts}"
+    assert all(v.reason.strip() for v in unknown), verdicts
+    assert not [v for v in verdicts if v.status == "failed"], (
+        f"the fixture should hide, not break, the rule: {verdicts}"
+    )
+    records = {r.resource.rsplit(".", 1)[-1]: r.result for r in scan.of(file_name, policy_id)}
+    assert all(records.get(v.logical_id) == "failed" for v in unknown), _describe(scan, file_name, policy_id)
 
 
 @pytest.mark.parametrize("policy_id", IDS)

@@ -1,18 +1,17 @@
-"""Unit tests of policies/lib (pure helpers the Python rules use); no checkov needed."""
+"""Unit tests of policies/lib/stg_policy_lib.py (what the Python rules build on); no checkov needed."""
 
 from __future__ import annotations
 
 import ast
-import importlib
-import sys
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness.catalog import CHECKS_DIR, POLICIES_DIR
-
-# policies/lib is not a package of this project (checkov loads it by path); import it the same way.
-sys.path.insert(0, str(POLICIES_DIR / "lib"))
-lib = importlib.import_module("stg_policy_lib")
+from harness.catalog import CHECKS_DIR
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 
 @pytest.mark.parametrize(
@@ -35,18 +34,11 @@ def test_name_suffix(name, suffix) -> None:
 
 def test_stack_suffix_is_the_majority_and_ties_are_suspect(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STG_ENVIRONMENT_SUFFIX", raising=False)
-
-    def template(*names: str) -> dict[str, object]:
-        return {
-            "Resources": {
-                f"R{i}": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": n}} for i, n in enumerate(names)
-            }
-        }
-
-    assert lib.stack_suffix(template("a-staging-main", "b-staging-main", "c-staging-x")) == "main"
-    assert lib.stack_suffix(template("a-staging-main", "b-staging-x")) is None
+    assert lib.stack_suffix(["a-staging-main", "b-staging-main", "c-staging-x"]) == "main"
+    assert lib.stack_suffix(["a-staging-main", "b-staging-x"]) is None
+    assert lib.stack_suffix([]) is None
     monkeypatch.setenv("STG_ENVIRONMENT_SUFFIX", "x")
-    assert lib.stack_suffix(template("a-staging-main", "b-staging-main")) == "x"
+    assert lib.stack_suffix(["a-staging-main", "b-staging-main"]) == "x"
 
 
 @pytest.mark.parametrize(
@@ -64,40 +56,200 @@ def test_cidr_within_app_subnets(cidr: str, allowed: bool) -> None:
     assert lib.cidr_within(cidr, ("10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24")) is allowed
 
 
-def test_wildcard_allow_actions() -> None:
+# ------------------------------------------------------------------------ resolved values
+
+
+def _context(template: dict[str, Any], *, world: dict[str, Any] | None = None, raw: Any = None) -> lib.Context:
+    if world is not None:
+        template = {**template, "Metadata": {cfn.WORLD_METADATA_KEY: {"world": world, "environment": {}}}}
+    return lib.Context(template, raw=raw)
+
+
+DB = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceIdentifier": "rds-staging-main"}}
+
+
+def test_names_matches_symbols_of_one_resource() -> None:
+    ref = cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance")
+    att = cfn.Symbol("getatt", "Db", "Endpoint.Address", resource_type="AWS::RDS::DBInstance")
+    assert lib.names(ref, "Db") and not lib.names(ref, "Other")
+    assert lib.names(att, "Db", attributes=("Endpoint.Address",)) and not lib.names(att, "Db")
+    assert not lib.names(cfn.Symbol("ref", "Db", origin="parent"), "Db")
+    assert not lib.names("Db", "Db")
+
+
+def test_parse_json_text_keeps_symbols_inside_strings() -> None:
+    db = cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance")
+    text = cfn.Text(
+        ('{"metrics": [["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", "', db, '"]], "t": "x-', db, '"}')
+    )
+    parsed = lib.parse_json_text(text)
+    assert parsed["metrics"][0][3] == db
+    assert parsed["t"] == cfn.Text(("x-", db))
+    assert lib.parse_json_text('{"a": 1}') == {"a": 1}
+    assert isinstance(lib.parse_json_text("not json"), cfn.Unknown)
+    assert isinstance(lib.parse_json_text(cfn.Text(('{"a": ', db, "}"))), cfn.Unknown)  # a symbol outside a string
+    assert lib.parse_json_text({"a": 1}) == {"a": 1}
+
+
+def test_undetermined_names_what_only_deploy_time_fixes() -> None:
+    assert lib.undetermined("literal") is None
+    assert lib.undetermined(cfn.Unknown("parameter P has no AllowedValues")) == "parameter P has no AllowedValues"
+    assert "deploy time" in str(lib.undetermined(cfn.Symbol("pseudo", "AWS::StackName")))
+
+
+def test_tags_of_both_shapes_and_what_is_open() -> None:
+    assert lib.tags_of([{"Key": "A", "Value": "1"}]) == ({"A": ["1"]}, [])
+    assert lib.tags_of({"A": "1"}) == ({"A": ["1"]}, [])
+    assert lib.tags_of(cfn.NO_VALUE) == ({}, [])
+    tags, open_ended = lib.tags_of([{"Key": cfn.Unknown("parameter K"), "Value": "x"}])
+    assert tags == {} and "parameter K" in open_ended[0]
+    assert "Tags: parameter T" in lib.tags_of(cfn.Unknown("parameter T"))[1][0]
+
+
+def test_taggable_comes_from_the_resource_schemas() -> None:
+    assert lib.taggable("AWS::KMS::Key") is True
+    assert lib.taggable("AWS::KMS::Alias") is False
+    assert lib.taggable("AWS::IAM::ManagedPolicy") is False
+    assert lib.taggable("Custom::Anything") is None
+
+
+def test_dynamic_references() -> None:
+    assert lib.is_secrets_manager_reference("{{resolve:secretsmanager:arn:aws:secretsmanager:x:SecretString:password}}")
+    assert not lib.is_secrets_manager_reference("{{resolve:ssm-secure:/db/password}}")
+    assert not lib.is_secrets_manager_reference("prefix{{resolve:secretsmanager:s}}")
+    assert lib.dynamic_references("a{{resolve:ssm:/p}}b{{resolve:secretsmanager:s}}") == [
+        ("ssm", "/p"),
+        ("secretsmanager", "s"),
+    ]
+
+
+def test_wildcard_grants() -> None:
     document = {
         "Statement": [
             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:*"]},
-            {"Effect": "Allow", "Action": "s3:Get*"},
+            {"Sid": "Get", "Effect": "Allow", "Action": "s3:Get*"},
             {"Effect": "Allow", "NotAction": "iam:*"},
+            {"Effect": "Allow", "Action": "s3:GetObj?ct"},
             {"Effect": "Deny", "Action": "*"},
         ]
     }
-    assert lib.wildcard_allow_actions(document) == ["kms:*", "s3:Get*", "NotAction iam:*"]
-    assert lib.wildcard_allow_actions({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}}) == []
+    assert lib.wildcard_grants(document).wildcards == (
+        "document statement #0: kms:*",
+        "document statement Get: s3:Get*",
+        'document statement #2: NotAction "iam:*"',
+        "document statement #3: s3:GetObj?ct",
+    )
+    assert lib.wildcard_grants({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}}) == lib.Grants()
+    as_string = lib.wildcard_grants(json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]}))
+    assert as_string.wildcards == ("document statement #0: *",)
+    unknown_action = lib.wildcard_grants({"Statement": [{"Effect": "Allow", "Action": [cfn.Unknown("parameter A")]}]})
+    assert unknown_action.wildcards == () and "parameter A" in unknown_action.undetermined[0]
+    unknown_effect = lib.wildcard_grants({"Statement": [{"Effect": cfn.Unknown("parameter E"), "Action": "s3:*"}]})
+    assert "if its Effect" in unknown_effect.undetermined[0]
+    assert lib.wildcard_grants(cfn.Unknown("Fn::ImportValue x")).undetermined == ("document: Fn::ImportValue x",)
 
 
-def test_ref_helpers() -> None:
-    assert lib.ref_target({"Ref": "Db"}) == "Db"
-    assert lib.ref_target({"Fn::GetAtt": ["Key", "Arn"]}) == "Key"
-    assert lib.ref_target({"Fn::GetAtt": "Key.Arn"}) == "Key"
-    assert lib.getatt({"Fn::GetAtt": ["Db", "Endpoint.Address"]}) == ("Db", "Endpoint.Address")
-    assert lib.references({"Fn::Join": ["", ["a", {"Ref": "Db"}]]}, "Db")
-    assert lib.tags_of({"Tags": [{"Key": "A", "Value": "1"}]}) == {"A": "1"}
-    assert lib.tags_of({"Tags": {"A": "1"}}) == {"A": "1"}
-    assert lib.tags_of({}) is None
+def test_context_resolves_a_world_parameter_kept_inside_a_sub() -> None:
+    """The gate folds what it can; a Ref kept in a Fn::Sub with symbols still means the world's value."""
+    template = {
+        "Parameters": {"Env": {"Type": "String", "AllowedValues": ["main", "pr"], "Default": "pr"}},
+        "Resources": {
+            "Db": DB,
+            "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Fn::Sub": "t-${Env}-${Db}"}}},
+        },
+    }
+    ctx = _context(template, world={"parameters": {"Env": "pr"}, "conditions": {}})
+    assert ctx.value("T", "TopicName") == cfn.Text(
+        ("t-pr-", cfn.Symbol("ref", "Db", resource_type="AWS::RDS::DBInstance"))
+    )
+    assert lib.name_text(ctx, ctx.value("T", "TopicName")) == "t-pr-rds-staging-main"
+
+
+def test_context_attribute_resolves_language_extensions_on_the_template_as_written() -> None:
+    raw = {
+        "Transform": "AWS::LanguageExtensions",
+        "Parameters": {"Keep": {"Type": "String", "AllowedValues": ["yes", "no"]}},
+        "Conditions": {"Keeps": {"Fn::Equals": [{"Ref": "Keep"}, "yes"]}},
+        "Resources": {"Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": {"Fn::If": ["Keeps", "Retain", "Delete"]}}},
+    }
+    world_file = {
+        "Resources": {"Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": {"Fn::If": ["Keeps", "Retain", "Delete"]}}}
+    }
+    keep = _context(world_file, world={"parameters": {"Keep": "yes"}, "conditions": {}}, raw=raw)
+    drop = _context(world_file, world={"parameters": {"Keep": "no"}, "conditions": {}}, raw=raw)
+    assert keep.attribute("Key", "DeletionPolicy") == "Retain"
+    assert drop.attribute("Key", "DeletionPolicy") == "Delete"
+    assert keep.attribute("Key", "UpdateReplacePolicy") is cfn.NO_VALUE
+
+
+def test_context_outputs_are_resolved() -> None:
+    template = {
+        "Resources": {"Db": DB},
+        "Outputs": {
+            "Endpoint": {
+                "Value": {"Fn::GetAtt": ["Db", "Endpoint.Address"]},
+                "Export": {"Name": "export-staging-main"},
+            },
+            "Plain": {"Value": "x"},
+        },
+    }
+    outputs = _context(template).outputs()
+    assert outputs["Endpoint"] == (
+        cfn.Symbol("getatt", "Db", "Endpoint.Address", resource_type="AWS::RDS::DBInstance"),
+        "export-staging-main",
+    )
+    assert outputs["Plain"] == ("x", cfn.NO_VALUE)
+
+
+def _literal(path: Path, name: str) -> Any:
+    """A module-level literal of a rule file, read without importing it (the rules need checkov)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == name and node.value is not None:
+            return ast.literal_eval(node.value)
+    raise LookupError(name)
 
 
 def test_naming_rule_covers_every_named_type() -> None:
     """CKV_STG_NAME_1's METADATA lists its types literally; keep it equal to lib.NAMED_TYPES."""
-    path = CHECKS_DIR / "stack" / "ckv_stg_name_1_naming_convention.py"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    metadata = next(
-        ast.literal_eval(node.value)
-        for node in tree.body
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "METADATA" for t in node.targets)
-    )
+    metadata = _literal(CHECKS_DIR / "stack" / "ckv_stg_name_1_naming_convention.py", "METADATA")
     assert metadata["resource_types"] == sorted(lib.NAMED_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "path"),
+    [
+        ("AWS::IAM::Role", "AssumeRolePolicyDocument"),
+        ("AWS::IAM::Role", "Policies.*.PolicyDocument"),
+        ("AWS::IAM::ManagedPolicy", "PolicyDocument"),
+        ("AWS::KMS::Key", "KeyPolicy"),
+        ("AWS::SNS::TopicPolicy", "PolicyDocument"),
+        ("AWS::SecretsManager::ResourcePolicy", "ResourcePolicy"),
+        ("AWS::Logs::ResourcePolicy", "PolicyDocument"),
+        ("AWS::EC2::VPCEndpoint", "PolicyDocument"),
+    ],
+)
+def test_policy_properties_come_from_the_schemas(resource_type: str, path: str) -> None:
+    """CKV_STG_IAM_1 reads documents where the schemas say they are (the old hand list, and more)."""
+    assert path in lib.type_facts(resource_type)["policy_properties"]
+
+
+def test_values_at_walks_schema_paths_and_keeps_what_is_open() -> None:
+    unknown = cfn.Unknown("parameter P")
+    props = {"Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": []}}, unknown]}
+    assert lib.values_at(props, "Policies.*.PolicyDocument") == [
+        ("Policies[0].PolicyDocument", {"Statement": []}),
+        ("Policies[1]", unknown),
+    ]
+    assert lib.values_at({"Policies": unknown}, "Policies.*.PolicyDocument") == [("Policies", unknown)]
+    assert lib.values_at({}, "KeyPolicy") == []
+
+
+def test_known_types() -> None:
+    assert lib.known_type("AWS::RDS::DBInstance")
+    assert not lib.known_type("AWS::Made::Up")
+    assert lib.type_facts("AWS::Made::Up") == {}
 
 
 def test_current_template_path_outside_checkov_is_none() -> None:

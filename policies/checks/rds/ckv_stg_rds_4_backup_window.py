@@ -6,16 +6,15 @@ of the week against a weekly window), which checkov's YAML operators cannot expr
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-import re  # noqa: E402
-
-import stg_policy_lib as lib  # noqa: E402
+from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_RDS_4",
@@ -25,7 +24,8 @@ METADATA = {
     "rationale": (
         "RDS requires the two windows not to overlap and each to last at least 30 minutes; without an explicit "
         "backup window RDS picks a random 30-minute slot in the region's 8-hour block, which may collide with "
-        "the Sunday maintenance window the spec fixes. Backups of a payments database should run at a known time."
+        "the Sunday maintenance window the spec fixes. Backups of a payments database should run at a known time. "
+        "A window the template does not determine (a parameter, an import) cannot be verified and fails."
     ),
     "requirements": ["REQ-DB-05", "REQ-PARAM-05"],
     "remediation": (
@@ -33,6 +33,7 @@ METADATA = {
         "30+ minute daily window outside sun:08:00-sun:10:00."
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
+    "requires": ["AWS::RDS::DBInstance"],
 }
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -66,15 +67,41 @@ def _weekly_minutes(window: str) -> set[int] | None:
     return {(start + m) % _WEEK for m in range(length)}
 
 
-def rule(template: lib.Template, logical_id: str) -> bool | None:
-    props = lib.properties(template, logical_id)
-    backup, maintenance = props.get("PreferredBackupWindow"), props.get("PreferredMaintenanceWindow")
-    if not isinstance(backup, str) or not isinstance(maintenance, str):
-        return False
-    backup_minutes, maintenance_minutes = _daily_minutes(backup), _weekly_minutes(maintenance)
-    if backup_minutes is None or maintenance_minutes is None:
-        return False
-    return not (backup_minutes & maintenance_minutes)
+def _window(
+    ctx: lib.Context, logical_id: str, prop: str, parse: Callable[[str], set[int] | None], example: str
+) -> set[int] | lib.Verdict:
+    """The minutes of the week a window covers, or the verdict on why it has none the rule can use."""
+    value = ctx.value(logical_id, prop)
+    if value is cfn.NO_VALUE:
+        return lib.failed(f"no {prop}: RDS picks a random slot, which may overlap the other window")
+    if not isinstance(value, str):
+        reason = lib.undetermined(value)
+        if reason is not None:
+            return lib.not_evaluated(f"{prop}: {reason}")
+        return lib.failed(f"{prop} {lib.describe(value)} is not a window")
+    minutes = parse(value)
+    if minutes is None:
+        return lib.failed(f"{prop} {value!r} is not a window of at least 30 minutes like {example!r}")
+    return minutes
+
+
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    cluster = ctx.value(logical_id, "DBClusterIdentifier")
+    if cluster is not cfn.NO_VALUE:
+        return lib.not_applicable(
+            f"member of DB cluster {lib.describe(cluster)}: the cluster's windows apply, not the instance's"
+        )
+    backup = _window(ctx, logical_id, "PreferredBackupWindow", _daily_minutes, "05:00-06:00")
+    maintenance = _window(ctx, logical_id, "PreferredMaintenanceWindow", _weekly_minutes, "sun:08:00-sun:10:00")
+    if isinstance(backup, lib.Verdict) or isinstance(maintenance, lib.Verdict):
+        return lib.worst([v for v in (backup, maintenance) if isinstance(v, lib.Verdict)])
+    windows = (
+        f"backup {ctx.value(logical_id, 'PreferredBackupWindow')}, "
+        f"maintenance {ctx.value(logical_id, 'PreferredMaintenanceWindow')}"
+    )
+    if backup & maintenance:
+        return lib.failed(f"the windows overlap ({windows}, UTC)")
+    return lib.passed(windows)
 
 
 check = lib.make_check(METADATA, rule)

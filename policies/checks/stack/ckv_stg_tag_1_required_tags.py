@@ -1,8 +1,9 @@
 """CKV_STG_TAG_1: every taggable resource carries Environment=staging and CostCenter=engineering.
 
-Python because "taggable" is a property of the resource type (a list kept here) and tags come
-in two shapes (list of Key/Value, or a map). Runs on every resource type (*): a type in
-the list must carry the tags; any other resource that has a Tags property must carry them too.
+Python because "taggable" is a property of the resource type (read from cfn-lint's provider
+schemas: ``policies/lib/cfn_types.json``) and tags come in two shapes (list of Key/Value, or a
+map). Runs on every resource type (*): a taggable type must carry both tags with the literal
+values; a tag value (or key) the template does not determine is not evaluated.
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-_LIB = str(Path(__file__).resolve().parents[2] / "lib")
-if _LIB not in sys.path:
-    sys.path.insert(0, _LIB)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
-import stg_policy_lib as lib  # noqa: E402
+from policies.lib import stg_policy_lib as lib
 
 METADATA = {
     "id": "CKV_STG_TAG_1",
@@ -24,7 +23,8 @@ METADATA = {
     "rationale": (
         "The spec requires Environment=staging and CostCenter=engineering on all resources: cost allocation, "
         "ownership, and IAM/SCP conditions keyed on tags. CDK's Tags skip raw CfnResources of helper "
-        "constructs, so the synthesized template is checked, not the intent."
+        "constructs, so the synthesized template is checked, not the intent. Which types are taggable comes "
+        "from CloudFormation's resource schemas; a tag value chosen at deploy time cannot be verified and fails."
     ),
     "requirements": ["REQ-SEC-05", "REQ-CON-07"],
     "remediation": (
@@ -34,54 +34,42 @@ METADATA = {
     "resource_types": ["*"],
 }
 
-# CloudFormation types that accept Tags (the ones this stack and its migration can emit).
-TAGGABLE_TYPES = frozenset(
-    {
-        "AWS::Backup::BackupPlan",
-        "AWS::Backup::BackupVault",
-        "AWS::CloudWatch::Alarm",
-        "AWS::DMS::Endpoint",
-        "AWS::DMS::ReplicationInstance",
-        "AWS::DMS::ReplicationSubnetGroup",
-        "AWS::DMS::ReplicationTask",
-        "AWS::EC2::EIP",
-        "AWS::EC2::FlowLog",
-        "AWS::EC2::InternetGateway",
-        "AWS::EC2::NatGateway",
-        "AWS::EC2::NetworkAcl",
-        "AWS::EC2::RouteTable",
-        "AWS::EC2::SecurityGroup",
-        "AWS::EC2::Subnet",
-        "AWS::EC2::TransitGateway",
-        "AWS::EC2::VPC",
-        "AWS::EC2::VPCEndpoint",
-        "AWS::EC2::VPCPeeringConnection",
-        "AWS::IAM::Role",
-        "AWS::IAM::User",
-        "AWS::KMS::Key",
-        "AWS::Lambda::Function",
-        "AWS::Logs::LogGroup",
-        "AWS::RDS::DBCluster",
-        "AWS::RDS::DBClusterParameterGroup",
-        "AWS::RDS::DBInstance",
-        "AWS::RDS::DBParameterGroup",
-        "AWS::RDS::DBSubnetGroup",
-        "AWS::RDS::OptionGroup",
-        "AWS::S3::Bucket",
-        "AWS::SNS::Topic",
-        "AWS::SQS::Queue",
-        "AWS::SecretsManager::Secret",
-    }
-)
 
-
-def rule(template: lib.Template, logical_id: str) -> bool | None:
-    props = lib.properties(template, logical_id)
-    tags = lib.tags_of(props)
-    if lib.resource(template, logical_id).get("Type") not in TAGGABLE_TYPES and tags is None:
-        return None  # not taggable: no record
-    tags = tags or {}
-    return all(tags.get(key) == value for key, value in lib.REQUIRED_TAGS.items())
+def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
+    resource_type = ctx.type_of(logical_id)
+    taggable = lib.taggable(resource_type)
+    if taggable is None:
+        if resource_type.startswith("Custom::") or resource_type == "AWS::CloudFormation::CustomResource":
+            return lib.not_applicable(f"{resource_type} is a custom resource: CloudFormation does not tag it")
+        return lib.not_evaluated(
+            f"{resource_type} is not in CloudFormation's resource schemas: taggable or not is unknown"
+        )
+    if not taggable:
+        return lib.not_applicable(f"{resource_type} does not take tags (its CloudFormation schema)")
+    tags, open_ended = lib.tags_of(ctx.value(logical_id, "Tags"))
+    verdicts: list[lib.Verdict] = []
+    for key, expected in lib.REQUIRED_TAGS.items():
+        values = tags.get(key, [])
+        if not values:
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}: {'; '.join(open_ended)}")
+                if open_ended
+                else lib.failed(f"tag {key} is missing")
+            )
+            continue
+        for value in values:
+            if value == expected:
+                continue
+            reason = lib.undetermined(value)
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}: {reason}")
+                if reason
+                else lib.failed(f"tag {key} is {lib.describe(value)}, not {expected!r}")
+            )
+    verdict = lib.worst(verdicts)
+    if verdict.status != lib.PASSED:
+        return verdict
+    return lib.passed(", ".join(f"{k}={v}" for k, v in lib.REQUIRED_TAGS.items()))
 
 
 check = lib.make_check(METADATA, rule)
