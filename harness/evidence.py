@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.inputs import read_json
 
 EVIDENCE_DIR = "evidence"
 EVIDENCE_FILE = "evidence.json"
@@ -95,9 +96,10 @@ def reproducible_time(root: Path, env: Mapping[str, str] | None = None) -> Times
 
 
 def _json(path: Path) -> Any:
+    """The parsed file, or None for anything the gate's own reader refuses (a hostile input is hashed, not followed)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+        return read_json(path, what="assembly file")
+    except HarnessError:
         return None
 
 

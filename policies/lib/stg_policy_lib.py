@@ -33,6 +33,7 @@ imported and unit-tested from the project's test environment, which has no check
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import logging
@@ -57,11 +58,35 @@ Template = Mapping[str, Any]
 LOGGER = logging.getLogger("stg_policy_lib")
 VERDICTS_ENV = "STG_POLICY_VERDICTS"
 
-# The environment this project's stacks are for; the spec fixes it (tags Environment=staging).
-ENVIRONMENT = "staging"
-REQUIRED_TAGS = {"Environment": "staging", "CostCenter": "engineering"}
 
 _TEMPLATE_CACHE: dict[tuple[str, float], Template] = {}
+
+
+# --------------------------------------------------------------------------------------
+# The spec's values (infra/spec.toml: one source for the app's config, these policies and
+# the property tests)
+# --------------------------------------------------------------------------------------
+
+_SPEC_MODULE = Path(__file__).resolve().parents[2] / "infra" / "spec.py"
+_SPEC: list[Any] = []
+
+
+def spec() -> Any:
+    """``infra.spec.Spec``, loaded by path: checkov's venv has no aws_cdk, so the ``infra`` package
+    (whose ``__init__`` selects a Node.js for jsii) must not be imported; spec.py needs only tomllib."""
+    if not _SPEC:
+        loader = importlib.util.spec_from_file_location("stg_infra_spec", _SPEC_MODULE)
+        if loader is None or loader.loader is None:
+            raise ImportError(f"cannot load {_SPEC_MODULE}")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules["stg_infra_spec"] = module  # dataclasses resolve their module by name
+        loader.loader.exec_module(module)
+        _SPEC.append(module.spec())
+    return _SPEC[0]
+
+
+ENVIRONMENT: str = spec().environment.name
+REQUIRED_TAGS: dict[str, str] = dict(spec().environment.required_tags)
 
 
 # --------------------------------------------------------------------------------------
@@ -827,3 +852,34 @@ def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool
     if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
         return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
     return False
+
+
+def expect(ctx: Context, logical_id: str, path: str, *, wanted: Callable[[Any], bool], expected: str) -> Verdict:
+    """A property that must have a spec value: absent or different fails, undetermined is not evaluated."""
+    value = ctx.value(logical_id, path)
+    if value is cfn.NO_VALUE:
+        return failed(f"{path} is not set: the spec asks for {expected}")
+    unknown = unknown_in(value, path)
+    if unknown is not None:
+        return unknown
+    return passed() if wanted(value) else failed(f"{path} is {describe(value)}, not {expected}")
+
+
+def same_text(expected: Any) -> Callable[[Any], bool]:
+    """CloudFormation passes properties as strings: 200, "200", true and "true" are the same value."""
+    want = _scalar(expected)
+    return lambda value: _scalar(value) == want
+
+
+def at_least(minimum: float) -> Callable[[Any], bool]:
+    return lambda value: (number := as_number(value)) is not None and number >= minimum
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return value

@@ -166,8 +166,8 @@ def test_expired_waiver_is_reported(data) -> None:
 def test_policy_without_fixture_or_requirement_is_reported(tmp_path: Path) -> None:
     root = _copy_policies(tmp_path)
     (root / "fixtures" / "CKV_STG_RDS_1" / "suppressed.json").unlink()
-    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.yaml"
-    rule.write_text(rule.read_text(encoding="utf-8").replace("[REQ-DB-04]", "[REQ-NOPE-99]"), encoding="utf-8")
+    rule = root / "checks" / "rds" / "ckv_stg_rds_1_deletion_protection.py"
+    rule.write_text(rule.read_text(encoding="utf-8").replace('["REQ-DB-04"]', '["REQ-NOPE-99"]'), encoding="utf-8")
     problems = validate_catalog(
         requirements=load_requirements(root), policies=load_policies(root), mappings=load_mappings(root), waivers=[]
     )

@@ -32,12 +32,17 @@ METADATA = {
         "plus add_alarm_action(SnsAction(topic))."
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
+    "requires": ["AWS::RDS::DBInstance"],
 }
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     return stg_alarms.compliant_alarm(
-        ctx, logical_id, metric="CPUUtilization", operator="GreaterThanThreshold", threshold=80
+        ctx,
+        logical_id,
+        metric="CPUUtilization",
+        operator="GreaterThanThreshold",
+        threshold=lib.spec().monitoring.cpu_alarm_threshold_percent,
     )
 
 

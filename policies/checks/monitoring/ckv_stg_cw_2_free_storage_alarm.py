@@ -32,14 +32,17 @@ METADATA = {
         "add_alarm_action(SnsAction(topic))."
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
+    "requires": ["AWS::RDS::DBInstance"],
 }
-
-TEN_GIB_IN_BYTES = 10 * 1024**3
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     return stg_alarms.compliant_alarm(
-        ctx, logical_id, metric="FreeStorageSpace", operator="LessThanThreshold", threshold=TEN_GIB_IN_BYTES
+        ctx,
+        logical_id,
+        metric="FreeStorageSpace",
+        operator="LessThanThreshold",
+        threshold=lib.spec().monitoring.free_storage_alarm_threshold_bytes,
     )
 
 

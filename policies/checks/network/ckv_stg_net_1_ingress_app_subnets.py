@@ -51,11 +51,12 @@ METADATA = {
         "AWS::RDS::DBInstance",
         "AWS::RDS::DBCluster",
     ],
+    "requires": ["AWS::EC2::SecurityGroup"],
 }
 
-# The staging application subnets (cdk.json appSubnetCidrs). Changing them is a network-plan
-# change that needs this policy reviewed too.
-STAGING_APP_SUBNET_CIDRS = ("10.1.0.0/24", "10.1.1.0/24", "10.1.2.0/24")
+# The staging application subnets: the network plan in infra/spec.toml (network.app_subnet_cidrs),
+# which the app's config reads too.
+STAGING_APP_SUBNET_CIDRS = tuple(lib.spec().network.app_subnet_cidrs)
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 DATABASES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
 SOURCE_GROUP_KEYS = ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId")
