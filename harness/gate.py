@@ -142,7 +142,12 @@ class GateRun:
         self.tool_runs: list[ToolRun] = []
         self.book = WaiverBook(waivers=catalog.waivers, today=options.today)
         # checkov's imports take ~4 s: start it first so they overlap synthesis and pytest.
-        self.launcher = CheckovLauncher(executable=options.checkov, cwd=scratch)
+        self.launcher = CheckovLauncher(
+            executable=options.checkov,
+            cwd=scratch,
+            # The policies read the spec's values from the app's infra/spec.toml, wherever policies/ is.
+            env={"STG_SPEC_MODULE": str(options.root / "infra" / "spec.py")},
+        )
         self.synth_mode = not options.assemblies
 
     def stop(self) -> None:
@@ -319,7 +324,11 @@ class GateRun:
         from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
 
         root, scratch = self.options.root, str(self.scratch)
-        lines = ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"] if self.synth_mode else []
+        lines = (
+            ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
+            if self.synth_mode
+            else []
+        )
         lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
         lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
         lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]

@@ -465,84 +465,81 @@ def render_sarif(data: ReportInput) -> str:
     policies = {p["id"]: p for p in data.policies}
     runs = []
     for source in SOURCE_ORDER:
-        items = [f for f in data.findings if f.source is source and f.status is not Status.PASSED]
-        all_rules = sorted({f.rule_id for f in data.findings if f.source is source})
-        if not all_rules:
+        rules = _sarif_rules([f for f in data.findings if f.source is source], source=source, policies=policies)
+        if not rules:
             continue
-        rules = []
-        for rule_id in all_rules:
-            example = next(f for f in data.findings if f.source is source and f.rule_id == rule_id)
-            policy = policies.get(rule_id)
-            rule: dict[str, Any] = {
-                "id": rule_id,
-                "name": rule_id,
-                "shortDescription": {"text": (policy or {}).get("title") or example.title or rule_id},
-                "fullDescription": {"text": (policy or {}).get("rationale") or example.title or rule_id},
-                "help": {
-                    "text": (policy or {}).get("remediation") or example.remediation or "see the tool's documentation"
-                },
-                "properties": {"tool": source.value},
-            }
-            if example.severity or policy:
-                rule["properties"]["severity"] = (policy or {}).get("severity") or example.severity
-            if policy:
-                rule["properties"]["requirements"] = policy.get("requirements", [])
-            if any(example.controls.values()):
-                rule["properties"]["controls"] = {k: list(v) for k, v in sorted(example.controls.items())}
-            rules.append(rule)
         index = {rule["id"]: i for i, rule in enumerate(rules)}
-        results = []
-        for f in items:
-            result: dict[str, Any] = {
-                "ruleId": f.rule_id,
-                "ruleIndex": index[f.rule_id],
-                "level": {"failed": "error", "not-evaluated": "error", "warning": "warning", "waived": "note"}[
-                    f.status.value
-                ],
-                "message": {"text": f.message or f.title or f.rule_id},
-            }
-            if f.template and f.assembly in roots:
-                uri = _relative(data.root, Path(roots[f.assembly]) / f.template)
-                line = (
-                    f.template_line
-                    or _template_line(data.root, roots[f.assembly], f.template, f.logical_id, line_cache)
-                    if f.logical_id
-                    else 1
-                )
-                location: dict[str, Any] = {
-                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
-                }
-                if f.logical_id:
-                    location["logicalLocations"] = [
-                        {
-                            "name": f.logical_id,
-                            "fullyQualifiedName": f.construct_path or f.logical_id,
-                            "kind": "resource",
-                        }
-                    ]
-                result["locations"] = [location]
-            else:
-                result["locations"] = [_fallback_location(data.root, f, line_cache)]
-            if f.status is Status.NOT_EVALUATED:
-                result["properties"] = {"status": "not-evaluated"}
-            if f.status is Status.WAIVED:
-                result["suppressions"] = [
-                    {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
-                ]
-            results.append(result)
+        results = [
+            _sarif_result(f, index=index, roots=roots, root=data.root, line_cache=line_cache)
+            for f in data.findings
+            if f.source is source and f.status is not Status.PASSED
+        ]
         runs.append(
             {
-                "tool": {
-                    "driver": {
-                        "name": f"compliance-gate/{source.value}",
-                        "rules": rules,
-                    }
-                },
+                "tool": {"driver": {"name": f"compliance-gate/{source.value}", "rules": rules}},
                 "automationDetails": {"id": f"{data.sarif_category}/{source.value}/"},
                 "results": results,
             }
         )
     return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}, indent=2, sort_keys=True) + "\n"
+
+
+def _sarif_rules(findings: Sequence[Finding], *, source: Source, policies: dict[str, Any]) -> list[dict[str, Any]]:
+    rules = []
+    for rule_id in sorted({f.rule_id for f in findings}):
+        example = next(f for f in findings if f.rule_id == rule_id)
+        policy = policies.get(rule_id) or {}
+        rule: dict[str, Any] = {
+            "id": rule_id,
+            "name": rule_id,
+            "shortDescription": {"text": policy.get("title") or example.title or rule_id},
+            "fullDescription": {"text": policy.get("rationale") or example.title or rule_id},
+            "help": {"text": policy.get("remediation") or example.remediation or "see the tool's documentation"},
+            "properties": {"tool": source.value},
+        }
+        if example.severity or policy:
+            rule["properties"]["severity"] = policy.get("severity") or example.severity
+        if policy:
+            rule["properties"]["requirements"] = policy.get("requirements", [])
+        if any(example.controls.values()):
+            rule["properties"]["controls"] = {k: list(v) for k, v in sorted(example.controls.items())}
+        rules.append(rule)
+    return rules
+
+
+def _sarif_result(
+    f: Finding, *, index: dict[str, int], roots: dict[str, str], root: Path, line_cache: dict[str, list[str]]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule_id,
+        "ruleIndex": index[f.rule_id],
+        "level": {"failed": "error", "not-evaluated": "error", "warning": "warning", "waived": "note"}[f.status.value],
+        "message": {"text": f.message or f.title or f.rule_id},
+    }
+    if f.template and f.assembly in roots:
+        uri = _relative(root, Path(roots[f.assembly]) / f.template)
+        line = (
+            (f.template_line or _template_line(root, roots[f.assembly], f.template, f.logical_id, line_cache))
+            if f.logical_id
+            else 1
+        )
+        location: dict[str, Any] = {
+            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
+        }
+        if f.logical_id:
+            location["logicalLocations"] = [
+                {"name": f.logical_id, "fullyQualifiedName": f.construct_path or f.logical_id, "kind": "resource"}
+            ]
+        result["locations"] = [location]
+    else:
+        result["locations"] = [_fallback_location(root, f, line_cache)]
+    if f.status is Status.NOT_EVALUATED:
+        result["properties"] = {"status": "not-evaluated"}
+    if f.status is Status.WAIVED:
+        result["suppressions"] = [
+            {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
+        ]
+    return result
 
 
 def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:

@@ -137,11 +137,11 @@ class CheckovLauncher:
     script (a wrapper, or a fake in the fail-closed tests).
     """
 
-    def __init__(self, *, executable: str, cwd: Path) -> None:
+    def __init__(self, *, executable: str, cwd: Path, env: Mapping[str, str] | None = None) -> None:
         self.executable = executable
         self._cwd = cwd
         self.verdicts_file = cwd / "policy-verdicts.jsonl"
-        self._env = {**checkov_env(), VERDICTS_ENV: str(self.verdicts_file)}
+        self._env = {**checkov_env(), **(env or {}), VERDICTS_ENV: str(self.verdicts_file)}
         interpreter = python_of(executable)
         self.prewarmed: Started | None = None
         if interpreter is not None:

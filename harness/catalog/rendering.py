@@ -78,10 +78,14 @@ def render_catalog_markdown(
             lines.append(f'  - {requirement_id}: "{req.text}" ({req.section})' if req else f"  - {requirement_id}")
         lines.append("- Controls:")
         for framework in frameworks:
-            entries = [m for m in mappings if m.framework == framework and m.check_id == policy.id and m.tool is Tool.PROJECT]
+            entries = [
+                m for m in mappings if m.framework == framework and m.check_id == policy.id and m.tool is Tool.PROJECT
+            ]
             controls = [c for m in entries for c in m.controls]
             why = "; ".join(m.rationale for m in entries if m.rationale)
-            lines.append(f"  - {framework}: {', '.join(controls) if controls else 'none mapped'}" + (f" — {why}" if why else ""))
+            lines.append(
+                f"  - {framework}: {', '.join(controls) if controls else 'none mapped'}" + (f" — {why}" if why else "")
+            )
         lines.append(
             "- Fixtures: " + ", ".join(f"[{kind}]({relative(path)})" for kind, path in sorted(policy.fixtures.items()))
         )
@@ -91,7 +95,8 @@ def render_catalog_markdown(
         for coverage in requirement.covered_by:
             lines.append(f"- {requirement.id} ({coverage.by}, `{coverage.reference}`): {coverage.reason}")
     other = sorted(
-        (m for m in mappings if m.tool is not Tool.PROJECT), key=lambda m: (m.tool, natural_key(m.check_id), m.framework)
+        (m for m in mappings if m.tool is not Tool.PROJECT),
+        key=lambda m: (m.tool, natural_key(m.check_id), m.framework),
     )
     lines += [
         "",
