@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.inputs import inside, read_json
+from harness.waivers import Subject
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
@@ -59,6 +60,17 @@ class StackTemplate:
 
     def construct_path(self, logical_id: str) -> str:
         return self.construct_paths.get(logical_id, "")
+
+    def subject(self, logical_id: str) -> Subject:
+        """The resource as a waiver sees it (a construct path two resources claim names neither)."""
+        path = self.construct_path(logical_id)
+        return Subject(
+            stack=self.stack_id,
+            logical_id=logical_id,
+            construct_path=path,
+            resource_type=self.resource_type(logical_id),
+            ambiguous_path=path in self.ambiguous_paths,
+        )
 
     @property
     def ambiguous_paths(self) -> frozenset[str]:

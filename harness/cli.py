@@ -60,6 +60,30 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
     p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None, help="date for waiver expiry (YYYY-MM-DD)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument(
+        "--base",
+        default=None,
+        metavar="REF",
+        help="compare with the app synthesized at git ref REF (temporary worktree, same toolchain, cached per commit)",
+    )
+    base.add_argument(
+        "--base-assembly", type=Path, default=None, metavar="PATH", help="compare with an existing cloud assembly"
+    )
+    p.add_argument(
+        "--base-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where bases and their findings are cached (default: .cache/compliance-base)",
+    )
+    p.add_argument(
+        "--source-url",
+        default=None,
+        metavar="URL",
+        help="prefix of links to source lines in compliance.md, e.g. https://github.com/ORG/REPO/blob/SHA/ "
+        "(default: a path relative to the reports directory)",
+    )
     p.add_argument(
         "--shard",
         type=shard_spec,
@@ -160,9 +184,10 @@ def _gate_main(argv: list[str]) -> int:
             cfn_lint=cfn_lint,
             tiers=tiers,
             today=args.today or dt.date.today(),
+            base=_base_request(args),
         )
         result = run_gate(options, catalog=catalog, progress=console.progress)
-        data = report_input(result)
+        data = dataclasses.replace(report_input(result), link_base=_link_base(args.source_url, reports_dir))
     except HarnessError as error:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
@@ -193,6 +218,22 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     if args.shard_name is not None and args.shard is None:
         cli.error("--shard-name needs --shard I/N (valid example: --shard 2/4 --shard-name payments-api)")
     return args
+
+
+def _base_request(args: argparse.Namespace) -> Any:
+    from harness.base import DEFAULT_CACHE, BaseRequest  # noqa: PLC0415
+
+    if args.base is None and args.base_assembly is None:
+        return None
+    cache = (args.base_cache or ROOT / DEFAULT_CACHE).resolve()
+    return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache)
+
+
+def _link_base(source_url: str | None, reports_dir: Path) -> str:
+    """How compliance.md links a source line: the given URL prefix, or the way back from reports/ to the root."""
+    if source_url:
+        return source_url if source_url.endswith("/") else source_url + "/"
+    return Path(os.path.relpath(ROOT, reports_dir)).as_posix() + "/"
 
 
 def _unwritable(directory: Path) -> str:
@@ -266,7 +307,11 @@ def report_input(result: Any) -> ReportInput:
     from harness.reports import with_template_lines  # noqa: PLC0415
 
     catalog = result.catalog
+    delta, changes = result.comparison.records() if result.comparison is not None else (None, [])
     findings = annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks])
+    fields = catalog_fields(catalog)
+    if result.comparison is not None:  # the change policies of the comparison with a base (harness.delta)
+        fields["policies"] = [*fields["policies"], *result.comparison.policy_records()]
     return ReportInput(
         exit_code=result.exit_code,
         mode=result.mode,
@@ -296,7 +341,9 @@ def report_input(result: Any) -> ReportInput:
         ],
         root=ROOT,
         coverage=[_plain(c) for c in result.coverage],
-        **catalog_fields(catalog),
+        delta=delta,
+        changes=changes,
+        **fields,
     )
 
 

@@ -33,13 +33,14 @@ from harness.markdown import cell, natural_key
 from harness.model import STATUS_ORDER, Finding, Source, Status
 
 # Tools that report only violations: a rule of theirs without a finding ran clean.
-VIOLATIONS_ONLY = frozenset({Tool.CDK_NAG, Tool.CFN_LINT})
+VIOLATIONS_ONLY = frozenset({Tool.CDK_NAG, Tool.CFN_LINT, Tool.CHANGE})
 _TOOL_OF_SOURCE = {
     Source.PROJECT: Tool.PROJECT,
     Source.CHECKOV: Tool.CHECKOV,
     Source.CDK_NAG: Tool.CDK_NAG,
     Source.CDK_VALIDATE: Tool.CDK_VALIDATE,
     Source.CFN_LINT: Tool.CFN_LINT,
+    Source.CHANGE: Tool.CHANGE,
 }
 GATE_CONTENT_PREFIX = "gate:"
 

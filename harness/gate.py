@@ -10,7 +10,15 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
     collect            wait for the scanners and the tiers
     judge              every tool's output -> findings, folded over worlds, waivers applied
     check_coverage     content the gate cannot see, missing verdicts, required resources
+    compare_resources  with a base (--base REF / --base-assembly): what the change does to each
+                       resource; replacing or removing a stateful one is a finding (harness.changes)
+    locate_sources     every finding with the infra/ line that created its construct (harness.sources)
+    compare_findings   with a base: violations introduced, fixed, unchanged (harness.delta)
     decide             verdict per assembly and exit code
+
+With a base, ``prepare_base`` runs first: it resolves the ref and, when the cache has no
+assembly for it, starts synthesizing it in a temporary worktree (harness.base) while the
+head's stages run.
 
 Any stage that cannot prove it ran raises :class:`HarnessError`; the others are stopped.
 A verdict of PASS means every resource of every template was judged by every policy that
@@ -30,10 +38,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
+from harness.base import Base, BaseBuilder, BaseRequest, rules_digest
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
+from harness.changes import change_findings, compare_assemblies, load_change_rules
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
+from harness.delta import Comparison, compare_findings
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
@@ -51,6 +62,7 @@ from harness.proc import Started
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
+from harness.sources import SourceMap, locate_findings, read_source_map
 from harness.synth import SynthesisRejectedError, synthesize
 
 if TYPE_CHECKING:
@@ -71,6 +83,7 @@ class GateOptions:
     cfn_lint: str = ""
     tiers: Sequence[str] = ()
     today: dt.date = field(default_factory=dt.date.today)
+    base: BaseRequest | None = None  # compare the head with a base (--base REF / --base-assembly PATH)
 
 
 @dataclass(kw_only=True)
@@ -95,6 +108,7 @@ class GateResult:
     error: str = ""
     duration_s: float = 0.0
     commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
+    comparison: Comparison | None = None  # with a base: the delta and the resource changes
 
     @property
     def failures(self) -> list[Finding]:
@@ -149,13 +163,18 @@ class GateRun:
             env={"STG_SPEC_MODULE": str(options.root / "infra" / "spec.py")},
         )
         self.synth_mode = not options.assemblies
+        self.base_builder: BaseBuilder | None = None
+        self.base: Base | None = None
 
     def stop(self) -> None:
         self.launcher.kill()
         for process in self.running:
             process.kill()
+        if self.base_builder is not None:
+            self.base_builder.stop()
 
     def execute(self) -> GateResult:
+        self.prepare_base()
         groups = self.start_tiers()
         assemblies, construct_nag = self.obtain_assemblies()
         expansion = self.expand_worlds(assemblies)
@@ -165,11 +184,29 @@ class GateRun:
         findings, judged = self.judge(assemblies, expansion, construct_nag, included, collected)
         gate_findings, coverage = self.check_coverage(assemblies, expansion, judged)
         findings += waive_gate_findings(gate_findings, assemblies=assemblies, book=self.book)
+        comparison = self.compare_resources(assemblies, findings)
+        findings += comparison.findings if comparison else []
         findings += waiver_findings(self.book)
+        findings = self.locate_sources(assemblies, findings)
         findings.sort(key=Finding.sort_key)
-        return self.decide(assemblies, findings, collected, coverage)
+        result = self.decide(assemblies, findings, collected, coverage)
+        result.comparison = self.compare_findings(findings, comparison)
+        return result
 
     # -- stages ---------------------------------------------------------------------------
+
+    def prepare_base(self) -> None:
+        """With a base: resolve it and start synthesizing it (unless cached) while the head's stages run."""
+        request = self.options.base
+        if request is None:
+            return
+        if len(self.options.assemblies) > 1:
+            count = len(self.options.assemblies)
+            raise HarnessError(f"a comparison with a base judges one head: got {count} --assembly paths")
+        self.base_builder = BaseBuilder(request, root=self.options.root, scratch=self.scratch, progress=self.progress)
+        started = self.base_builder.start()
+        if started is not None:
+            self.running.append(started)
 
     def start_tiers(self) -> list[PytestGroup]:
         if not self.options.tiers:
@@ -295,6 +332,66 @@ class GateRun:
         content = content_findings(assemblies, policies=self.catalog.policies)
         self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
         return [*gaps, *content], coverage
+
+    def compare_resources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> Comparison | None:
+        """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""
+        if self.base_builder is None:
+            return None
+        policies_dir = (self.catalog.checks_dir or Path("policies/checks")).parent
+        rules = load_change_rules(policies_dir)
+        tools = [self.options.checkov, self.options.cfn_lint]
+        today = self.options.today.isoformat()
+        digest = rules_digest(root=self.options.root, policies_dir=policies_dir, tools=tools, today=today)
+        head = assemblies[0]
+        if not self.synth_mode:  # judged exactly as a base is: the next comparison may have it as its base
+            judged = locate_findings([*findings, *waiver_findings(self.book)], self._sources(head))
+            self.base_builder.remember(head, judged, rules=digest)
+        self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
+        changes = compare_assemblies(self.base.assembly, head, rules=rules, head_sources=self._sources(head))
+        findings = change_findings(changes, rules=rules, book=self.book, head=head, base=self.base.assembly)
+        gated = sum(1 for f in findings if f.status.gates)
+        self.progress(f"changes: {len(changes)} resource(s) differ from the base; {gated} stateful one(s) gate")
+        self.tool_runs.append(
+            ToolRun(
+                source=Source.CHANGE,
+                version=f"{len(rules.policies)} change policies",
+                command=f"compare with base {self.base.label}",
+                evaluated=len(changes),
+                notes=["replacement from createOnlyProperties (cfn-lint's provider schemas); policies/stateful.yaml"],
+            )
+        )
+        return Comparison(changes=changes, findings=findings, rules=rules)
+
+    def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
+        """Every finding with the infra/ line that created its construct, where the assembly carries the map."""
+        return locate_findings(findings, {a.label: self._sources(a) for a in assemblies})
+
+    def compare_findings(self, findings: Sequence[Finding], comparison: Comparison | None) -> Comparison | None:
+        """With a base: which violations the change introduced, fixed or left unchanged."""
+        if comparison is None or self.base is None:
+            return None
+        base = self.base
+        delta = compare_findings(findings, base.findings, label=base.label, commit=base.commit)
+        comparison.delta = delta
+        counts = f"{len(delta.introduced)} introduced, {len(delta.fixed)} fixed, {len(delta.unchanged)} unchanged"
+        self.progress(f"delta: {counts} violation(s) against {base.label}")
+        return comparison
+
+    def _sources(self, assembly: CloudAssembly) -> SourceMap:
+        return read_source_map(assembly.root)
+
+    def _judge_base(self, path: Path) -> list[Finding]:
+        """The base's findings: a nested gate run in --assembly mode, same catalog, tools and date."""
+        nested = GateOptions(
+            root=self.options.root, assemblies=[path], checkov=self.options.checkov, cfn_lint=self.options.cfn_lint,
+            today=self.options.today,
+        )  # fmt: skip
+        try:
+            result = run_gate(nested, catalog=self.catalog, progress=lambda line: self.progress(f"base: {line}"))
+        except HarnessError as error:
+            label = self.options.base.label if self.options.base else path
+            raise HarnessError(f"judging the base {label}: {error}") from error
+        return result.findings
 
     def decide(
         self,

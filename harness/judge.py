@@ -61,17 +61,6 @@ def _with_world(message: str, world: str) -> str:
     return f"{message} (when {world})" if world else message
 
 
-def subject(stack: StackTemplate, logical_id: str) -> Subject:
-    path = stack.construct_path(logical_id)
-    return Subject(
-        stack=stack.stack_id,
-        logical_id=logical_id,
-        construct_path=path,
-        resource_type=stack.resource_type(logical_id),
-        ambiguous_path=path in stack.ambiguous_paths,
-    )
-
-
 # ------------------------------------------------------------------------------------------- checkov
 
 
@@ -158,11 +147,11 @@ def _checkov_finding(
     status = verdict.status
     if verdict.skipped:
         # An in-template skip counts only when a waiver of policies/ explains it.
-        waiver = book.match(tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id))
+        waiver = book.match(tools=CHECKOV_TOOLS, rule=check_id, subject=stack.subject(logical_id))
         judgement = book.judge(status=Status.FAILED, message=f"{message}, without a waiver in policies/", waiver=waiver)
     else:
         judgement = book.apply(
-            tools=CHECKOV_TOOLS, rule=check_id, subject=subject(stack, logical_id), status=status,
+            tools=CHECKOV_TOOLS, rule=check_id, subject=stack.subject(logical_id), status=status,
             message=_with_world(message, verdict.world) if status.gates else message,
         )  # fmt: skip
     return Finding(
@@ -215,7 +204,7 @@ def _nag_finding(
     if not logical_id:
         logical_id = next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
     subject_ = (
-        subject(stack, logical_id)
+        stack.subject(logical_id)
         if logical_id
         else Subject(stack=stack.stack_id, construct_path=violation.construct_path)
     )
@@ -300,7 +289,7 @@ def _lint_stack_findings(run: LintRun, *, stack: StackTemplate, book: WaiverBook
     for match in run.by_template.get(stack.path, []):
         status = Status.FAILED if match.level in ("Error", "Warning") else Status.WARNING
         judgement = book.apply(
-            tools=[Tool.CFN_LINT], rule=match.rule_id, subject=subject(stack, match.logical_id), status=status,
+            tools=[Tool.CFN_LINT], rule=match.rule_id, subject=stack.subject(match.logical_id), status=status,
             message=f"{match.message} [{match.path}]" if match.path else match.message,
         )  # fmt: skip
         findings.append(
@@ -404,7 +393,7 @@ def waive_gate_findings(
             continue
         tools = [Tool.GATE] if finding.source is Source.GATE else [Tool.PROJECT]
         judgement = book.apply(
-            tools=tools, rule=finding.rule_id, subject=subject(stack, finding.logical_id), status=finding.status,
+            tools=tools, rule=finding.rule_id, subject=stack.subject(finding.logical_id), status=finding.status,
             message=finding.message,
         )  # fmt: skip
         result.append(

@@ -98,6 +98,13 @@ def load_shard(directory: Path) -> Shard:
         )
     if report.get("exit_code") not in (0, 1, 2):
         raise HarnessError(f"{path} has invalid exit_code {report.get('exit_code')!r}: expected 0, 1 or 2")
+    if report.get("delta") or report.get("changes"):
+        # A comparison with a base judges one head against one base; folding deltas of several heads
+        # is not what this merge does, and dropping them silently would hide what a change broke.
+        raise HarnessError(
+            f"{path} was gated with a base (--base / --base-assembly): the merge folds verdicts, not deltas; "
+            "gate the matrix's shards without a base (the single-job PR gate compares with the base)"
+        )
     return Shard(
         directory=directory, index=index, total=total, name=name, report=report, evidence=load_evidence(directory)
     )
@@ -414,6 +421,7 @@ class MergeOptions:
     sarif_category: str = "compliance-gate"
     total: int | None = None
     argv: Sequence[str] = ()
+    source_url: str | None = None  # prefix of links to infra/ lines in compliance.md (as the gate's --source-url)
 
 
 def merge(options: MergeOptions, *, warn: Any = None) -> Any:
@@ -421,9 +429,10 @@ def merge(options: MergeOptions, *, warn: Any = None) -> Any:
     from harness import oscal  # noqa: PLC0415
     from harness.bundle import BundleInput, clear_bundle, write_bundle  # noqa: PLC0415
     from harness.catalog.loaded import load_catalog  # noqa: PLC0415
-    from harness.cli import control_roll_up, evidence_verdict  # noqa: PLC0415
+    from harness.cli import _link_base, control_roll_up, evidence_verdict  # noqa: PLC0415
     from harness.evidence import build_evidence, harness_digest, reproducible_time, sanitize, shown  # noqa: PLC0415
-    from harness.reports import clear_reports, render_sarif, write_reports  # noqa: PLC0415
+    from harness.reports import clear_reports, write_reports  # noqa: PLC0415
+    from harness.sarif import render_sarif  # noqa: PLC0415
 
     oscal.prewarm()
     out = options.reports_dir.resolve()
@@ -443,6 +452,7 @@ def merge(options: MergeOptions, *, warn: Any = None) -> Any:
         shards, local=local, harness=harness_digest(options.root), policies=shown(policies_dir, options.root)
     )
     data = merged_input(shards, catalog=catalog, root=options.root, sarif_category=options.sarif_category)
+    data = dataclasses.replace(data, link_base=_link_base(options.source_url, out))
     controls = control_roll_up(data, catalog)  # the gate's roll-up, over every shard's findings
     data = dataclasses.replace(data, controls=[c.as_dict() for c in controls])
     errors, warnings = sarif_upload_problems(render_sarif(data))
@@ -517,6 +527,12 @@ def parser() -> argparse.ArgumentParser:
         help="code scanning category prefix of the SARIF runs (<PREFIX>/<tool>/; default: compliance-gate, as the "
         "gate; give the matrix its own so its upload does not replace the single gate's)",
     )
+    p.add_argument(
+        "--source-url",
+        default=None,
+        metavar="URL",
+        help="prefix of links to source lines in compliance.md, as the gate's --source-url",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary table")
     return p
 
@@ -539,6 +555,7 @@ def merge_main(argv: Sequence[str]) -> int:
         sarif_category=args.sarif_category,
         total=args.total,
         argv=list(argv),
+        source_url=args.source_url,
     )
     if any(d.resolve() == reports for d in options.directories):
         print(f"merge error: --reports {reports} is also a shard directory: write the merge elsewhere", file=sys.stderr)

@@ -36,6 +36,7 @@ class Source(StrEnum):
     CFN_LINT = "cfn-lint"
     TESTS = "tests"
     GATE = "gate"  # the gate's own rules: expired waivers, content it cannot see, missing verdicts
+    CHANGE = "change"  # what a change does to the stack against a base (harness.changes): stateful replacement/removal
 
 
 STATUS_ORDER = {Status.FAILED: 0, Status.NOT_EVALUATED: 1, Status.WARNING: 2, Status.WAIVED: 3, Status.PASSED: 4}
@@ -61,6 +62,8 @@ class Finding:
     waiver_expires: str = ""
     stack: str = ""  # stack id (e.g. "StagingDatabase", "Stage/Stack", "Parent/Nested")
     world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
+    code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
+    code_line: int = 0
     # Line of the logical id in the template as gated (0 = unknown): compliance.json carries it so a
     # report rebuilt from it (python -m harness merge) points at the same line without the template.
     template_line: int = field(default=0, compare=False)

@@ -30,7 +30,7 @@ from harness.nag import (
     read_validation_report,
     recorded_runs,
 )
-from harness.waivers import Subject, covers
+from harness.waivers import covers
 from harness.worlds import ScanTarget
 
 INCLUDE_ID = "Template"
@@ -45,18 +45,6 @@ class IncludedNag:
     unmapped: list[NagViolation]  # findings on no included resource (reported, never dropped)
     unloadable: dict[Path, str]  # world files CfnInclude refused, and why: not judged by cdk-nag
     runs: dict[str, PackRun] = field(default_factory=dict)  # per pack: calls, resources handed, violations
-
-
-def subject_of(target: ScanTarget, logical_id: str) -> Subject:
-    stack = target.stack
-    path = stack.construct_path(logical_id)
-    return Subject(
-        stack=stack.stack_id,
-        logical_id=logical_id,
-        construct_path=path,
-        resource_type=stack.resource_type(logical_id),
-        ambiguous_path=path in stack.ambiguous_paths,
-    )
 
 
 def run_nag_on_targets(
@@ -80,7 +68,7 @@ def run_nag_on_targets(
                 continue
             stacks[stack_id] = target
             for logical_id in sorted(target.body.get("Resources") or {}):
-                subject = subject_of(target, logical_id)
+                subject = target.stack.subject(logical_id)
                 for waiver in cdk_waivers:
                     if covers(waiver, subject):
                         Validations.of(include.get_resource(logical_id)).acknowledge(

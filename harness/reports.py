@@ -19,10 +19,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from harness.markdown import cell, natural_key
+from harness.delta import render_delta_markdown
+from harness.markdown import cell, natural_key, source_link
 from harness.model import ExitCode, Finding, Source, Status
+from harness.sarif import render_sarif
 
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERDICTS = {ExitCode.CLEAN: "PASS", ExitCode.VIOLATIONS: "FAIL", ExitCode.HARNESS_FAILURE: "ERROR"}
 REPORT_FILES = {
     "markdown": "compliance.md",
@@ -54,6 +55,9 @@ class ReportInput:
     catalog_markdown: str = ""
     coverage: Sequence[dict[str, Any]] = ()  # per policy: resources it applies to, resources it judged
     controls: Sequence[dict[str, Any]] = ()  # per framework control: status and evidence (harness.controls)
+    delta: dict[str, Any] | None = None  # with a base: introduced / fixed / unchanged (harness.delta)
+    changes: Sequence[dict[str, Any]] = ()  # with a base: resources that differ (harness.changes)
+    link_base: str = ""  # prefix of links to source lines in the Markdown report
     shard: Mapping[str, Any] | None = None  # this run is shard {index, total, name} of a CI matrix (--shard)
     shards: Sequence[Mapping[str, Any]] = ()  # a merged report: every shard folded in (harness.merge)
     sarif_category: str = "compliance-gate"  # code scanning category prefix of every SARIF run
@@ -110,6 +114,13 @@ def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     return table
 
 
+def _where(f: Finding, link_base: str) -> str:
+    """The construct path, and the infra/ line that created it as a link (when known)."""
+    if not f.code_file:
+        return cell(f.construct_path)
+    return f"{cell(f.construct_path)}<br>{source_link(f.code_file, f.code_line, link_base)}"
+
+
 def _resource(f: Finding) -> str:
     if f.logical_id:
         return f"{f.logical_id} ({f.resource_type})" if f.resource_type else f.logical_id
@@ -163,6 +174,11 @@ def _md_verdict(data: ReportInput) -> list[str]:
             "",
         ]
     return lines
+
+
+def _md_delta(data: ReportInput) -> list[str]:
+    """With a base: what the change does, before everything else (harness.delta)."""
+    return render_delta_markdown(data.delta, data.changes, link_base=data.link_base)
 
 
 def _md_counts(data: ReportInput) -> list[str]:
@@ -238,7 +254,7 @@ def _md_failures(data: ReportInput) -> list[str]:
             f"`{cell(f.rule_id)}`",
             f.source.value,
             cell(_resource(f)),
-            cell(f.construct_path),
+            _where(f, data.link_base),
             cell(f.remediation),
             cell(f.message or f.title),
         ],
@@ -261,7 +277,7 @@ def _md_not_evaluated(data: ReportInput) -> list[str]:
         row=lambda f: [
             f"`{cell(f.rule_id)}`",
             cell(_resource(f)),
-            cell(f.construct_path),
+            _where(f, data.link_base),
             cell(f.message or f.title),
             cell(f.remediation),
         ],
@@ -323,6 +339,7 @@ def _md_warnings(data: ReportInput) -> list[str]:
 
 MARKDOWN_SECTIONS = (
     _md_verdict,
+    _md_delta,
     _md_counts,
     _md_tools,
     _md_shards,
@@ -353,6 +370,8 @@ def render_json(data: ReportInput) -> str:
         "waivers": list(data.waivers),
         "coverage": list(data.coverage),
         "controls": list(data.controls),
+        "delta": data.delta,
+        "changes": list(data.changes),
         "findings": [
             {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
             for f in data.findings
@@ -431,115 +450,6 @@ def _template_line(root: Path, assembly_root: str, template: str, logical_id: st
             cache[key] = []
     needle = f'"{logical_id}": {{'
     return next((i for i, line in enumerate(cache[key], start=1) if line.strip().startswith(needle)), 1)
-
-
-def _relative(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().as_posix()
-
-
-def _fallback_location(root: Path, f: Finding, cache: dict[str, list[str]]) -> dict[str, Any]:
-    """Code scanning wants a file for every result: the test module, or the waiver data."""
-    uri, needle = "policies/waivers.yaml", f"id: {f.waiver_id}" if f.waiver_id else ""
-    if f.source is Source.TESTS:
-        parts = f.rule_id.split("::")[0].split(".")
-        candidates = ["/".join(parts[:n]) + ".py" for n in range(len(parts), 0, -1)]
-        uri, needle = (
-            next((c for c in candidates if (root / c).is_file()), "tests"),
-            f"def {f.rule_id.split('::')[-1].split('[')[0]}(",
-        )
-    if uri not in cache:
-        try:
-            cache[uri] = (root / uri).read_text(encoding="utf-8").splitlines()
-        except OSError:
-            cache[uri] = []
-    line = next((i for i, text in enumerate(cache[uri], start=1) if needle and needle in text), 1)
-    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}}
-
-
-def render_sarif(data: ReportInput) -> str:
-    roots = {a["label"]: a["abs_path"] for a in data.assemblies}
-    line_cache: dict[str, list[str]] = {}
-    policies = {p["id"]: p for p in data.policies}
-    runs = []
-    for source in SOURCE_ORDER:
-        rules = _sarif_rules([f for f in data.findings if f.source is source], source=source, policies=policies)
-        if not rules:
-            continue
-        index = {rule["id"]: i for i, rule in enumerate(rules)}
-        results = [
-            _sarif_result(f, index=index, roots=roots, root=data.root, line_cache=line_cache)
-            for f in data.findings
-            if f.source is source and f.status is not Status.PASSED
-        ]
-        runs.append(
-            {
-                "tool": {"driver": {"name": f"compliance-gate/{source.value}", "rules": rules}},
-                "automationDetails": {"id": f"{data.sarif_category}/{source.value}/"},
-                "results": results,
-            }
-        )
-    return json.dumps({"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": runs}, indent=2, sort_keys=True) + "\n"
-
-
-def _sarif_rules(findings: Sequence[Finding], *, source: Source, policies: dict[str, Any]) -> list[dict[str, Any]]:
-    rules = []
-    for rule_id in sorted({f.rule_id for f in findings}):
-        example = next(f for f in findings if f.rule_id == rule_id)
-        policy = policies.get(rule_id) or {}
-        rule: dict[str, Any] = {
-            "id": rule_id,
-            "name": rule_id,
-            "shortDescription": {"text": policy.get("title") or example.title or rule_id},
-            "fullDescription": {"text": policy.get("rationale") or example.title or rule_id},
-            "help": {"text": policy.get("remediation") or example.remediation or "see the tool's documentation"},
-            "properties": {"tool": source.value},
-        }
-        if example.severity or policy:
-            rule["properties"]["severity"] = policy.get("severity") or example.severity
-        if policy:
-            rule["properties"]["requirements"] = policy.get("requirements", [])
-        if any(example.controls.values()):
-            rule["properties"]["controls"] = {k: list(v) for k, v in sorted(example.controls.items())}
-        rules.append(rule)
-    return rules
-
-
-def _sarif_result(
-    f: Finding, *, index: dict[str, int], roots: dict[str, str], root: Path, line_cache: dict[str, list[str]]
-) -> dict[str, Any]:
-    result: dict[str, Any] = {
-        "ruleId": f.rule_id,
-        "ruleIndex": index[f.rule_id],
-        "level": {"failed": "error", "not-evaluated": "error", "warning": "warning", "waived": "note"}[f.status.value],
-        "message": {"text": f.message or f.title or f.rule_id},
-    }
-    if f.template and f.assembly in roots:
-        uri = _relative(root, Path(roots[f.assembly]) / f.template)
-        line = (
-            (f.template_line or _template_line(root, roots[f.assembly], f.template, f.logical_id, line_cache))
-            if f.logical_id
-            else 1
-        )
-        location: dict[str, Any] = {
-            "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
-        }
-        if f.logical_id:
-            location["logicalLocations"] = [
-                {"name": f.logical_id, "fullyQualifiedName": f.construct_path or f.logical_id, "kind": "resource"}
-            ]
-        result["locations"] = [location]
-    else:
-        result["locations"] = [_fallback_location(root, f, line_cache)]
-    if f.status is Status.NOT_EVALUATED:
-        result["properties"] = {"status": "not-evaluated"}
-    if f.status is Status.WAIVED:
-        result["suppressions"] = [
-            {"kind": "external", "justification": f"{f.waiver_id} until {f.waiver_expires or 'n/a'}"}
-        ]
-    return result
 
 
 def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:

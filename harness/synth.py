@@ -14,6 +14,9 @@ from pathlib import Path
 from harness.assembly import CloudAssembly, load_assembly
 from harness.errors import HarnessError
 from harness.nag import NagOutcome
+from harness.sources import SourceRecorder
+
+APP_ROOT = Path(__file__).resolve().parents[1]  # the checkout whose infra/ is synthesized
 
 
 class SynthesisRejectedError(Exception):
@@ -37,10 +40,13 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
 
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir))
+    # Which infra/ line created each construct (harness.sources), written into the assembly.
+    recorder = SourceRecorder(root=APP_ROOT)
     try:
-        add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
-        add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
-        app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
+        with recorder.recording():
+            add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
+            add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
+            app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
     except Exception as error:
@@ -51,6 +57,7 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
     runs = recorded_runs(app)
     if runs is None:
         raise HarnessError("cdk-nag did not run: the packs were not registered")
+    recorder.write(outdir)
     probe_packs()
     outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
     return load_assembly(outdir), outcome

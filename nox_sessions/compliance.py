@@ -1,5 +1,8 @@
 """The compliance gate: ``nox -s compliance`` (synthesize + every check) or ``-- --assembly PATH``.
 
+``-- --base REF`` (or ``--base-assembly PATH``) also compares the head with a base: what the
+change introduced, fixed or left unchanged, and what it does to each resource.
+
 The gate itself is ``python -m harness`` (harness/cli.py); this session only provides its
 environments: the test venv (CDK, cdk-nag, cfn-lint, pytest) and checkov's own venv.
 Exit codes pass through: 0 clean, 1 violations, 2 harness failure. Reports: reports/.
@@ -28,6 +31,13 @@ def _arguments(session: nox.Session) -> argparse.Namespace:
     parser.add_argument("--reports", default=str(REPORTS), help="report directory (default: reports/)")
     parser.add_argument("--no-tests", action="store_true", help="skip the unit/snapshot/property tiers")
     parser.add_argument("--today", default=None, help="date for waiver expiry checks (YYYY-MM-DD)")
+    base = parser.add_mutually_exclusive_group()
+    base.add_argument("--base", default=None, metavar="REF", help="compare with the app synthesized at git ref REF")
+    base.add_argument("--base-assembly", default=None, metavar="PATH", help="compare with an existing cloud assembly")
+    parser.add_argument(
+        "--base-cache", default=None, metavar="DIR", help="cache of bases (default: .cache/compliance-base)"
+    )
+    parser.add_argument("--source-url", default=None, metavar="URL", help="prefix of source links in compliance.md")
     parser.add_argument("--shard", default=None, metavar="I/N", help="this run is shard I of N of a CI matrix")
     parser.add_argument("--shard-name", default=None, metavar="NAME", help="name of this shard (with --shard)")
     return parser.parse_args(session.posargs)
@@ -51,9 +61,12 @@ def compliance(session: nox.Session) -> None:
         argv.append("--no-tests")
     if args.today:
         argv += ["--today", args.today]
-    for option, value in (("--shard", args.shard), ("--shard-name", args.shard_name)):
-        if value is not None:
-            argv += [option, value]  # the gate validates them (exit 2 with one line)
+    # The base is synthesized by the gate with this session's interpreter: the same pinned toolchain.
+    # --shard/--shard-name: the gate validates them (exit 2 with one line).
+    for option in ("base", "base_assembly", "base_cache", "source_url", "shard", "shard_name"):
+        value = getattr(args, option)
+        if value:
+            argv += [f"--{option.replace('_', '-')}", value]
     report = Path(args.reports) / "compliance.json"
     report.unlink(missing_ok=True)  # a stale report must never stand in for this run's verdict
     session.run(*argv, env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci"}, success_codes=[0, 1, 2])

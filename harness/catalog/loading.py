@@ -35,6 +35,7 @@ from harness.markdown import natural_key
 _POLICY_ID = re.compile(r"^CKV_STG_[A-Z]+_\d+$")
 _REQUIREMENT_ID = re.compile(r"^REQ-[A-Z]+-\d{2}$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
+_CHANGE_RULE = re.compile(r"^STG_CHG_\d+$")  # a change policy of policies/stateful.yaml (harness.changes)
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom::[A-Za-z0-9_@-]+$")
 _FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _MAX_LINE = 240
@@ -302,6 +303,12 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
     subtree = entry.get("subtree", False)
     if not isinstance(subtree, bool):
         raise ValueError(f"{path}: entry {waiver_id!r}: field 'subtree' must be true or false")
+    if tool == Tool.CHANGE.value and (not _CHANGE_RULE.fullmatch(rule) or subtree):
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: a change waiver allows one planned change of named resources: field 'rule' "
+            f"is a policy id of policies/stateful.yaml (STG_CHG_1 replace, STG_CHG_2 remove) and there is no "
+            f"subtree (got rule {rule!r})"
+        )
     targets = _waiver_targets(path, waiver_id, entry)
     if tool in (Tool.CDK_NAG.value, Tool.CDK_VALIDATE.value) and not all("/" in t for t in targets):
         raise ValueError(

@@ -76,6 +76,7 @@ class Tool(StrEnum):
     CFN_LINT = "cfn-lint"
     PROJECT = "project"  # our own checkov custom checks in policies/
     GATE = "gate"  # the gate's own rules (content it cannot see, missing verdicts)
+    CHANGE = "change"  # replacing or removing a stateful resource against a base (harness.changes)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = f"{STACK_ID}.template.json"
 # The files of an assembly the gate reads; assets and the validation report are not needed.
 ASSEMBLY_FILES = ("manifest.json", "tree.json", TEMPLATE)
+# Copied too when the source assembly has it (harness.sources: which infra/ line made each construct).
+OPTIONAL_FILES = ("construct-sources.json",)
 
 
 def checkov_bin() -> str:
@@ -60,6 +62,20 @@ def synthesized(default_assembly: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sourced_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real app synthesized with the gate's construct-source recorder: the assembly carries
+    construct-sources.json, as one the gate synthesizes does (harness.synth)."""
+    from harness.sources import SourceRecorder  # noqa: PLC0415
+    from infra.app_builder import synthesize  # noqa: PLC0415
+
+    recorder = SourceRecorder(root=ROOT)
+    with recorder.recording():
+        assembly = synthesize(outdir=str(tmp_path_factory.mktemp("cdk.sourced.out")))
+    recorder.write(assembly)
+    return assembly
+
+
+@pytest.fixture(scope="session")
 def clean_template(default_template: dict[str, Any]) -> dict[str, Any]:
     return default_template
 
@@ -69,6 +85,9 @@ def write_assembly(synthesized: Path, directory: Path, template: Mapping[str, An
     directory.mkdir(parents=True, exist_ok=True)
     for name in ASSEMBLY_FILES:
         shutil.copyfile(synthesized / name, directory / name)
+    for name in OPTIONAL_FILES:
+        if (synthesized / name).is_file():
+            shutil.copyfile(synthesized / name, directory / name)
     if template is not None:
         (directory / TEMPLATE).write_text(json.dumps(template, indent=1), encoding="utf-8")
     return directory

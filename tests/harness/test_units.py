@@ -14,9 +14,10 @@ from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status
 from harness.proc import Completed
-from harness.reports import ReportInput, render_json, render_junit, render_markdown, render_sarif
+from harness.reports import ReportInput, render_json, render_junit, render_markdown
 from harness.run_cfnlint import _parse as parse_cfnlint
 from harness.run_checkov import parse_checkov
+from harness.sarif import render_sarif
 from harness.waivers import Subject, WaiverBook, covers
 
 TODAY = dt.date(2026, 11, 25)

@@ -1,8 +1,6 @@
 """CKV_STG_NET_6: The staging VPC uses the 10.1.0.0/16 address range.
 
-Python (it was a YAML graph policy) so that the value comes from the one place the spec's values
-live, ``infra/spec.toml`` (the app's config validation and the property tests read it too), and so
-that a value the template does not determine is NOT EVALUATED with its reason.
+The spec's value is read from infra/spec.toml (see policies/README.md, "Engine").
 """
 
 from __future__ import annotations

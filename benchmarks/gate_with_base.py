@@ -1,0 +1,62 @@
+"""The gate compared with a cached base, against the gate on the head alone, side by side.
+
+Prints, in one run on this machine: the warm wall time of ``python -m harness --no-tests``
+(synthesis mode, the head alone) and of the same command with ``--base REF`` once the base
+is in the cache (its assembly and findings), alternating the two ``BENCH_REPEAT`` times
+(default 3), the median of each and their ratio (target: at most 1.3x). The first run with
+the base fills the cache (a fresh cache directory, so it also shows the cold cost of a base).
+
+``BENCH_BASE`` names the ref (default ``HEAD``); the cache lives in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(argv: Sequence[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        sys.exit(f"benchmark step failed (exit {done.returncode}): {' '.join(argv[:6])}...\n" + "\n".join(tail))
+    return elapsed
+
+
+def main() -> None:
+    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
+    if not Path(checkov).is_file():
+        sys.exit(f"checkov not found at {checkov}: run `nox -s bench` (it sets CHECKOV_BIN)")
+    ref = os.environ.get("BENCH_BASE", "HEAD")
+    repeat = int(os.environ.get("BENCH_REPEAT", "3"))
+    with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:
+        common = [sys.executable, "-m", "harness", "-q", "--no-tests", "--checkov", checkov]
+        common += ["--out", f"{scratch}/cdk.out", "--reports", f"{scratch}/reports"]
+        head = common
+        compared = [*common, "--base", ref, "--base-cache", f"{scratch}/cache"]
+        cold = timed(compared)  # fills the cache: the base synthesized and judged once
+        print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; base {ref}; {repeat} warm runs each")
+        print(f"  {'gate --base, empty cache':<34}{cold:7.1f} s")
+        alone: list[float] = []
+        with_base: list[float] = []
+        for _ in range(repeat):  # alternate, so both see the same machine
+            alone.append(timed(head))
+            with_base.append(timed(compared))
+    a, b = statistics.median(alone), statistics.median(with_base)
+    print(f"  {'gate on the head alone (median)':<34}{a:7.1f} s   runs: {', '.join(f'{t:.1f}' for t in alone)}")
+    print(f"  {'gate --base, cached (median)':<34}{b:7.1f} s   runs: {', '.join(f'{t:.1f}' for t in with_base)}")
+    print(f"  {'ratio (target <= 1.3x)':<34}{b / a:7.2f} x")
+
+
+if __name__ == "__main__":
+    main()
