@@ -151,13 +151,22 @@ def _cases(xml: str) -> Counter[tuple[str, str, str]]:
 
 
 def _results(sarif: str) -> Counter[str]:
+    """Each result as what it says and where: rule, level, message, file, line, resource (not the ids its run numbers)."""
     found: Counter[str] = Counter()
     for run in json.loads(sarif)["runs"]:
-        tool = run["tool"]["driver"]["name"]
         for result in run["results"]:
-            found[
-                json.dumps({"tool": tool, **{k: v for k, v in result.items() if k != "ruleIndex"}}, sort_keys=True)
-            ] += 1
+            primary = result["locations"][0]
+            where = primary["physicalLocation"]
+            key = {
+                "tool": run["tool"]["driver"]["name"],
+                "rule": result["ruleId"],
+                "level": result["level"],
+                "message": result["message"]["text"],
+                "file": Path(where["artifactLocation"]["uri"]).name,
+                "line": where["region"]["startLine"],
+                "resource": [loc["name"] for loc in primary.get("logicalLocations", [])],
+            }
+            found[json.dumps(key, sort_keys=True)] += 1
     return found
 
 
@@ -192,13 +201,13 @@ def test_every_finding_of_both_shards_is_in_the_merged_sarif_runs_apart_by_categ
         shard_results = _results(shard_sarif)
         missing = shard_results - merged_results
         assert not missing, f"{run.reports}: not in the merged SARIF: {next(iter(missing))}"
-    uris = {
-        loc["physicalLocation"]["artifactLocation"]["uri"]
-        for run in sarif["runs"]
-        for result in run["results"]
-        for loc in result["locations"]
+    bases = {
+        base["description"]["text"] for run in sarif["runs"] for base in run.get("originalUriBaseIds", {}).values()
     }
-    assert any("/untouched/" in uri for uri in uris) and any("/violation/" in uri for uri in uris)
+    assert {
+        "the cloud assembly 'untouched', outside the repository",
+        "the cloud assembly 'violation', outside the repository",
+    } <= bases
     assert sarif_upload_problems(merged.read("compliance.sarif")) == ([], [])
 
 
@@ -299,6 +308,11 @@ def _evidence_with(key: str, value: str) -> Any:
     return change
 
 
+def _with_delta(data: dict[str, Any]) -> str:
+    data["delta"] = {"introduced": [], "fixed": [], "unchanged": []}
+    return json.dumps(data)
+
+
 def _without_shard(data: dict[str, Any]) -> str:
     data.pop("shard")
     return json.dumps(data)
@@ -312,8 +326,9 @@ def _without_shard(data: dict[str, Any]) -> str:
         ({"compliance.json": _without_shard}, "records no shard: gate each job of the matrix with --shard I/N"),
         ({"compliance.json": "{not json"}, "compliance.json is not readable JSON"),
         ({"evidence/evidence.json": "[]"}, "is not staging-rds-compliance-evidence/1 evidence"),
+        ({"compliance.json": _with_delta}, "was gated with a base (--base / --base-assembly): the merge folds"),
     ],
-    ids=["other-harness", "other-tool-version", "no-shard-record", "garbage-report", "garbage-evidence"],
+    ids=["other-harness", "other-tool-version", "no-shard-record", "garbage-report", "garbage-evidence", "base"],
 )
 def test_unusable_or_foreign_shards_are_refused_in_one_line(
     runs: Runs, tmp_path: Path, edit: dict[str, Any], expected: str
