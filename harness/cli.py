@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
         description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
         "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
         epilog="exit codes: 0 clean, 1 violations, 2 harness failure (see docs/compliance-gate.md); "
-        "python -m harness verify --reports DIR --assembly PATH checks an assembly against a run's evidence",
+        "python -m harness verify --reports DIR --assembly PATH checks an assembly against a run's evidence; "
+        "python -m harness merge DIR... folds the reports of a CI matrix's shards (--shard) into one verdict",
     )
     p.add_argument(
         "--assembly",
@@ -82,8 +84,50 @@ def parser() -> argparse.ArgumentParser:
         help="prefix of links to source lines in compliance.md, e.g. https://github.com/ORG/REPO/blob/SHA/ "
         "(default: a path relative to the reports directory)",
     )
+    p.add_argument(
+        "--shard",
+        type=shard_spec,
+        default=None,
+        metavar="I/N",
+        help="this run is shard I of N of a CI matrix (recorded in compliance.json; python -m harness merge "
+        "requires every shard 1..N exactly once)",
+    )
+    p.add_argument(
+        "--shard-name",
+        type=shard_name,
+        default=None,
+        metavar="NAME",
+        help="name of this shard, e.g. the app it gates (default: shard-I); with --shard",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
+
+
+SHARD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def shard_spec(value: str) -> tuple[int, int]:
+    """``I/N`` with 1 <= I <= N (argparse type: one line naming the value and a valid example)."""
+    index, _, total = value.partition("/")
+    if not (index.isdigit() and total.isdigit() and 1 <= int(index) <= int(total)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not I/N with 1 <= I <= N (valid example: 2/4)")
+    return int(index), int(total)
+
+
+def shard_name(value: str) -> str:
+    if not SHARD_NAME.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a shard name: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit "
+            "(valid example: payments-api)"
+        )
+    return value
+
+
+def _shard(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.shard is None:
+        return None
+    index, total = args.shard
+    return {"index": index, "total": total, "name": args.shard_name or f"shard-{index}"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,11 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from harness.evidence import verify_main  # noqa: PLC0415
 
         return verify_main(argv[1:])
+    if argv[:1] == ["merge"]:
+        from harness.merge import merge_main  # noqa: PLC0415
+
+        return merge_main(argv[1:])
     return _gate_main(argv)
 
 
 def _gate_main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    args = _parse(argv)
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
     mode = "assembly" if args.assembly else "synth"
@@ -144,10 +192,12 @@ def _gate_main(argv: list[str]) -> int:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
         data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
+    # A shard that failed records who it is too: the merge must count it, never miss it.
+    data = dataclasses.replace(data, shard=_shard(args))
     try:
         data = write_auditor_bundle(data, reports_dir=reports_dir, argv=argv, catalog=catalog, result=result, args=args)
     except HarnessError as error:
-        data = error_input(mode=mode, error=str(error))
+        data = dataclasses.replace(error_input(mode=mode, error=str(error)), shard=_shard(args))
     except OSError as error:
         print(f"compliance gate error: cannot write the evidence to {reports_dir}: {error.strerror}", file=sys.stderr)
         return int(ExitCode.HARNESS_FAILURE)
@@ -160,6 +210,14 @@ def _gate_main(argv: list[str]) -> int:
     if data.error:
         print(f"compliance gate error: {data.error}", file=sys.stderr)
     return int(data.exit_code)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.shard_name is not None and args.shard is None:
+        cli.error("--shard-name needs --shard I/N (valid example: --shard 2/4 --shard-name payments-api)")
+    return args
 
 
 def _base_request(args: argparse.Namespace) -> Any:
@@ -225,18 +283,40 @@ def _relative(path: Path) -> str:
         return path.as_posix()
 
 
-def report_input(result: Any) -> ReportInput:
+def catalog_fields(catalog: Any) -> dict[str, Any]:
+    """What the reports take from policies/ (the gate and ``python -m harness merge`` alike)."""
     from harness.catalog import render_catalog_markdown  # noqa: PLC0415
-    from harness.controls import annotate  # noqa: PLC0415
     from harness.mutations import MUTATIONS  # noqa: PLC0415
+
+    return {
+        "requirements": [_plain(r) for r in catalog.requirements],
+        "policies": [{**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies],
+        "mappings": [_plain(m) for m in catalog.mappings],
+        "mutations": [{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
+        "catalog_markdown": render_catalog_markdown(
+            requirements=catalog.requirements,
+            policies=catalog.policies,
+            mappings=catalog.mappings,
+            waivers=catalog.waivers,
+        ),
+    }
+
+
+def report_input(result: Any) -> ReportInput:
+    from harness.controls import annotate  # noqa: PLC0415
+    from harness.reports import with_template_lines  # noqa: PLC0415
 
     catalog = result.catalog
     delta, changes = result.comparison.records() if result.comparison is not None else (None, [])
+    findings = annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks])
+    fields = catalog_fields(catalog)
+    if result.comparison is not None:  # the change policies of the comparison with a base (harness.delta)
+        fields["policies"] = [*fields["policies"], *result.comparison.policy_records()]
     return ReportInput(
         exit_code=result.exit_code,
         mode=result.mode,
         error="",
-        findings=annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks]),
+        findings=with_template_lines(findings, {a.label: a.path for a in result.assemblies if a.path}),
         assemblies=[
             {
                 "label": a.label,
@@ -259,23 +339,11 @@ def report_input(result: Any) -> ReportInput:
             }
             for r in result.tool_runs
         ],
-        requirements=[_plain(r) for r in catalog.requirements],
-        policies=[
-            *({**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies),
-            *(result.comparison.policy_records() if result.comparison is not None else []),
-        ],
-        mappings=[_plain(m) for m in catalog.mappings],
-        mutations=[{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
         root=ROOT,
         coverage=[_plain(c) for c in result.coverage],
         delta=delta,
         changes=changes,
-        catalog_markdown=render_catalog_markdown(
-            requirements=catalog.requirements,
-            policies=catalog.policies,
-            mappings=catalog.mappings,
-            waivers=catalog.waivers,
-        ),
+        **fields,
     )
 
 
@@ -300,52 +368,29 @@ def write_auditor_bundle(
     data: ReportInput, *, reports_dir: Path, argv: Sequence[str], catalog: Any, result: Any, args: argparse.Namespace
 ) -> ReportInput:
     """controls.md, evidence/ and oscal/ (harness.bundle); returns ``data`` with the per-control roll-up."""
-    import importlib.metadata  # noqa: PLC0415
-
     from harness.bundle import BundleInput, write_bundle  # noqa: PLC0415
     from harness.catalog import POLICIES_DIR  # noqa: PLC0415
-    from harness.controls import roll_up, tools_ran  # noqa: PLC0415
     from harness.evidence import reproducible_time, sanitize  # noqa: PLC0415
 
     timestamp = reproducible_time(ROOT)
     frameworks = list(catalog.frameworks) if catalog is not None else []
     mappings = list(catalog.mappings) if catalog is not None else []
-    applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
-    controls = (
-        roll_up(data.findings, mappings, frameworks, ran=tools_ran(data.tools), applicable=applicable)
-        if frameworks
-        else []
-    )
+    controls = control_roll_up(data, catalog)
     assemblies = list(data.assemblies) or [
         {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()
     ]
-    versions = {"python": sys.version.split()[0]}
-    for package in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "compliance-trestle", "constructs", "jsii"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "not installed"
     gate_command = sanitize(" ".join(["python -m harness", *argv]), root=ROOT)
     write_bundle(
         BundleInput(
             root=ROOT,
             policies_dir=catalog.checks_dir.parent if catalog is not None and catalog.checks_dir else POLICIES_DIR,
-            verdict={
-                "verdict": data.verdict,
-                "exit_code": int(data.exit_code),
-                "mode": data.mode,
-                "error": data.error,
-                "assemblies": [
-                    {"label": a["label"], "exit_code": a["exit_code"], "failed_rules": a["failed_rules"]}
-                    for a in data.assemblies
-                ],
-            },
+            verdict=evidence_verdict(data),
             findings=data.findings,
             controls=controls,
             assemblies=assemblies,
             tools=data.tools,
             commands=[gate_command, *(result.commands if result is not None else [])],
-            versions=versions,
+            versions=tool_versions(),
             timestamp=timestamp,
             frameworks=frameworks,
             mappings=mappings,
@@ -354,3 +399,53 @@ def write_auditor_bundle(
         reports_dir,
     )
     return dataclasses.replace(data, controls=[c.as_dict() for c in controls])
+
+
+def control_roll_up(data: ReportInput, catalog: Any) -> list[Any]:
+    """One status per in-scope control (harness.controls.roll_up) from the report input; none without policies/."""
+    from harness.controls import roll_up, tools_ran  # noqa: PLC0415
+
+    if catalog is None or not catalog.frameworks:
+        return []
+    applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
+    return roll_up(
+        data.findings,
+        list(catalog.mappings),
+        list(catalog.frameworks),
+        ran=tools_ran(data.tools),
+        applicable=applicable,
+    )
+
+
+def evidence_verdict(data: ReportInput) -> dict[str, Any]:
+    """The verdict as evidence.json records it."""
+    verdict: dict[str, Any] = {
+        "verdict": data.verdict,
+        "exit_code": int(data.exit_code),
+        "mode": data.mode,
+        "error": data.error,
+        "assemblies": [
+            {"label": a["label"], "exit_code": a["exit_code"], "failed_rules": a["failed_rules"]}
+            for a in data.assemblies
+        ],
+    }
+    if data.shard is not None:
+        verdict["shard"] = dict(data.shard)
+    if data.shards:
+        verdict["shards"] = [dict(s) for s in data.shards]
+    return verdict
+
+
+def tool_versions() -> dict[str, str]:
+    """The versions evidence.json records: Python, the judging packages and the harness's own code."""
+    import importlib.metadata  # noqa: PLC0415
+
+    from harness.evidence import harness_digest  # noqa: PLC0415
+
+    versions = {"python": sys.version.split()[0], "harness": harness_digest(ROOT)}
+    for package in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "compliance-trestle", "constructs", "jsii"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions

@@ -206,6 +206,9 @@ def build_evidence(
     """The evidence document (a dict, rendered by :func:`render_evidence`)."""
     inputs = []
     for assembly in sorted(assemblies, key=lambda a: str(a["label"])):
+        if "files" in assembly:  # hashed by the run that read it (a shard, for python -m harness merge)
+            inputs.append({"label": assembly["label"], "path": assembly["path"], "files": list(assembly["files"])})
+            continue
         directory = Path(str(assembly["abs_path"]))
         inputs.append(
             {
@@ -230,6 +233,19 @@ def build_evidence(
         "versions": dict(sorted(versions.items())),
         "commands": list(commands),
     }
+
+
+HARNESS_GLOBS = ("harness/**/*.py", "harness/**/*.yaml")
+
+
+def harness_digest(root: Path) -> str:
+    """One SHA-256 over the gate's own code (path and content of each file): which harness judged.
+
+    Shards of one merge must come from the same harness (``python -m harness merge`` compares it).
+    """
+    files = sorted({p for pattern in HARNESS_GLOBS for p in root.glob(pattern) if p.is_file()})
+    lines = "".join(f"{p.relative_to(root).as_posix()}\0{sha256_file(p)}\n" for p in files)
+    return "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
 def render_evidence(document: Mapping[str, Any]) -> str:

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
 from harness.base import Base, BaseBuilder, BaseRequest, rules_digest
-from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.catalog.loaded import Catalog
+from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
 from harness.changes import change_findings, compare_assemblies, load_change_rules
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
@@ -56,7 +57,7 @@ from harness.judge import (
     waive_gate_findings,
     waiver_findings,
 )
-from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse
+from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
 from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
 from harness.proc import Started
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
@@ -71,19 +72,6 @@ from harness.waivers import WaiverBook
 from harness.worlds import Expansion, expand
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Catalog:
-    requirements: list[Requirement]
-    policies: list[Policy]
-    mappings: list[ControlMapping]
-    waivers: list[Waiver]
-    checks_dir: Path | None
-    frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
-
-    def policy(self, policy_id: str) -> Policy | None:
-        return next((p for p in self.policies if p.id == policy_id), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,32 +114,6 @@ class GateResult:
     @property
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if f.status.gates]
-
-
-def load_catalog(root: Path | None = None) -> Catalog:
-    """Everything policies/ declares, or a HarnessError: the gate never runs without its policies."""
-    from harness import catalog  # noqa: PLC0415
-
-    policies_dir = catalog.POLICIES_DIR if root is None else root
-    checks_dir = catalog.CHECKS_DIR if root is None else root / catalog.CHECKS_DIR.name
-    try:
-        loaded = Catalog(
-            requirements=catalog.load_requirements(policies_dir),
-            policies=catalog.load_policies(policies_dir),
-            mappings=catalog.load_mappings(policies_dir),
-            waivers=catalog.load_waivers(policies_dir),
-            checks_dir=checks_dir,
-            frameworks=catalog.load_frameworks(policies_dir),
-        )
-    except HarnessError:
-        raise
-    except Exception as error:
-        raise HarnessError(f"policies/ cannot be loaded: {type(error).__name__}: {error}") from error
-    if not loaded.policies:
-        raise HarnessError(f"{policies_dir} declares no policies")
-    if not checks_dir.is_dir():
-        raise HarnessError(f"policy checks directory {checks_dir} is missing")
-    return loaded
 
 
 def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> GateResult:
@@ -522,26 +484,23 @@ def _nag_run(
     recorded = dict(runs or {})
     for outcome in outcomes:
         recorded.update(outcome.runs)
+    pack_runs = [
+        RulePackRun(
+            name=name,
+            label=PACK_LABELS[name],
+            resources=recorded[name].resources if name in recorded else 0,
+            findings=sum(o.findings_of(name) for o in outcomes),
+        )
+        for name in PACK_NAMES
+    ]
     return ToolRun(
         source=Source.CDK_NAG,
         version=importlib.metadata.version("cdk-nag"),
         command=command,
         duration_s=time.monotonic() - began,
         evaluated=sum(len(o.violations) + len(o.suppressed) for o in outcomes),
-        notes=[
-            f"packs ran: {', '.join(PACK_LABELS[name] for name in PACK_NAMES)}",
-            f"packs with findings: {', '.join(PACK_LABELS[p] for p in packs) or 'none'}",
-            *([f"resources handed to each pack: {resources}"] if resources else []),
-        ],
-        packs=[
-            RulePackRun(
-                name=name,
-                label=PACK_LABELS[name],
-                resources=recorded[name].resources if name in recorded else 0,
-                findings=sum(o.findings_of(name) for o in outcomes),
-            )
-            for name in PACK_NAMES
-        ],
+        notes=nag_notes(pack_runs, with_findings=packs, resources=resources),
+        packs=pack_runs,
     )
 
 

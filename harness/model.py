@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
@@ -64,6 +64,9 @@ class Finding:
     world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
     code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
     code_line: int = 0
+    # Line of the logical id in the template as gated (0 = unknown): compliance.json carries it so a
+    # report rebuilt from it (python -m harness merge) points at the same line without the template.
+    template_line: int = field(default=0, compare=False)
     # Framework key -> control ids the rule is mapped to (harness.controls.annotate; not part of sort_key:
     # a function of rule_id, which already is).
     controls: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
@@ -89,6 +92,19 @@ class RulePackRun:
     label: str  # what auditors read, e.g. "PCI DSS 3.2.1 (cdk-nag pack, not v4.0.1)"
     resources: int  # resources in the templates handed to the pack (harness.nag.PackRun.resources)
     findings: int  # violations and acknowledged violations it reported
+
+
+def nag_notes(packs: Sequence[RulePackRun], *, with_findings: Collection[str], resources: int) -> list[str]:
+    """The notes of a cdk-nag tool run: what ran, which packs found something, what each was handed.
+
+    One function for the gate and ``python -m harness merge`` (which adds the shards' packs up).
+    """
+    labels = {pack.name: pack.label for pack in packs}
+    return [
+        f"packs ran: {', '.join(pack.label for pack in packs)}",
+        f"packs with findings: {', '.join(labels[name] for name in sorted(with_findings) if name in labels) or 'none'}",
+        *([f"resources handed to each pack: {resources}"] if resources else []),
+    ]
 
 
 @dataclass(kw_only=True)

@@ -14,8 +14,8 @@ import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,9 @@ class ReportInput:
     delta: dict[str, Any] | None = None  # with a base: introduced / fixed / unchanged (harness.delta)
     changes: Sequence[dict[str, Any]] = ()  # with a base: resources that differ (harness.changes)
     link_base: str = ""  # prefix of links to source lines in the Markdown report
+    shard: Mapping[str, Any] | None = None  # this run is shard {index, total, name} of a CI matrix (--shard)
+    shards: Sequence[Mapping[str, Any]] = ()  # a merged report: every shard folded in (harness.merge)
+    sarif_category: str = "compliance-gate"  # code scanning category prefix of every SARIF run
 
     @property
     def verdict(self) -> str:
@@ -122,6 +125,25 @@ def _resource(f: Finding) -> str:
     if f.logical_id:
         return f"{f.logical_id} ({f.resource_type})" if f.resource_type else f.logical_id
     return f.template or "-"
+
+
+def _md_shards(data: ReportInput) -> list[str]:
+    """A merged report's shards (python -m harness merge); nothing for one run."""
+    shards = data.shards
+    if not shards:
+        return []
+    return [
+        f"## Shards ({len(shards)}, merged by `python -m harness merge`)",
+        "",
+        "| Shard | Name | Verdict | Exit | Assemblies |",
+        "|---|---|---|---:|---|",
+        *(
+            f"| {s['index']}/{s['total']} | {cell(s['name'])} | {s['verdict']} | {s['exit_code']} | "
+            f"{cell(', '.join(s['assemblies']) or '-')} |"
+            for s in shards
+        ),
+        "",
+    ]
 
 
 def render_markdown(data: ReportInput) -> str:
@@ -320,6 +342,7 @@ MARKDOWN_SECTIONS = (
     _md_delta,
     _md_counts,
     _md_tools,
+    _md_shards,
     _md_assemblies,
     _md_failures,
     _md_not_evaluated,
@@ -354,6 +377,10 @@ def render_json(data: ReportInput) -> str:
             for f in data.findings
         ],
     }
+    if data.shard is not None:
+        document["shard"] = dict(data.shard)
+    if data.shards:
+        document["shards"] = [dict(s) for s in data.shards]
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -400,6 +427,29 @@ def render_junit(data: ReportInput) -> str:
                 ET.SubElement(case, "system-out").text = f"warning: {f.message or f.title}"
     ET.indent(suites)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def with_template_lines(findings: Sequence[Finding], roots: Mapping[str, str]) -> list[Finding]:
+    """Each finding with the line of its logical id in its template (``roots``: assembly label -> directory)."""
+    cache: dict[str, list[str]] = {}
+    return [
+        replace(f, template_line=_template_line(Path(), roots[f.assembly], f.template, f.logical_id, cache))
+        if f.template and f.logical_id and f.assembly in roots and not f.template_line
+        else f
+        for f in findings
+    ]
+
+
+def _template_line(root: Path, assembly_root: str, template: str, logical_id: str, cache: dict[str, list[str]]) -> int:
+    path = Path(assembly_root) / template
+    key = str(path)
+    if key not in cache:
+        try:
+            cache[key] = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            cache[key] = []
+    needle = f'"{logical_id}": {{'
+    return next((i for i, line in enumerate(cache[key], start=1) if line.strip().startswith(needle)), 1)
 
 
 def _run_result(findings: Sequence[Finding], rule_ids: set[str]) -> str:

@@ -108,7 +108,12 @@ class _Locator:
             return None
         path = root / f.template
         needle = f'"{f.logical_id}": {{'
-        line = self.lines.find(path, lambda text: text.strip().startswith(needle)) if f.logical_id else 1
+        # template_line: as the gate saw it; a merged report (harness.merge) may not have the template.
+        line = (
+            (f.template_line or self.lines.find(path, lambda text: text.strip().startswith(needle)))
+            if f.logical_id
+            else 1
+        )
         relative = _relative(self.root, path)
         if relative is not None:
             return _physical(relative, line)
@@ -217,7 +222,7 @@ def render_sarif(data: ReportInput) -> str:
             results.append(_result(f, index=index[f.rule_id], locator=locator, occurrence=seen[identity(f)]))
         run: dict[str, Any] = {
             "tool": {"driver": {"name": f"compliance-gate/{source.value}", "rules": rules}},
-            "automationDetails": {"id": f"compliance-gate/{source.value}/"},
+            "automationDetails": {"id": f"{data.sarif_category}/{source.value}/"},
             "results": results,
         }
         if locator.outside:

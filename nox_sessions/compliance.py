@@ -38,6 +38,8 @@ def _arguments(session: nox.Session) -> argparse.Namespace:
         "--base-cache", default=None, metavar="DIR", help="cache of bases (default: .cache/compliance-base)"
     )
     parser.add_argument("--source-url", default=None, metavar="URL", help="prefix of source links in compliance.md")
+    parser.add_argument("--shard", default=None, metavar="I/N", help="this run is shard I of N of a CI matrix")
+    parser.add_argument("--shard-name", default=None, metavar="NAME", help="name of this shard (with --shard)")
     return parser.parse_args(session.posargs)
 
 
@@ -60,7 +62,8 @@ def compliance(session: nox.Session) -> None:
     if args.today:
         argv += ["--today", args.today]
     # The base is synthesized by the gate with this session's interpreter: the same pinned toolchain.
-    for option in ("base", "base_assembly", "base_cache", "source_url"):
+    # --shard/--shard-name: the gate validates them (exit 2 with one line).
+    for option in ("base", "base_assembly", "base_cache", "source_url", "shard", "shard_name"):
         value = getattr(args, option)
         if value:
             argv += [f"--{option.replace('_', '-')}", value]
@@ -74,3 +77,31 @@ def compliance(session: nox.Session) -> None:
         # nox turns every failed session into exit 1; the gate's 1 (violations) and 2 (harness
         # failure) must reach CI unchanged, so leave nox with the gate's own code.
         raise SystemExit(code)
+
+
+@nox.session
+def merge(session: nox.Session) -> None:
+    """Fold a CI matrix's shard reports into one verdict: ``nox -s merge -- DIR... [--reports OUT]``.
+
+    Every argument goes to ``python -m harness merge`` (docs/compliance-gate.md, "CI matrix");
+    its exit code passes through: the worst shard's, 2 when a shard is missing or does not match.
+    """
+    if not session.posargs:
+        session.error("give each shard's report directory: nox -s merge -- shards/* --reports reports")
+    install_locked(session, "test")
+    reports = Path(_reports_of(session.posargs)) / "compliance.json"
+    reports.unlink(missing_ok=True)  # a refused merge must not leave an earlier verdict in place
+    session.run("python", "-m", "harness", "merge", *session.posargs, success_codes=[0, 1, 2])
+    verdict = json.loads(reports.read_text(encoding="utf-8"))["exit_code"] if reports.is_file() else 2
+    session.log(f"merged verdict: exit {verdict}; reports in {reports.parent}")
+    if verdict:
+        raise SystemExit(verdict)
+
+
+def _reports_of(argv: list[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--reports" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--reports="):
+            return arg.split("=", 1)[1]
+    return str(REPORTS)

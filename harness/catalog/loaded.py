@@ -1,0 +1,52 @@
+"""The whole of ``policies/``, loaded and validated once: what the gate and the merge judge with.
+
+Apart from harness.gate so that ``python -m harness merge`` reads the catalog without the gate's
+tools (harness.gate imports cdk-nag, whose jsii runtime takes about 1.5 s to start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.errors import HarnessError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    requirements: list[Requirement]
+    policies: list[Policy]
+    mappings: list[ControlMapping]
+    waivers: list[Waiver]
+    checks_dir: Path | None
+    frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
+
+    def policy(self, policy_id: str) -> Policy | None:
+        return next((p for p in self.policies if p.id == policy_id), None)
+
+
+def load_catalog(root: Path | None = None) -> Catalog:
+    """Everything policies/ declares, or a HarnessError: the gate never runs without its policies."""
+    from harness import catalog  # noqa: PLC0415
+
+    policies_dir = catalog.POLICIES_DIR if root is None else root
+    checks_dir = catalog.CHECKS_DIR if root is None else root / catalog.CHECKS_DIR.name
+    try:
+        loaded = Catalog(
+            requirements=catalog.load_requirements(policies_dir),
+            policies=catalog.load_policies(policies_dir),
+            mappings=catalog.load_mappings(policies_dir),
+            waivers=catalog.load_waivers(policies_dir),
+            checks_dir=checks_dir,
+            frameworks=catalog.load_frameworks(policies_dir),
+        )
+    except HarnessError:
+        raise
+    except Exception as error:
+        raise HarnessError(f"policies/ cannot be loaded: {type(error).__name__}: {error}") from error
+    if not loaded.policies:
+        raise HarnessError(f"{policies_dir} declares no policies")
+    if not checks_dir.is_dir():
+        raise HarnessError(f"policy checks directory {checks_dir} is missing")
+    return loaded
