@@ -46,17 +46,21 @@ class TestRun:
 # what every pytest process pays to start (~1.5 s): only used to balance the processes, so
 # a stale figure costs balance, never correctness. Files not listed weigh DEFAULT_FILE_WEIGHT.
 FILE_WEIGHTS = {
-    "tests/property/test_config_properties.py": 11.0,  # thousands of config examples, 3 cold app.py runs
-    "tests/property/test_template_properties.py": 13.0,  # ~50 synthesized examples, ~15 judged by checkov
-    "tests/property/test_properties_catch_bugs.py": 3.5,
-    "tests/unit/test_app_cli.py": 4.0,  # cold app.py processes
-    "tests/unit/test_migration.py": 1.5,
+    "tests/property/test_template_properties.py": 15.0,  # ~50 synthesized examples, ~7 judged by checkov
+    "tests/property/test_config_properties.py": 7.5,  # thousands of config examples, 2 cold app.py runs
+    "tests/property/test_properties_catch_bugs.py": 3.3,
+    "tests/unit/test_app_cli.py": 3.5,  # cold app.py processes
+    "tests/unit/test_layering.py": 0.3,
+    "tests/unit/test_migration.py": 1.2,
     "tests/unit/test_tags_and_naming.py": 1.0,
     "tests/unit/test_determinism.py": 1.0,
-    "tests/snapshot/test_templates.py": 1.5,
-    "tests/snapshot/test_snapshot_catches_changes.py": 1.5,
+    "tests/snapshot/test_templates.py": 1.0,
+    "tests/snapshot/test_snapshot_catches_changes.py": 1.0,
 }
-DEFAULT_FILE_WEIGHT = 0.7
+DEFAULT_FILE_WEIGHT = 0.5
+# Files sharing one costly session fixture run in one process, or each process would pay it:
+# test_app_cli and test_layering share one cold `python app.py` synthesis (tests/unit/conftest.py).
+FILE_GROUPS = (("tests/unit/test_app_cli.py", "tests/unit/test_layering.py"),)
 # pytest's default test file patterns (pyproject.toml does not change python_files).
 TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 
@@ -78,14 +82,22 @@ def tier_files(root: Path, tier: str) -> list[str]:
 def plan_groups(files: Sequence[str], *, processes: int) -> list[tuple[str, ...]]:
     """Longest-processing-time-first split of the test files over ``processes`` pytest processes.
 
-    Deterministic: ties are broken by file name, and each group keeps the files in name order.
+    The files of one FILE_GROUPS entry move together. Deterministic: ties are broken by file
+    name, and each process gets its files in name order.
     """
-    buckets: list[list[str]] = [[] for _ in range(max(1, min(processes, len(files))))]
+    units = [tuple(g) for g in FILE_GROUPS if set(g) <= set(files)]
+    grouped = {f for unit in units for f in unit}
+    units += [(f,) for f in files if f not in grouped]
+
+    def weight(unit: tuple[str, ...]) -> float:
+        return sum(FILE_WEIGHTS.get(f, DEFAULT_FILE_WEIGHT) for f in unit)
+
+    buckets: list[list[str]] = [[] for _ in range(max(1, min(processes, len(units))))]
     loads = [0.0] * len(buckets)
-    for file in sorted(files, key=lambda f: (-FILE_WEIGHTS.get(f, DEFAULT_FILE_WEIGHT), f)):
+    for unit in sorted(units, key=lambda u: (-weight(u), u)):
         index = loads.index(min(loads))
-        buckets[index].append(file)
-        loads[index] += FILE_WEIGHTS.get(file, DEFAULT_FILE_WEIGHT)
+        buckets[index] += unit
+        loads[index] += weight(unit)
     return [tuple(sorted(bucket)) for bucket in buckets if bucket]
 
 

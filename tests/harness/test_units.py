@@ -177,14 +177,17 @@ def test_reports_render_identically_and_say_why_the_gate_errored() -> None:
 
 
 def test_test_files_are_balanced_over_the_cpus() -> None:
-    from harness.run_pytest import FILE_WEIGHTS, TIERS, plan_groups, tier_files  # noqa: PLC0415
+    from harness.run_pytest import FILE_GROUPS, FILE_WEIGHTS, TIERS, plan_groups, tier_files  # noqa: PLC0415
 
     files = [f for tier in TIERS for f in tier_files(ROOT, tier)]
     assert set(FILE_WEIGHTS) <= set(files), "a weight names a test file that no longer exists"
+    assert {f for group in FILE_GROUPS for f in group} <= set(files), "a group names a test file that no longer exists"
     two = plan_groups(files, processes=2)
     assert sorted(f for group in two for f in group) == sorted(files)  # every file once
-    loads = [sum(FILE_WEIGHTS.get(f, 0.7) for f in group) for group in two]
+    loads = [sum(FILE_WEIGHTS.get(f, 0.5) for f in group) for group in two]
     assert max(loads) - min(loads) <= max(FILE_WEIGHTS.values()) / 2  # no CPU left waiting for the other
+    for companions in FILE_GROUPS:  # files sharing a session fixture share a process
+        assert any(set(companions) <= set(group) for group in two)
     assert plan_groups(files, processes=1) == [tuple(sorted(files))]
     assert plan_groups(["tests/unit/test_a.py"], processes=8) == [("tests/unit/test_a.py",)]
     assert plan_groups(files, processes=2) == two  # deterministic
