@@ -2,7 +2,7 @@
 
 The policies are checkov custom checks (``policies/checks``) and checkov lives in its own venv
 (``$CHECKOV_BIN``, else ``.nox/_checkov-tool``). Starting it costs 2-4 s, scanning one template
-about 0.2 s, so a property test cannot start one per example. :class:`PolicyScanner` starts
+0.3-0.5 s of CPU, so a property test cannot start one per example. :class:`PolicyScanner` starts
 checkov's interpreter once, imports its CloudFormation runner and loads the policies once,
 then scans one template per request (a JSON line in, a JSON line out), so a Hypothesis test
 can judge every example inline and shrink a failure like any other.
