@@ -68,9 +68,11 @@ COVERING_EXAMPLES = [
 
 
 # About 5 of the 40 random examples on CI; each judgement is a checkov scan of 0.3-0.5 s of CPU.
-POLICY_SAMPLE_EVERY = 8
-# Shrinks towards True: a failing example is reproduced with the policies judging it.
-judged_by_policies = st.sampled_from([True, *[False] * (POLICY_SAMPLE_EVERY - 1)])
+# True goes last: Hypothesis favours the first of sampled_from's elements (first, it judged
+# about a third), and shrinking moves towards it, which a policy failure cannot follow, so a
+# reported policy failure keeps judge_policies=True.
+POLICY_SAMPLE_EVERY = 6
+judged_by_policies = st.sampled_from([*[False] * (POLICY_SAMPLE_EVERY - 1), True])
 
 
 @settings(max_examples=synth_examples(), deadline=None)
