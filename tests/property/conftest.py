@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,12 +34,28 @@ def _hypothesis_first_use_costs() -> None:
     find(warm_up, lambda _: True, settings=warm)
 
 
-@pytest.fixture(scope="session")
-def policy_scanner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicyScanner]:
-    """One warm checkov process with the project's policies for the whole session (policy_scan.py)."""
+_STARTED_SCANNER = pytest.StashKey["PolicyScanner | PolicyScanError"]()
+
+
+def _start_scanner() -> PolicyScanner | PolicyScanError:
     try:
-        scanner = PolicyScanner(workdir=tmp_path_factory.mktemp("policy-scan"))
+        return PolicyScanner(workdir=Path(tempfile.mkdtemp(prefix="policy-scan-")))
     except PolicyScanError as error:
-        pytest.fail(str(error), pytrace=False)  # a policy check that cannot run proves nothing: fail, never skip
+        return error
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start checkov as soon as a collected test will need it: its imports (~1.5 s) then run
+    while the tests before the first judged example do, instead of holding that example up."""
+    if any("policy_scanner" in getattr(item, "fixturenames", ()) for item in session.items):
+        session.config.stash[_STARTED_SCANNER] = _start_scanner()
+
+
+@pytest.fixture(scope="session")
+def policy_scanner(request: pytest.FixtureRequest) -> Iterator[PolicyScanner]:
+    """One warm checkov process with the project's policies for the whole session (policy_scan.py)."""
+    scanner = request.config.stash.get(_STARTED_SCANNER, None) or _start_scanner()
+    if isinstance(scanner, PolicyScanError):
+        pytest.fail(str(scanner), pytrace=False)  # a policy check that cannot run proves nothing: fail, never skip
     yield scanner
     scanner.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -137,10 +138,11 @@ class PolicyScanner:
         assert stdout is not None
         readable, _, _ = select.select([stdout], [], [], timeout_s)
         line = stdout.readline() if readable else ""
-        if not line:
+        if not line:  # end of file (the worker is gone) or no answer in time
+            reason = "exited" if readable else f"gave no answer within {timeout_s:.0f} s"
+            tail = self._log_tail()
             self.close()
-            reason = "exited" if self._process.poll() is not None else f"gave no answer within {timeout_s:.0f} s"
-            raise PolicyScanError(f"checkov worker {reason} while {what}: {self._log_tail()}")
+            raise PolicyScanError(f"checkov worker {reason} while {what}: {tail}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -174,12 +176,11 @@ class PolicyScanner:
         results = [PolicyResult(r["id"], r["name"], r["result"], r["resource"]) for r in answer["results"]]
         if not results:
             raise PolicyScanError(f"no project policy evaluated {path.name}: were policies/checks loaded?")
-        scan = PolicyScan(results=sorted(results, key=lambda r: (r.policy_id, r.resource, r.result)))
-        if not scan.failed:
-            path.unlink()  # a failing template stays in the session's temp dir, to read
-        return scan
+        path.unlink()  # a failure is reproduced from its context (Hypothesis prints it), not from this file
+        return PolicyScan(results=sorted(results, key=lambda r: (r.policy_id, r.resource, r.result)))
 
     def close(self) -> None:
+        """Stop the worker and remove its work directory."""
         if self._process.poll() is None:
             if self._process.stdin is not None:
                 self._process.stdin.close()
@@ -189,6 +190,7 @@ class PolicyScanner:
                 self._process.kill()
                 self._process.wait()
         self._log.close()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
 
 def policy_failures(stack: Synthesized, *, scanner: PolicyScanner) -> str:
