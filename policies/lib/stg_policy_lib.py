@@ -41,7 +41,7 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -718,7 +718,8 @@ def follows_convention(name: Any, suffix: str | None) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def cidr_within(cidr: Any, allowed: tuple[str, ...]) -> bool:
+def cidr_within(cidr: Any, allowed: Sequence[str]) -> bool:
+    """True if ``cidr`` lies inside one of the ``allowed`` ranges (same IP version); False for anything else."""
     if not isinstance(cidr, str):
         return False
     try:
@@ -727,7 +728,7 @@ def cidr_within(cidr: Any, allowed: tuple[str, ...]) -> bool:
         return False
     return any(
         network.version == a.version and network.subnet_of(a)  # type: ignore[arg-type]
-        for a in (ipaddress.ip_network(x) for x in allowed)
+        for a in (ipaddress.ip_network(x, strict=False) for x in allowed)
     )
 
 

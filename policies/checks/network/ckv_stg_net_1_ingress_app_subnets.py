@@ -10,7 +10,6 @@ parameters, conditions and intrinsics by the shared resolver.
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,19 +61,8 @@ DATABASES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
 SOURCE_GROUP_KEYS = ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId")
 
 
-def within(cidr: str, allowed: tuple[str, ...] | list[str]) -> bool:
-    try:
-        network = ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return False
-    return any(
-        network.version == a.version and network.subnet_of(a)  # type: ignore[arg-type]
-        for a in (ipaddress.ip_network(x, strict=False) for x in allowed)
-    )
-
-
 def within_app_subnets(cidr: str) -> bool:
-    return within(cidr, STAGING_APP_SUBNET_CIDRS)
+    return lib.cidr_within(cidr, STAGING_APP_SUBNET_CIDRS)
 
 
 def database_subnet_cidrs(ctx: lib.Context) -> list[str]:
@@ -157,7 +145,7 @@ def _source_verdict(ctx: lib.Context, rule: Mapping[str, Any], *, target: str | 
 
 def _cidr_verdict(ctx: lib.Context, cidr: Any, *, target: str | None, where: str) -> lib.Verdict:
     verdict = cidr_source(cidr, "CidrIp", ctx)
-    out_of_database = isinstance(cidr, str) and within(cidr, database_subnet_cidrs(ctx))
+    out_of_database = isinstance(cidr, str) and lib.cidr_within(cidr, database_subnet_cidrs(ctx))
     if target is None and verdict.status == lib.FAILED and out_of_database:
         return lib.passed(f"{where}: opens a path out of this stack's database subnets ({cidr}), not into them")
     return lib.Verdict(verdict.status, f"{where}: {verdict.reason}") if verdict.reason else verdict
