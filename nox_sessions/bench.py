@@ -11,10 +11,10 @@ from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, ensure_checkov, insta
 def bench(session: nox.Session) -> None:
     """Run every benchmark in benchmarks/ (or the ones named in args) and print their figures.
 
-    gate_vs_tools: full gate / bare scan and gate without tiers / bare scan; many_stacks: cost
-    per stack at N = 1, 4, 16 against checkov + cfn-lint alone; property_synth_rate: property
-    examples per second; merge_shards: the merge's wall time (a hook until the merge exists);
-    synth_node: Node 24 vs the system Node. ``_*.py`` are helpers, not benchmarks.
+    Issue 12's figures: gate_vs_tools (full gate / bare scan, gate without tiers / bare scan),
+    many_stacks (cost per stack at N = 1, 4, 16 against checkov + cfn-lint alone),
+    property_synth_rate (property examples per second) and merge_shards (the CI matrix's merge
+    for 2 and 8 shards). ``_*.py`` are helpers, not benchmarks.
     """
     install_locked(session, "test")
     checkov = ensure_checkov(session)
