@@ -1,17 +1,20 @@
-"""The compliance gate's wall time against the tools it wraps, run one after another.
+"""The compliance gate against the bare scan it wraps, side by side in one run (issue 12's ratios).
 
-Prints, in one run on this machine:
+Each round runs, one after another on this machine:
 
-* the baseline: ``python app.py`` (synth, into a temp dir) + ``checkov`` (offline, the
-  project's checks) + ``cfn-lint``, sequentially, and their sum;
-* ``nox -s compliance`` cold (``--reuse-venv=never``: nox rebuilds the session venv from the
-  lock file, from uv's local cache) and warm (venvs reused), full (with the test tiers) and
-  ``-- --no-tests`` (the template-level work the baseline also does, plus cdk-nag, waivers and
-  reports).
+* the bare scan: ``python app.py`` (synth, into a temp dir), ``checkov`` (offline, the
+  project's policies) and ``cfn-lint``, sequentially: what a developer would run by hand;
+* ``nox -s compliance -- --no-tests``, warm (venvs reused): the same template checks plus
+  cdk-nag, waivers and every report;
+* ``nox -s compliance``, warm: the full gate, with the unit, snapshot and property tiers.
 
-checkov's own venv is built once by ``ensure_checkov`` and reused by both (it is keyed on
-requirements/checkov.txt). Without ``nox`` on PATH the gate is timed as ``python -m harness``.
-``BENCH_FULL=0`` skips the full-gate runs (they include the ~40 s test tiers).
+Printed: the median over ``BENCH_ROUNDS`` rounds (default 3) of each, as wall time and CPU
+seconds, and the two ratios the issue sets goals for (full gate / bare scan <= 2.5). Rounds
+interleave the three so the shared machine's load hits all of them alike; one untimed run of
+each gate comes first (venv install after a lock change, first bytecode caches). ``BENCH_FULL=0``
+skips the full gate; ``BENCH_COLD=1`` adds one cold run of each gate (``--reuse-venv=never``:
+nox rebuilds the session venv from uv's cache). Without ``nox`` on PATH the gate is timed as
+``python -m harness``. A gate verdict of 1 (violations) still times the whole gate; 2 stops.
 """
 
 from __future__ import annotations
@@ -19,32 +22,21 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import Timing, checkov_executable, load, median, timed  # noqa: E402
 from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: E402  (standard library only)
 
-
-def timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, ok: Sequence[int] = (0,)) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode not in ok:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        sys.exit(f"benchmark step failed (exit {done.returncode}): {' '.join(argv[:4])}...\n" + "\n".join(tail))
-    return elapsed
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)  # a bit mask of finding levels; 1 would be a crash
 
 
-def baseline(checkov: str) -> dict[str, float]:
+def bare_scan(checkov: str) -> dict[str, Timing]:
     with tempfile.TemporaryDirectory(prefix="bench-cdk-out-") as outdir:
         synth = timed([sys.executable, "app.py"], env={"CDK_OUTDIR": outdir})
         scan = timed(
@@ -54,39 +46,59 @@ def baseline(checkov: str) -> dict[str, float]:
         )  # fmt: skip
         cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
         lint = timed(
-            [cfn_lint, "--regions", "us-east-1", "--", *glob.glob(f"{outdir}/*.template.json")],
-            ok=(0, 2, 4, 6, 8, 10, 12, 14),
+            [cfn_lint, "--regions", "us-east-1", "--", *glob.glob(f"{outdir}/*.template.json")], ok=LINT_EXIT_CODES
         )
     return {"synth (python app.py)": synth, "checkov": scan, "cfn-lint": lint}
 
 
-def gate(extra: Sequence[str], *, cold: bool) -> float:
+def gate(extra: list[str], *, cold: bool = False) -> Timing:
     nox = shutil.which("nox")
     if nox is None:
-        return timed([sys.executable, "-m", "harness", "-q", *extra])
-    reuse = ["--reuse-venv=never"] if cold else ["--reuse-venv=yes"]
-    return timed([nox, *reuse, "-s", "compliance", "--", *extra])
+        return timed([sys.executable, "-m", "harness", "-q", *extra], ok=(0, 1))
+    return timed(
+        [nox, "--reuse-venv=never" if cold else "--reuse-venv=yes", "-s", "compliance", "--", *extra], ok=(0, 1)
+    )
 
 
-def main() -> None:
-    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
-    if not Path(checkov).is_file():
-        sys.exit(f"checkov not found at {checkov}: run `nox -s bench` (it sets CHECKOV_BIN)")
-    print(f"machine: {os.cpu_count()} CPUs; nox: {shutil.which('nox') or 'not on PATH (timing python -m harness)'}")
-    parts = baseline(checkov)
-    total = sum(parts.values())
-    for name, seconds in parts.items():
-        print(f"  {name:<28}{seconds:7.1f} s")
-    print(f"  {'sum (one after another)':<28}{total:7.1f} s")
-    runs = [("gate --no-tests", ["--no-tests"])]
+def show(label: str, timing: Timing, *, against: Timing | None = None) -> None:
+    ratio = (
+        f"   {timing.wall_s / against.wall_s:5.2f}x wall  {timing.cpu_s / against.cpu_s:5.2f}x CPU" if against else ""
+    )
+    print(f"  {label:<34}{timing.wall_s:7.1f} s wall {timing.cpu_s:7.1f} s CPU{ratio}")
+
+
+def main() -> int:
+    checkov = checkov_executable()
+    runs = {"gate without tiers (--no-tests)": ["--no-tests"]}
     if os.environ.get("BENCH_FULL", "1") != "0":
-        runs.append(("gate (with test tiers)", []))
-    for label, extra in runs:
-        cold = gate(extra, cold=True)
-        warm = gate(extra, cold=False)
-        print(f"  nox -s compliance {label:<24} cold {cold:6.1f} s   warm {warm:6.1f} s   "
-              f"(warm / sum = {warm / total:.2f})")  # fmt: skip
+        runs["full gate (unit, snapshot, property)"] = []
+    print(f"gate vs bare scan: median of {ROUNDS} interleaved rounds; nox: {shutil.which('nox') or 'not on PATH'}")
+    print(f"  at start: {load()}")
+    # Warm-up, untimed: nox (re)installs the session venv from the lock file if it changed, and
+    # the first run writes the bytecode caches; "warm" is every run after that.
+    for extra in runs.values():
+        gate(extra)
+    parts: dict[str, list[Timing]] = {}
+    gates: dict[str, list[Timing]] = {label: [] for label in runs}
+    for _ in range(ROUNDS):
+        for name, timing in bare_scan(checkov).items():
+            parts.setdefault(name, []).append(timing)
+        for label, extra in runs.items():
+            gates[label].append(gate(extra))
+    bare = Timing(0.0, 0.0)
+    for name, timings in parts.items():
+        show(name, median(timings))
+        bare = bare + median(timings)
+    show("bare scan (one after another)", bare)
+    for label, timings in gates.items():
+        show(f"{label}", median(timings), against=bare)
+    if os.environ.get("BENCH_COLD") == "1":
+        for label, extra in runs.items():
+            show(f"{label}, cold", gate(extra, cold=True), against=bare)
+    print(f"  at end: {load()}")
+    print("  goals (issue 12): full gate / bare scan <= 2.5 (wall)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,6 @@ adds them (as the compliance gate does) to show their cost. ``BENCH_EXAMPLES`` s
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
@@ -23,10 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import Phase, given, settings  # noqa: E402
 
-from infra.app_builder import add_staging_stacks, new_app  # noqa: E402
 from tests.property.compliance import violations  # noqa: E402
 from tests.property.strategies import Overrides, valid_overrides  # noqa: E402
-from tests.property.synth import Synthesized, synth_stacks  # noqa: E402
+from tests.property.synth import build_app, read_templates, synth_stacks  # noqa: E402
 
 EXAMPLES = int(os.environ.get("BENCH_EXAMPLES", "30"))
 WITH_NAG = os.environ.get("BENCH_NAG") == "1"
@@ -36,8 +34,7 @@ WARM_UP = 3
 def phases_of_one_synth(outdir: Path, overrides: dict[str, object]) -> tuple[float, float, float]:
     """(construct tree, app.synth(), checks) seconds for one example, as synth_stacks does it."""
     started = time.perf_counter()
-    app = new_app(context=overrides, outdir=str(outdir))
-    stacks = add_staging_stacks(app)
+    app, stacks = build_app(overrides, outdir)
     if WITH_NAG:
         from harness.nag import add_nag_validations  # noqa: PLC0415  (the gate's plugins, only when asked)
 
@@ -45,9 +42,8 @@ def phases_of_one_synth(outdir: Path, overrides: dict[str, object]) -> tuple[flo
     built = time.perf_counter()
     app.synth()
     synthesized = time.perf_counter()
-    for stack in stacks:
-        template = json.loads((outdir / stack.template_file).read_text(encoding="utf-8"))
-        assert not violations(Synthesized(stack.stack_name, stack.config, template), overrides)
+    for stack in read_templates(stacks, outdir):
+        assert not violations(stack, overrides)
     checked = time.perf_counter()
     return built - started, synthesized - built, checked - synthesized
 

@@ -1,8 +1,10 @@
 """The test tiers (unit, snapshot, property) as pytest processes whose JUnit XML counts in the verdict.
 
-The tiers are the gate's longest stage (~40 s on 2 CPUs, serially), so they are split over
-up to one pytest process per CPU, longest tiers first, each with its own ``--basetemp``;
-their JUnit files are merged into ``reports/tests.junit.xml``.
+The tiers are the gate's longest stage, so their test files are spread over one pytest
+process per CPU, heaviest first onto the least loaded process (longest-processing-time
+first), each process with its own ``--basetemp``; their JUnit files are merged into
+``reports/tests.junit.xml``. Balancing by file rather than by tier matters: the property
+tier alone is about half of the work, so one process per tier left a CPU idle at the end.
 """
 
 from __future__ import annotations
@@ -40,42 +42,98 @@ class TestRun:
         return sum(1 for c in self.cases if c.outcome == outcome)
 
 
-# Rough serial seconds per tier on the reference machine: only used to balance the processes.
-TIER_WEIGHTS = {"property": 16.0, "unit": 14.0, "snapshot": 8.0}
+# CPU seconds per test file on the 2-core reference machine (HYPOTHESIS_PROFILE=ci), past
+# what every pytest process pays to start (~1.5 s): only used to balance the processes, so
+# a stale figure costs balance, never correctness. Files not listed weigh DEFAULT_FILE_WEIGHT.
+FILE_WEIGHTS = {
+    "tests/property/test_template_properties.py": 15.0,  # ~50 synthesized examples, ~7 judged by checkov
+    "tests/property/test_config_properties.py": 7.5,  # thousands of config examples, 2 cold app.py runs
+    "tests/property/test_properties_catch_bugs.py": 3.3,
+    "tests/unit/test_app_cli.py": 3.5,  # cold app.py processes
+    "tests/unit/test_layering.py": 0.3,
+    "tests/unit/test_migration.py": 1.2,
+    "tests/unit/test_tags_and_naming.py": 1.0,
+    "tests/unit/test_determinism.py": 1.0,
+    "tests/snapshot/test_templates.py": 1.0,
+    "tests/snapshot/test_snapshot_catches_changes.py": 1.0,
+}
+DEFAULT_FILE_WEIGHT = 0.5
+# Files sharing one costly session fixture run in one process, or each process would pay it:
+# test_app_cli and test_layering share one cold `python app.py` synthesis (tests/unit/conftest.py).
+FILE_GROUPS = (("tests/unit/test_app_cli.py", "tests/unit/test_layering.py"),)
+# pytest's default test file patterns (pyproject.toml does not change python_files).
+TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 
 
 @dataclass(frozen=True, kw_only=True)
 class PytestGroup:
-    tiers: tuple[str, ...]
+    tiers: tuple[str, ...]  # the tiers this process runs files of
+    files: tuple[str, ...]  # test files, relative to the project root
     junit_xml: Path
     started: Started
 
 
-def plan_groups(tiers: Sequence[str], *, processes: int) -> list[tuple[str, ...]]:
-    """Longest-processing-time-first split of the tiers over ``processes`` pytest processes."""
-    buckets: list[list[str]] = [[] for _ in range(max(1, min(processes, len(tiers))))]
+def tier_files(root: Path, tier: str) -> list[str]:
+    directory = root / "tests" / tier
+    found = {path for pattern in TEST_FILE_PATTERNS for path in directory.rglob(pattern) if path.is_file()}
+    return sorted(path.relative_to(root).as_posix() for path in found)
+
+
+def plan_groups(files: Sequence[str], *, processes: int) -> list[tuple[str, ...]]:
+    """Longest-processing-time-first split of the test files over ``processes`` pytest processes.
+
+    The files of one FILE_GROUPS entry move together. Deterministic: ties are broken by file
+    name, and each process gets its files in name order.
+    """
+    units = [tuple(g) for g in FILE_GROUPS if set(g) <= set(files)]
+    grouped = {f for unit in units for f in unit}
+    units += [(f,) for f in files if f not in grouped]
+
+    def weight(unit: tuple[str, ...]) -> float:
+        return sum(FILE_WEIGHTS.get(f, DEFAULT_FILE_WEIGHT) for f in unit)
+
+    buckets: list[list[str]] = [[] for _ in range(max(1, min(processes, len(units))))]
     loads = [0.0] * len(buckets)
-    for tier in sorted(tiers, key=lambda t: (-TIER_WEIGHTS.get(t, 10.0), t)):
+    for unit in sorted(units, key=lambda u: (-weight(u), u)):
         index = loads.index(min(loads))
-        buckets[index].append(tier)
-        loads[index] += TIER_WEIGHTS.get(tier, 10.0)
-    return [tuple(sorted(b, key=tiers.index)) for b in buckets if b]
+        buckets[index] += unit
+        loads[index] += weight(unit)
+    return [tuple(sorted(bucket)) for bucket in buckets if bucket]
+
+
+def _tier_of(file: str) -> str:
+    parts = file.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
 
 
 def start_pytest(*, root: Path, tiers: Sequence[str], scratch: Path, processes: int | None = None) -> list[PytestGroup]:
     missing = [t for t in tiers if not (root / "tests" / t).is_dir()]
     if missing:
         raise HarnessError(f"test tier(s) {', '.join(missing)} missing: no tests/{missing[0]}/ directory")
+    files: list[str] = []
+    for tier in tiers:
+        found = tier_files(root, tier)
+        if not found:
+            raise HarnessError(f"test tier {tier} collected no tests: no test_*.py file under tests/{tier}/")
+        files += found
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
     groups = []
-    for index, group in enumerate(plan_groups(tiers, processes=processes or os.cpu_count() or 1)):
+    for index, group in enumerate(plan_groups(files, processes=processes or os.cpu_count() or 1)):
         junit_xml = scratch / f"pytest-{index}.junit.xml"
-        argv = [sys.executable, "-m", "pytest", *(f"tests/{t}" for t in group), "-q", "-p", "no:cacheprovider"]
+        group_tiers = tuple(t for t in tiers if any(_tier_of(f) == t for f in group))
+        # No xdist or typeguard plugin: unused here, and importing them is ~0.15 s of CPU per process.
+        argv = [sys.executable, "-m", "pytest", *group, "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+        argv += ["-p", "no:typeguard"]
         argv += [f"--basetemp={scratch / f'pytest-{index}'}", f"--junitxml={junit_xml}"]
-        argv += ["-o", "junit_family=xunit2", "-o", f"junit_suite_name=tests-{'-'.join(group)}"]
+        argv += ["-o", "junit_family=xunit2", "-o", f"junit_suite_name=tests-{index}-{'-'.join(group_tiers)}"]
         groups.append(
-            PytestGroup(tiers=group, junit_xml=junit_xml, started=Started(tool="pytest", argv=argv, env=env, cwd=root))
+            PytestGroup(
+                tiers=group_tiers,
+                files=group,
+                junit_xml=junit_xml,
+                started=Started(tool="pytest", argv=argv, env=env, cwd=root),
+            )
         )
     return groups
 
@@ -92,12 +150,11 @@ def collect_pytest(groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s:
                 f"test tier(s) {', '.join(group.tiers)} did not run (pytest exit {done.returncode}): "
                 f"{last_line(done.stdout + done.stderr)}"
             )
-        group_cases = parse_junit(group.junit_xml)
-        for tier in group.tiers:
-            if not any(c.tier == tier for c in group_cases):
-                raise HarnessError(f"test tier {tier} collected no tests")
-        cases += group_cases
+        cases += parse_junit(group.junit_xml)
         suites.extend(ET.parse(group.junit_xml).getroot().iter("testsuite"))
+    for tier in sorted({t for group in groups for t in group.tiers}):
+        if not any(c.tier == tier for c in cases):
+            raise HarnessError(f"test tier {tier} collected no tests")
     junit_xml.parent.mkdir(parents=True, exist_ok=True)
     ET.indent(suites)
     junit_xml.write_text(

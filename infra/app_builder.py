@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, AspectPriority, Aspects, Tags
+from aws_cdk import App, Tags
 
 from infra.aspects import ForbidRetainPolicies, RequiredTagsValidator, TagRawCfnResources
 from infra.config import StagingDatabaseConfig
@@ -27,9 +27,28 @@ def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8"))["context"])
 
 
-def new_app(*, context: Mapping[str, Any] | None = None, outdir: str | None = None) -> App:
-    """An App with cdk.json's context; ``context`` overrides it (CLI ``-c`` still wins over cdk.json)."""
-    return App(context=cdk_json_context(), post_cli_context=dict(context or {}), outdir=outdir)
+def new_app(
+    *,
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    builtin_validation: bool = True,
+    tree_metadata: bool = True,
+) -> App:
+    """An App with cdk.json's context; ``context`` overrides it (CLI ``-c`` still wins over cdk.json).
+
+    ``builtin_validation=False`` skips CDK's built-in CloudFormation validation plugin and
+    ``tree_metadata=False`` the ``tree.json`` file. Neither changes a template; tests that
+    only read templates turn them off, because the plugin's WASM engine costs about 2.5 s
+    of CPU on first use in a process and both add to every synthesis after that
+    (benchmarks/property_synth_rate.py). ``cdk synth`` and the compliance gate keep both.
+    """
+    return App(
+        context=cdk_json_context(),
+        post_cli_context=dict(context or {}),
+        outdir=outdir,
+        builtin_cloud_formation_validation=builtin_validation,
+        tree_metadata=tree_metadata,
+    )
 
 
 def app_context(app: App) -> dict[str, Any]:
@@ -46,22 +65,23 @@ def add_staging_stacks(app: App) -> list[StagingDatabaseStack]:
     config = StagingDatabaseConfig.from_context(app_context(app))
     stack = StagingDatabaseStack(app, STACK_ID, config=config)
     apply_required_tags(app, tags=config.required_tags)
-    Aspects.of(app).add(ForbidRetainPolicies(), priority=AspectPriority.READONLY)
+    ForbidRetainPolicies().attach(app)
     return [stack]
 
 
 def apply_required_tags(app: App, *, tags: Mapping[str, str]) -> None:
-    """Tag everything, then validate (read-only priority runs after the mutating tag aspects)."""
+    """Tag everything (call it once the stacks are built), then validate (validations run after
+    every aspect, CDK's tag aspects included)."""
     for key, value in sorted(tags.items()):
         Tags.of(app).add(key, value)
     raw_tagger = TagRawCfnResources(tags=tags)
-    Aspects.of(app).add(raw_tagger, priority=AspectPriority.MUTATING)
-    Aspects.of(app).add(RequiredTagsValidator(required=tags, raw_tagger=raw_tagger), priority=AspectPriority.READONLY)
+    raw_tagger.tag(app)
+    RequiredTagsValidator(required=tags, raw_tagger=raw_tagger).attach(app)
 
 
-def synthesize(*, outdir: str, context: Mapping[str, Any] | None = None) -> Path:
+def synthesize(*, outdir: str, context: Mapping[str, Any] | None = None, builtin_validation: bool = True) -> Path:
     """Build and synthesize the whole app into ``outdir``; return the assembly directory."""
-    app = new_app(context=context, outdir=outdir)
+    app = new_app(context=context, outdir=outdir, builtin_validation=builtin_validation)
     add_staging_stacks(app)
     app.synth()
     return Path(outdir)

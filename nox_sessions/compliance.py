@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nox
 
-from nox_sessions.tools import REPORTS, REQUIREMENTS, ensure_checkov, install_locked
+from nox_sessions.tools import PROJECT_BYTECODE_ENV, REPORTS, REQUIREMENTS, ensure_checkov, install_locked
 
 
 def _arguments(session: nox.Session) -> argparse.Namespace:
@@ -69,7 +69,8 @@ def compliance(session: nox.Session) -> None:
             argv += [f"--{option.replace('_', '-')}", value]
     report = Path(args.reports) / "compliance.json"
     report.unlink(missing_ok=True)  # a stale report must never stand in for this run's verdict
-    session.run(*argv, env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci"}, success_codes=[0, 1, 2])
+    env = {"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **PROJECT_BYTECODE_ENV}
+    session.run(*argv, env=env, success_codes=[0, 1, 2])
     code = json.loads(report.read_text(encoding="utf-8"))["exit_code"] if report.is_file() else 2
     session.log(f"compliance verdict: exit {code}; reports in {args.reports}")
     if code:

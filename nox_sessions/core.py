@@ -10,7 +10,15 @@ from pathlib import Path
 import nox
 
 from nox_sessions.rehearsal import ensure_postgres_server
-from nox_sessions.tools import CDK_OUT, ROOT, cli_context_json, ensure_checkov, install_locked, jsii_node_env
+from nox_sessions.tools import (
+    CDK_OUT,
+    PROJECT_BYTECODE_ENV,
+    ROOT,
+    cli_context_json,
+    ensure_checkov,
+    install_locked,
+    jsii_node_env,
+)
 
 
 @nox.session
@@ -22,7 +30,7 @@ def synth(session: nox.Session) -> None:
     args = parser.parse_args(session.posargs)
     install_locked(session, "app")
     shutil.rmtree(args.output, ignore_errors=True)
-    env = {"CDK_OUTDIR": args.output, **jsii_node_env(session)}
+    env = {"CDK_OUTDIR": args.output, **PROJECT_BYTECODE_ENV, **jsii_node_env(session)}
     if args.context:
         env["CDK_CONTEXT_JSON"] = cli_context_json(args.context)
     session.run("python", str(ROOT / "app.py"), env=env)
@@ -46,7 +54,7 @@ def tests(session: nox.Session) -> None:
         "--dist",
         "loadfile",
         *(session.posargs or ["tests"]),
-        env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **jsii_node_env(session)},
+        env={"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **PROJECT_BYTECODE_ENV, **jsii_node_env(session)},
     )
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import nox
 
-from nox_sessions.tools import ROOT, install_locked
+from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, install_locked
 
 
 @nox.session(default=False)
 def snapshot(session: nox.Session) -> None:
     """Snapshot tests of every stack template; accept a reviewed change with: -- --snapshot-update."""
     install_locked(session, "test")
-    session.run("pytest", str(ROOT / "tests" / "snapshot"), *session.posargs)
+    session.run("pytest", str(ROOT / "tests" / "snapshot"), *session.posargs, env=PROJECT_BYTECODE_ENV)

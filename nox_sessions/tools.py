@@ -21,6 +21,14 @@ CHECKOV_VENV = ROOT / ".nox" / "_checkov-tool"
 # uv reads this; pip compiles bytecode by default and ignores it.
 COMPILE_BYTECODE_ENV = {"UV_COMPILE_BYTECODE": "1"}
 
+# Sessions that run the project's own code let Python cache its bytecode (an empty value
+# switches PYTHONDONTWRITEBYTECODE off). Installed packages are compiled at install time
+# (above), but with PYTHONDONTWRITEBYTECODE set, as on our CI machines, every process
+# re-compiled infra/, harness/ and tests/, and pytest re-rewrote the assertions of every
+# test module: about 1 s of CPU per pytest process and part of every `python app.py`.
+# The caches are the gitignored __pycache__/ directories next to the sources.
+PROJECT_BYTECODE_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
+
 
 def install_locked(session: nox.Session, *lock_names: str) -> None:
     """Install hash-pinned lock files from requirements/ (skipped under ``nox -R``).

@@ -3,6 +3,12 @@
 Every tier builds its App through ``infra.app_builder``, so tests see exactly the context
 and feature flags that ``cdk synth`` and ``nox -s synth`` see. One jsii runtime (one
 Node.js process) serves the whole pytest session.
+
+Tests synthesize without CDK's built-in CloudFormation validation plugin
+(``builtin_validation=False``): it never changes a template, the compliance gate runs it on
+its own synthesis, and its WASM engine costs about 2.5 s of CPU in the first synthesis of
+every process that uses it. One synthesis with it anywhere in a test process pays that, so
+every test synthesis passes the flag.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ TEMPLATE_NAME = f"{STACK_ID}.template.json"
 def synth_template(context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Synthesize with context overrides and return the stack template as a dict."""
     with tempfile.TemporaryDirectory(prefix="cdk-test-") as outdir:
-        assembly = synthesize(outdir=outdir, context=context)
+        assembly = synthesize(outdir=outdir, context=context, builtin_validation=False)
         template: dict[str, Any] = json.loads((assembly / TEMPLATE_NAME).read_text(encoding="utf-8"))
         return template
 
@@ -32,7 +38,7 @@ def synth_template(context: Mapping[str, Any] | None = None) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def default_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The app synthesized once per session with cdk.json defaults."""
-    return synthesize(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    return synthesize(outdir=str(tmp_path_factory.mktemp("cdk.out")), builtin_validation=False)
 
 
 @pytest.fixture(scope="session")

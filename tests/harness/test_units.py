@@ -20,6 +20,8 @@ from harness.run_checkov import parse_checkov
 from harness.sarif import render_sarif
 from harness.waivers import Subject, WaiverBook, covers
 
+ROOT = Path(__file__).resolve().parents[2]
+
 TODAY = dt.date(2026, 11, 25)
 
 
@@ -174,9 +176,18 @@ def test_reports_render_identically_and_say_why_the_gate_errored() -> None:
     assert "checkov is missing" in render_junit(errored)
 
 
-def test_tiers_are_balanced_over_the_cpus() -> None:
-    from harness.run_pytest import plan_groups  # noqa: PLC0415
+def test_test_files_are_balanced_over_the_cpus() -> None:
+    from harness.run_pytest import FILE_GROUPS, FILE_WEIGHTS, TIERS, plan_groups, tier_files  # noqa: PLC0415
 
-    assert plan_groups(("unit", "snapshot", "property"), processes=2) == [("property",), ("unit", "snapshot")]
-    assert plan_groups(("unit", "snapshot", "property"), processes=1) == [("unit", "snapshot", "property")]
-    assert plan_groups(("unit",), processes=8) == [("unit",)]
+    files = [f for tier in TIERS for f in tier_files(ROOT, tier)]
+    assert set(FILE_WEIGHTS) <= set(files), "a weight names a test file that no longer exists"
+    assert {f for group in FILE_GROUPS for f in group} <= set(files), "a group names a test file that no longer exists"
+    two = plan_groups(files, processes=2)
+    assert sorted(f for group in two for f in group) == sorted(files)  # every file once
+    loads = [sum(FILE_WEIGHTS.get(f, 0.5) for f in group) for group in two]
+    assert max(loads) - min(loads) <= max(FILE_WEIGHTS.values()) / 2  # no CPU left waiting for the other
+    for companions in FILE_GROUPS:  # files sharing a session fixture share a process
+        assert any(set(companions) <= set(group) for group in two)
+    assert plan_groups(files, processes=1) == [tuple(sorted(files))]
+    assert plan_groups(["tests/unit/test_a.py"], processes=8) == [("tests/unit/test_a.py",)]
+    assert plan_groups(files, processes=2) == two  # deterministic

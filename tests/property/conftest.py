@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
+from tests.property.policy_scan import PolicyScanError, PolicyScanner
 from tests.property.profiles import load_requested_profile
 
 load_requested_profile()
@@ -27,4 +30,32 @@ def _hypothesis_first_use_costs() -> None:
     .hypothesis/ afterwards. Pay them once here, after collection imported every module, so
     the too_slow health check does not fail whichever test happens to draw first."""
     warm_up = st.tuples(st.integers(), st.text(min_size=1), st.from_regex(r"rtb-[0-9a-f]{8}", fullmatch=True))
-    find(warm_up, lambda _: True, settings=settings(database=None, suppress_health_check=list(HealthCheck)))
+    warm = settings(database=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])  # no shrinking
+    find(warm_up, lambda _: True, settings=warm)
+
+
+_STARTED_SCANNER = pytest.StashKey["PolicyScanner | PolicyScanError"]()
+
+
+def _start_scanner() -> PolicyScanner | PolicyScanError:
+    try:
+        return PolicyScanner(workdir=Path(tempfile.mkdtemp(prefix="policy-scan-")))
+    except PolicyScanError as error:
+        return error
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start checkov as soon as a collected test will need it: its imports (~1.5 s) then run
+    while the tests before the first judged example do, instead of holding that example up."""
+    if any("policy_scanner" in getattr(item, "fixturenames", ()) for item in session.items):
+        session.config.stash[_STARTED_SCANNER] = _start_scanner()
+
+
+@pytest.fixture(scope="session")
+def policy_scanner(request: pytest.FixtureRequest) -> Iterator[PolicyScanner]:
+    """One warm checkov process with the project's policies for the whole session (policy_scan.py)."""
+    scanner = request.config.stash.get(_STARTED_SCANNER, None) or _start_scanner()
+    if isinstance(scanner, PolicyScanError):
+        pytest.fail(str(scanner), pytrace=False)  # a policy check that cannot run proves nothing: fail, never skip
+    yield scanner
+    scanner.close()

@@ -2,21 +2,39 @@
 
 One synthesis per example checks all properties at once: synthesis is the cost, the checks
 are microseconds. Example counts: profiles.py.
+
+Any context the app accepts must also yield a stack the gate's own policies pass (issue 11):
+where the config and the policies disagree (the config accepting a 1-second monitoring
+interval that CKV_STG_RDS_9 rejects), ``cdk synth`` is green and the gate red. So each
+covering example with settings no earlier one had (the suffix aside: names are the naming
+property's, on every example), and a drawn sample of one in POLICY_SAMPLE_EVERY random
+examples, is also judged by the project's policies in checkov (policy_scan.py: one warm
+checkov process, 0.3-0.5 s of CPU per template, which is why not every example). The sample
+is part of the drawn input, so a policy failure shrinks and reproduces like any other
+(``judge_policies=True``), and test_a_policy_failure_turns_the_property_red proves the check
+can fail.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
+from typing import Any
 
-from hypothesis import event, example, given, settings
+import pytest
+from hypothesis import Phase, event, example, given, settings
+from hypothesis import strategies as st
 
 from infra.config import (
     ALLOWED_INSTANCE_CLASSES,
     CREATABLE_POSTGRES_VERSIONS,
     MIGRATION_EXAMPLE,
     MONITORING_INTERVALS_SECONDS,
+    StagingDatabaseConfig,
 )
 from tests.property.compliance import describe, violations
+from tests.property.policy_scan import PolicyScanner, policy_failures
 from tests.property.profiles import synth_examples
 from tests.property.strategies import Overrides, valid_overrides
 from tests.property.synth import synth_stacks
@@ -49,18 +67,43 @@ COVERING_EXAMPLES = [
 ]
 
 
+# About 5 of the 40 random examples on CI; each judgement is a checkov scan of 0.3-0.5 s of CPU.
+# True goes last: Hypothesis favours the first of sampled_from's elements (first, it judged
+# about a third), and shrinking moves towards it, which a policy failure cannot follow, so a
+# reported policy failure keeps judge_policies=True.
+POLICY_SAMPLE_EVERY = 6
+judged_by_policies = st.sampled_from([*[False] * (POLICY_SAMPLE_EVERY - 1), True])
+
+
 @settings(max_examples=synth_examples(), deadline=None)
-@given(overrides=valid_overrides())
-def test_every_synthesized_template_is_compliant(overrides: Overrides, synth_outdir: Path) -> None:
+@given(overrides=valid_overrides(), judge_policies=judged_by_policies)
+def test_every_synthesized_template_is_compliant(
+    overrides: Overrides, judge_policies: bool, synth_outdir: Path, policy_scanner: PolicyScanner
+) -> None:
     event(f"suffix length {len(overrides.values['environmentSuffix'])}")
     event("migration on" if "migration" in overrides.values else "migration off")
+    event("judged by the policies" if judge_policies else "properties only")
     for stack in synth_stacks(overrides.values, synth_outdir):
         found = violations(stack, overrides.values)
         assert not found, f"{stack.stack_name}:\n{describe(found)}"
+        if judge_policies:
+            failed = policy_failures(stack, scanner=policy_scanner)
+            assert not failed, f"the app accepts this context, the gate's policies fail its stack:\n{failed}"
 
 
-for _covering in COVERING_EXAMPLES:
-    test_every_synthesized_template_is_compliant = example(overrides=_covering)(
+def _first_with_its_settings(examples: list[Overrides]) -> list[bool]:
+    """Per example: no earlier one has the same overrides apart from the suffix."""
+    seen: set[str] = set()
+    first = []
+    for overrides in examples:
+        settings_ = json.dumps({k: v for k, v in overrides.values.items() if k != "environmentSuffix"}, sort_keys=True)
+        first.append(settings_ not in seen)
+        seen.add(settings_)
+    return first
+
+
+for _covering, _judged in zip(COVERING_EXAMPLES, _first_with_its_settings(COVERING_EXAMPLES), strict=True):
+    test_every_synthesized_template_is_compliant = example(overrides=_covering, judge_policies=_judged)(
         test_every_synthesized_template_is_compliant
     )
 
@@ -73,3 +116,35 @@ def test_covering_examples_cover_every_option() -> None:
     assert {v["performanceInsightsEnabled"] for v in values} == {True, False}
     assert {"migration" in v for v in values} == {True, False}
     assert {len(v["environmentSuffix"]) for v in values} >= {1, 16}
+
+
+def _replaced(config: StagingDatabaseConfig, **changes: Any) -> StagingDatabaseConfig:
+    """A copy of the parsed config with ``changes`` (a frozen dataclass or a frozen pydantic model)."""
+    if dataclasses.is_dataclass(config):
+        return dataclasses.replace(config, **changes)
+    copied: StagingDatabaseConfig = config.model_copy(update=changes)  # type: ignore[attr-defined]
+    return copied
+
+
+def test_a_policy_failure_turns_the_property_red(
+    synth_outdir: Path, policy_scanner: PolicyScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Planted: the config accepts ``maxConnections`` 300 (issue 11's example), which the app
+    writes into the parameter group and CKV_STG_PG_1 rejects (the spec says 200). The policy
+    part of the property, on the first examples the real test draws, must go red naming it."""
+    parse = StagingDatabaseConfig.from_context.__func__  # type: ignore[attr-defined]
+
+    def accepting(cls: type[StagingDatabaseConfig], context: Any) -> StagingDatabaseConfig:
+        return _replaced(parse(cls, context), max_connections=300)
+
+    monkeypatch.setattr(StagingDatabaseConfig, "from_context", classmethod(accepting))
+
+    @settings(max_examples=1, deadline=None, derandomize=True, database=None, phases=[Phase.generate])
+    @given(overrides=valid_overrides())
+    def every_accepted_context_passes_the_policies(overrides: Overrides) -> None:
+        for stack in synth_stacks(overrides.values, synth_outdir):
+            failed = policy_failures(stack, scanner=policy_scanner)
+            assert not failed, failed
+
+    with pytest.raises(AssertionError, match=r"CKV_STG_PG_1 FAILED on AWS::RDS::DBParameterGroup\."):
+        every_accepted_context_passes_the_policies()

@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from infra.app_builder import PROJECT_ROOT
+from tests.unit.app_process import AppSynthesis, run_app
 
 
-def run_app(
-    tmp_path: Path, *, context: dict[str, object] | None = None, python_code: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python app.py`` as ``cdk synth`` starts it (or ``python -c python_code`` in the same setting)."""
-    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out")}
-    env.pop("PYTEST_CURRENT_TEST", None)
-    env.pop("CDK_CONTEXT_JSON", None)
-    if context is not None:
-        env["CDK_CONTEXT_JSON"] = json.dumps(context)  # how `cdk synth -c` hands context over
-    return subprocess.run(
-        [sys.executable, *(["-c", python_code] if python_code else [str(PROJECT_ROOT / "app.py")])],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def test_app_logs_one_line_per_stack_and_writes_the_template(tmp_path: Path) -> None:
-    result = run_app(tmp_path, context={"environmentSuffix": "pr-7"})
+def test_app_logs_one_line_per_stack_and_writes_the_template(app_py_synthesis: AppSynthesis) -> None:
+    result = app_py_synthesis.result
     assert result.returncode == 0, result.stderr
     assert "app: stack stack-database-staging-pr-7 suffix=pr-7 region=us-east-1" in result.stderr
-    assert (tmp_path / "cdk.out" / "StagingDatabase.template.json").is_file()
+    assert (app_py_synthesis.outdir / "StagingDatabase.template.json").is_file()
     assert "end-of-life" not in result.stderr  # jsii runs on the project's Node 24, not an EOL system Node
 
 

@@ -8,14 +8,13 @@ it synthesizes. import-linter checks the same contract in ``nox -s lint`` (pypro
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from infra.app_builder import PROJECT_ROOT
-from tests.unit.test_app_cli import run_app
+from tests.unit.app_process import AppSynthesis
 
 # The gate, and what only the gate needs (cdk-nag's packs, the waiver files' YAML parser).
 FORBIDDEN = ("harness", "policies")
@@ -75,23 +74,11 @@ def test_the_source_check_lets_the_app_own_imports_pass() -> None:
     assert forbidden_imports("from infra.config import ConfigError\nimport aws_cdk\nimport harnessing\n") == []
 
 
-_LOADED_WHILE_SYNTHESIZING = """
-import runpy, sys
-sys.argv = ["app.py"]
-try:
-    runpy.run_path("app.py", run_name="__main__")
-except SystemExit as done:
-    if done.code:
-        raise
-print(sorted({name.split(".")[0] for name in sys.modules}))
-"""
-
-
-def test_python_app_py_synthesizes_without_loading_the_gate(tmp_path: Path) -> None:
+def test_python_app_py_synthesizes_without_loading_the_gate(app_py_synthesis: AppSynthesis) -> None:
     """``cdk synth`` runs ``python app.py``: it must not load the gate, cdk-nag or the waiver files."""
-    result = run_app(tmp_path, python_code=_LOADED_WHILE_SYNTHESIZING)
+    result = app_py_synthesis.result
     assert result.returncode == 0, result.stderr
-    loaded = set(json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"')))
-    assert (tmp_path / "cdk.out" / "StagingDatabase.template.json").is_file()
+    loaded = app_py_synthesis.loaded_modules
+    assert (app_py_synthesis.outdir / "StagingDatabase.template.json").is_file()
     assert "aws_cdk" in loaded  # the probe sees real imports
     assert loaded.isdisjoint(GATE_ONLY_RUNTIME), sorted(loaded & set(GATE_ONLY_RUNTIME))

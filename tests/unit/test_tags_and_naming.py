@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk import RemovalPolicy, Tags
+from aws_cdk import CfnDeletionPolicy, CfnResource, RemovalPolicy, Tags
 from aws_cdk import aws_sns as sns
 
 from infra.app_builder import add_staging_stacks, new_app
@@ -55,7 +55,7 @@ def test_cdk_helper_resources_are_tagged_too(default_template: dict[str, Any]) -
 
 
 def test_tag_aspect_fails_synthesis_naming_the_untagged_construct(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     rogue = sns.Topic(stack, "RogueTopic")
     Tags.of(rogue).remove("CostCenter")
@@ -67,7 +67,7 @@ def test_tag_aspect_fails_synthesis_naming_the_untagged_construct(tmp_path: Any)
 
 
 def test_tag_aspect_rejects_a_wrong_value(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     rogue = sns.Topic(stack, "RogueTopic")
     Tags.of(rogue).add("Environment", "production", priority=500)
@@ -76,7 +76,7 @@ def test_tag_aspect_rejects_a_wrong_value(tmp_path: Any) -> None:
 
 
 def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
     with pytest.raises(
@@ -86,7 +86,7 @@ def test_retain_aspect_fails_synthesis_naming_the_construct(tmp_path: Any) -> No
 
 
 def test_rule_aspects_report_every_offending_construct_in_one_run(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     stack.encryption.key.apply_removal_policy(RemovalPolicy.RETAIN)
     for name in ("RogueTopicA", "RogueTopicB"):
@@ -101,6 +101,31 @@ def test_rule_aspects_report_every_offending_construct_in_one_run(tmp_path: Any)
         "StagingDatabase/RogueTopicA/Resource",
         "StagingDatabase/RogueTopicB/Resource",
     ]
+
+
+def test_a_raw_taggable_resource_added_after_tagging_fails_synthesis_naming_it(tmp_path: Any) -> None:
+    """Raw helper resources are tagged once the stacks are built; one added later is refused, never missed."""
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
+    (stack,) = add_staging_stacks(app)
+    CfnResource(stack, "LateRole", type="AWS::IAM::Role", properties={"AssumeRolePolicyDocument": {}})
+    with pytest.raises(
+        Exception,
+        match=r"StagingDatabase/LateRole \(AWS::IAM::Role\) lacks required tag\(s\) CostCenter=engineering, Environment=staging",
+    ):
+        app.synth()
+
+
+def test_retain_on_replacement_is_refused_too(tmp_path: Any) -> None:
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
+    (stack,) = add_staging_stacks(app)
+    key = stack.encryption.key.node.default_child
+    assert isinstance(key, CfnResource)
+    key.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN_EXCEPT_ON_CREATE
+    with pytest.raises(
+        Exception,
+        match=r"StagingDatabase/Encryption/Key/Resource \(AWS::KMS::Key\) has UpdateReplacePolicy RetainExceptOnCreate",
+    ):
+        app.synth()
 
 
 def test_every_named_resource_follows_type_environment_suffix(default_template: dict[str, Any]) -> None:
@@ -146,7 +171,7 @@ def test_stateful_logical_ids_do_not_depend_on_the_suffix(default_template: dict
 
 
 def test_rule_errors_surface_as_one_line_for_the_cli(tmp_path: Any) -> None:
-    app = new_app(outdir=str(tmp_path))
+    app = new_app(outdir=str(tmp_path), builtin_validation=False)
     (stack,) = add_staging_stacks(app)
     Tags.of(sns.Topic(stack, "RogueTopic")).remove("Environment")
     with pytest.raises(Exception) as caught:

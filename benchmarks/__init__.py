@@ -1,0 +1,1 @@
+"""Benchmarks: each module but the ``_`` helpers is one ``nox -s bench`` script (never timed assertions in tests)."""
