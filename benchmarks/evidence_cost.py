@@ -22,10 +22,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._timing import checkov_executable  # noqa: E402
 
 
 def main() -> None:
-    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
+    checkov = checkov_executable()
     with tempfile.TemporaryDirectory(prefix="bench-evidence-") as scratch:
         reports, out = Path(scratch) / "reports", Path(scratch) / "cdk.out"
         began = time.perf_counter()

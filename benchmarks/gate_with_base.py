@@ -13,30 +13,24 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks._timing import checkov_executable
+from benchmarks._timing import timed as timing
 
 
 def timed(argv: Sequence[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if done.returncode not in (0, 1):
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        sys.exit(f"benchmark step failed (exit {done.returncode}): {' '.join(argv[:6])}...\n" + "\n".join(tail))
-    return elapsed
+    """Wall seconds; a gate's verdict (0 or 1) is not a failed step."""
+    return timing(argv, ok=(0, 1)).wall_s
 
 
 def main() -> None:
-    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
-    if not Path(checkov).is_file():
-        sys.exit(f"checkov not found at {checkov}: run `nox -s bench` (it sets CHECKOV_BIN)")
+    checkov = checkov_executable()
     ref = os.environ.get("BENCH_BASE", "HEAD")
     repeat = int(os.environ.get("BENCH_REPEAT", "3"))
     with tempfile.TemporaryDirectory(prefix="bench-base-") as scratch:

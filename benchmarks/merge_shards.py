@@ -18,13 +18,10 @@ In one run on this machine:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,20 +29,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._timing import checkov_executable  # noqa: E402
+from benchmarks._timing import timed as timing  # noqa: E402
+
 REPEATS = 3
 ASSEMBLY_FILES = ("manifest.json", "tree.json", "StagingDatabase.template.json")
 
 
 def timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, ok: Sequence[int] = (0, 1)) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode not in ok:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-        sys.exit(f"benchmark step failed (exit {done.returncode}): {' '.join(argv[:5])}...\n" + "\n".join(tail))
-    return elapsed
+    """Wall seconds; by default a gate's verdict (0 or 1) is not a failed step."""
+    return timing(argv, env=env, ok=ok).wall_s
 
 
 def assemblies(scratch: Path) -> list[Path]:
@@ -91,7 +84,7 @@ def merge_seconds(shards: Sequence[Path], out: Path) -> float:
 
 
 def main() -> None:
-    checkov = os.environ.get("CHECKOV_BIN") or str(ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov")
+    checkov = checkov_executable()
     with tempfile.TemporaryDirectory(prefix="bench-merge-") as scratch_dir:
         scratch = Path(scratch_dir)
         real = []
