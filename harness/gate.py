@@ -262,7 +262,11 @@ class GateRun:
 
         self.progress("cdk-nag: running the packs over the world files via CfnInclude")
         began = time.monotonic()
-        included = run_nag_on_targets(expansion.targets, waivers=self.catalog.waivers)
+        # Synthesis mode keeps only cdk-nag's findings of this run (judge()): CDK's own validation
+        # already ran on the app's synthesis.
+        included = run_nag_on_targets(
+            expansion.targets, waivers=self.catalog.waivers, cdk_validation=not self.synth_mode
+        )
         if included.unmapped:
             first = included.unmapped[0]
             raise HarnessError(

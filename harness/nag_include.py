@@ -48,12 +48,19 @@ class IncludedNag:
 
 
 def run_nag_on_targets(
-    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None
+    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None, cdk_validation: bool = True
 ) -> IncludedNag:
+    """The cdk-nag packs over ``targets``; ``cdk_validation=False`` leaves CDK's built-in
+    CloudFormation validation plugin out (synthesis mode: it already ran on the app's own
+    synthesis, and the gate keeps only cdk-nag's findings from this run; ~0.4 s of CPU)."""
     cdk_waivers = [w for w in waivers if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)]
     with tempfile.TemporaryDirectory(prefix="gate-nag-") as scratch:
         out = outdir or Path(scratch)
-        app = App(outdir=str(out), context={"@aws-cdk/core:failSynthOnValidationErrors": False})
+        app = App(
+            outdir=str(out),
+            context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+            builtin_cloud_formation_validation=cdk_validation,
+        )
         stacks: dict[str, ScanTarget] = {}
         unloadable: dict[Path, str] = {}
         for index, target in enumerate(targets):

@@ -47,7 +47,7 @@ class TestRun:
 # a stale figure costs balance, never correctness. Files not listed weigh DEFAULT_FILE_WEIGHT.
 FILE_WEIGHTS = {
     "tests/property/test_template_properties.py": 15.0,  # ~50 synthesized examples, ~7 judged by checkov
-    "tests/property/test_config_properties.py": 7.5,  # thousands of config examples, 2 cold app.py runs
+    "tests/property/test_config_properties.py": 4.5,  # thousands of config examples, app.py in-process
     "tests/property/test_properties_catch_bugs.py": 3.3,
     "tests/unit/test_app_cli.py": 3.5,  # cold app.py processes
     "tests/unit/test_layering.py": 0.3,

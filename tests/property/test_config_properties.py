@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import json
-import os
+import runpy
 import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +17,7 @@ from aws_cdk import Stack
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
+from infra import app_builder
 from infra.app_builder import add_staging_stacks, new_app
 from infra.config import _SUFFIX, ConfigError, StagingDatabaseConfig
 from tests.property.invalid import INVALID_CATEGORIES, InvalidCase
@@ -89,34 +93,39 @@ def test_invalid_context_stops_before_any_construct(category: str, data: st.Data
 # ---------------------------------------------------------------- through app.py, as a user sees it
 
 CLI_CASES = {
-    # -c values arrive as strings (CDK_CONTEXT_JSON is how the CLI passes them to the app).
-    # Two, not more: each is a cold process (~1.5 s of CPU for jsii and aws-cdk-lib). A bad
-    # environmentSuffix through app.py is tests/unit/test_app_cli.py's case, word for word.
+    # -c values arrive as strings, so they do here. A bad environmentSuffix through a cold
+    # `python app.py` with CDK_CONTEXT_JSON (the process boundary: exit status, nothing from
+    # jsii on stderr) is tests/unit/test_app_cli.py's case, word for word.
     "appSubnetCidrs": {"appSubnetCidrs": '["10.1.0.0/24","10.2.1.0/24","10.1.2.0/24"]'},
     "backupWindow": {"backupWindow": "08:30-09:30"},
 }
 
 
 @pytest.fixture(scope="module")
-def cli_runs() -> dict[str, subprocess.CompletedProcess[str]]:
-    """Start every case at once (each pays the ~4 s cold start of jsii), then collect."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CDK_CONTEXT_JSON", "CDK_OUTDIR")}
-    running = {
-        key: subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
-            cwd=ROOT,
-            env={**env, "CDK_CONTEXT_JSON": json.dumps(context), "CDK_OUTDIR": os.devnull + ".never-written"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for key, context in CLI_CASES.items()
-    }
+def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subprocess.CompletedProcess[str]]]:
+    """app.py run as ``python app.py`` runs it (``__main__``, its exit status and stderr), in this
+    process with each case as post-CLI context, the layer ``-c`` fills. Not a cold process per
+    case: each would spend ~1.5 s of CPU starting jsii and loading aws-cdk-lib before the config
+    error, and the gate runs these tiers beside its own synthesis on the same CPUs (issue 12).
+    """
+    real_new_app = app_builder.new_app
     results = {}
-    for key, process in running.items():
-        stdout, stderr = process.communicate(timeout=120)
-        results[key] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    return results
+    with pytest.MonkeyPatch.context() as patch:
+        for key, context in CLI_CASES.items():
+            outdir = str(tmp_path_factory.mktemp(f"app-py-{key}"))
+            patch.setattr(app_builder, "new_app", functools.partial(real_new_app, context=context, outdir=outdir))
+            stdout, stderr = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                try:
+                    runpy.run_path(str(ROOT / "app.py"), run_name="__main__")
+                    code: object = 0
+                except SystemExit as exited:
+                    code = exited.code
+            returncode = code if isinstance(code, int) else 1
+            results[key] = subprocess.CompletedProcess(
+                ["app.py", outdir], returncode, stdout.getvalue(), stderr.getvalue()
+            )
+    yield results
 
 
 @pytest.mark.parametrize("key", sorted(CLI_CASES))
@@ -129,6 +138,7 @@ def test_app_prints_one_line_and_exits_1(key: str, cli_runs: dict[str, subproces
     )
     assert "Traceback" not in result.stderr and "jsii" not in result.stderr
     assert result.stdout == ""
+    assert not list(Path(result.args[1]).glob("*.template.json")), "a config error must stop before any template"
 
 
 # ---------------------------------------------------------------- the strategies reach the edges
