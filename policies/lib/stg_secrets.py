@@ -67,18 +67,30 @@ REFERENCE_NAME = re.compile(
     r"(?i)(arn|id|ids|name|names|length|type|rotation|template|generate|exclude|include|manage|requireeach|"
     r"policy|version|stage|kmskey|url|uri|endpoint|enabled|required|secretsmanager|ssm)$"
 )
+ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
 DYNAMIC_REFERENCE = re.compile(r"^\{\{resolve:(secretsmanager|ssm-secure):[^}]+\}\}$")
 
 
-def strings(value: Any, path: str = "") -> Iterator[tuple[str, str, str]]:
-    """(path, name of the nearest key, literal string) for every string inside raw template data."""
+# Keys that name a sibling "Value" (a tag's Key, an SSM parameter's Name, an option's name):
+# {"Key": "db_password", "Value": "..."} holds a password as surely as {"db_password": "..."}.
+PAIR_NAME_KEYS = ("Key", "Name", "ParameterKey", "OptionName", "ParameterName")
+
+
+def strings(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, str, str]]:
+    """(path, name, literal string) for every string inside raw template data.
+
+    The name is the nearest key's, except for the ``Value`` of a name/value pair, whose name is
+    the pair's (the last segment of an SSM path such as ``/db/master-password``).
+    """
     if isinstance(value, str):
-        yield path, path.rsplit(".", 1)[-1], value
+        yield path, name or path.rsplit(".", 1)[-1], value
     elif isinstance(value, Mapping):
         if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::ImportValue"):
             return  # a reference, not a literal
+        pair_name = next((value[k] for k in PAIR_NAME_KEYS if isinstance(value.get(k), str)), "")
         for key, inner in value.items():
-            yield from strings(inner, f"{path}.{key}" if path else str(key))
+            inner_name = re.split(r"[/:]", pair_name.rstrip("/:"))[-1] if key == "Value" and pair_name else ""
+            yield from strings(inner, f"{path}.{key}" if path else str(key), inner_name)
     elif isinstance(value, list):
         for index, inner in enumerate(value):
             yield from strings(inner, f"{path}.{index}" if path else str(index))
@@ -91,10 +103,14 @@ def detected(text: str, *, name: str = "value") -> list[str]:
         found.append("PrivateKeyDetector")
     if _URL_CREDENTIALS.search(text):
         found.append("credentials in a URL")
-    for number, line in enumerate(text.splitlines() or [text], start=1):
-        if _KEYWORD.analyze_line(filename="template.json", line=_json_pair(name, line), line_number=number):
-            found.append("KeywordDetector")
-            break
+    # The keyword detector reads the name too: not for an ARN under a name that says it holds a
+    # reference ("SecretId": "arn:aws:secretsmanager:..." names a secret, it does not hold one).
+    # Only ARNs: an environment variable DB_PASSWORD_ID is named by whoever hides a password in it.
+    if not (REFERENCE_NAME.search(name) and ARN.match(text.strip())):
+        for number, line in enumerate(text.splitlines() or [text], start=1):
+            if _KEYWORD.analyze_line(filename="template.json", line=_json_pair(name, line), line_number=number):
+                found.append("KeywordDetector")
+                break
     return sorted(set(found))
 
 

@@ -331,6 +331,16 @@ def _key_in_a_tag(t: Template) -> None:
     _db(t)["Tags"].append({"Key": "deploy-key", "Value": "AKIAIOSFODNN7EXAMPLE"})
 
 
+def _password_in_an_ssm_parameter(t: Template) -> None:
+    # A plain String parameter (CloudFormation cannot create SecureString): the name says what it holds.
+    _add(t, "DbPasswordParameter", {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": "/staging/db/master-password", "Type": "String", "Value": "Zq8#vR2!mK9$wL4p"}})  # fmt: skip
+
+
+def _password_under_a_tag_key(t: Template) -> None:
+    _db(t)["Tags"].append({"Key": "db_password", "Value": "Payments-Staging-2024!"})
+
+
 # ------------------------------------------------------------------------------------------------ spec values
 
 
@@ -648,6 +658,20 @@ EVASIONS: tuple[Evasion, ...] = (
         _credentials_in_output,
     ),
     _e("access-key-in-tag", "secrets", "an AWS access key id in a tag value", {("CKV_STG_SEC_1", F)}, _key_in_a_tag),
+    _e(
+        "password-in-ssm-parameter",
+        "secrets",
+        "a password as the Value of a String SSM parameter named for it",
+        {("CKV_STG_SEC_1", F)},
+        _password_in_an_ssm_parameter,
+    ),
+    _e(
+        "password-under-tag-key",
+        "secrets",
+        "a password as a tag's Value, the tag's Key naming it",
+        {("CKV_STG_SEC_1", F)},
+        _password_under_a_tag_key,
+    ),
     _e(
         "spec-class-parameter",
         "spec-values",
