@@ -253,6 +253,29 @@ def _classic_db_security_group(t: Template) -> None:
         "GroupDescription": "legacy", "DBSecurityGroupIngress": [{"CIDRIP": "0.0.0.0/0"}]}})  # fmt: skip
 
 
+def _proxy(t: Template, **properties: Any) -> dict[str, Any]:
+    """An RDS proxy in front of the database, in the database's subnets: a second door into it."""
+    subnets = [{"Ref": lid} for lid, _ in _resources(t, "AWS::EC2::Subnet")][:2]
+    return {"Type": "AWS::RDS::DBProxy", "Properties": {
+        "DBProxyName": "proxy-staging-main", "EngineFamily": "POSTGRESQL", "RequireTLS": True,
+        "RoleArn": {"Fn::GetAtt": [_first(t, "AWS::IAM::Role"), "Arn"]}, "VpcSubnetIds": subnets,
+        "Auth": [{"AuthScheme": "SECRETS", "IAMAuth": "REQUIRED",
+                  "SecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf"}],
+        **properties}}  # fmt: skip
+
+
+def _proxy_on_the_default_group(t: Template) -> None:
+    _add(t, "DbProxy", _proxy(t))  # no VpcSecurityGroupIds: the VPC default group
+
+
+def _proxy_open_to_the_dev_vpc(t: Template) -> None:
+    _add(t, "ProxyGroup", {"Type": "AWS::EC2::SecurityGroup", "Properties": {
+        "GroupDescription": "proxy", "VpcId": {"Ref": _first(t, "AWS::EC2::VPC")},
+        "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+                                  "CidrIp": "10.0.0.0/16"}]}})  # fmt: skip
+    _add(t, "DbProxy", _proxy(t, VpcSecurityGroupIds=[{"Fn::GetAtt": ["ProxyGroup", "GroupId"]}]))
+
+
 # ------------------------------------------------------------------------------------------------ encryption
 
 
@@ -571,6 +594,20 @@ EVASIONS: tuple[Evasion, ...] = (
         "an EC2-Classic DB security group open to 0.0.0.0/0",
         {("CKV_STG_NET_1", F)},
         _classic_db_security_group,
+    ),
+    _e(
+        "proxy-default-group",
+        "network",
+        "an RDS proxy in front of the database, on the VPC default group",
+        {("CKV_STG_NET_1", F)},
+        _proxy_on_the_default_group,
+    ),
+    _e(
+        "proxy-open-to-dev",
+        "network",
+        "an RDS proxy in front of the database whose group admits the dev VPC",
+        {("CKV_STG_NET_1", F)},
+        _proxy_open_to_the_dev_vpc,
     ),
     _e(
         "log-group-default-key",

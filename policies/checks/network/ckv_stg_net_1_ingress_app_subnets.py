@@ -49,6 +49,8 @@ METADATA = {
         "AWS::RDS::DBSecurityGroupIngress",
         "AWS::RDS::DBInstance",
         "AWS::RDS::DBCluster",
+        "AWS::RDS::DBProxy",
+        "AWS::RDS::DBProxyEndpoint",
     ],
     "requires": ["AWS::EC2::SecurityGroup"],
 }
@@ -58,6 +60,9 @@ METADATA = {
 STAGING_APP_SUBNET_CIDRS = tuple(lib.spec().network.app_subnet_cidrs)
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 DATABASES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
+# RDS proxies and their endpoints reach the database on the clients' behalf: whoever reaches
+# them reaches it, so their groups are judged like the database's. Property holding the groups:
+GROUPS_PROPERTY = {"AWS::RDS::DBProxy": "VpcSecurityGroupIds", "AWS::RDS::DBProxyEndpoint": "VpcSecurityGroupIds"}
 SOURCE_GROUP_KEYS = ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId")
 
 
@@ -195,13 +200,15 @@ def _classic(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib
 def _database(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
     if props.get("DBSecurityGroups"):
         return lib.failed("the database uses EC2-Classic DBSecurityGroups")
-    groups = props.get("VPCSecurityGroups", cfn.NO_VALUE)
+    key = GROUPS_PROPERTY.get(ctx.type_of(logical_id), "VPCSecurityGroups")
+    what = "the proxy" if key != "VPCSecurityGroups" else "the database"
+    groups = props.get(key, cfn.NO_VALUE)
     if groups is cfn.NO_VALUE or groups == []:
         if props.get("DBClusterIdentifier") is not None:
             return lib.not_applicable("an instance of a DB cluster uses the cluster's security groups")
-        return lib.failed("the database names no VPCSecurityGroups, so it uses the VPC's default group")
+        return lib.failed(f"{what} names no {key}, so it uses the VPC's default group")
     if not isinstance(groups, list):
-        return lib.unknown_in(groups, "VPCSecurityGroups") or lib.not_evaluated("VPCSecurityGroups is not a list")
+        return lib.unknown_in(groups, key) or lib.not_evaluated(f"{key} is not a list")
     outside = [g for g in groups if group_of(ctx, g) is None]
     if outside:
         return lib.not_evaluated(
