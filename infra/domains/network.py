@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -133,13 +133,24 @@ class StagingNetwork(Construct):
             endpoint_sg.add_ingress_rule(
                 ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from application subnet {cidr}"
             )
-        self.vpc.add_interface_endpoint(
+        endpoint = self.vpc.add_interface_endpoint(
             "SecretsManagerEndpoint",
             service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
             subnets=self.app_subnets,
             security_groups=[endpoint_sg],
             private_dns_enabled=True,
             open=False,
+        )
+        # Without a policy the endpoint gets AWS's default one: every principal, of any account,
+        # every action. Only this account's principals read this account's secrets through it.
+        endpoint.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadSecretsOfThisAccountOnly",
+                principals=[iam.AccountRootPrincipal()],
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:ResourceAccount": Stack.of(self).account}},
+            )
         )
 
 

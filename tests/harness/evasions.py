@@ -306,6 +306,17 @@ def _key_for_another_account(t: Template) -> None:
     _props(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"].append(_statement({"AWS": "arn:aws:iam::111122223333:root"}))
 
 
+def _endpoint_on_the_default_policy(t: Template) -> None:
+    _props(t, "AWS::EC2::VPCEndpoint").pop("PolicyDocument")  # AWS's default: everyone, everything
+
+
+def _gateway_endpoint_without_policy(t: Template) -> None:
+    # No VpcEndpointType: a gateway endpoint, whose default policy is just as open.
+    _add(t, "S3Endpoint", {"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+        "ServiceName": "com.amazonaws.us-east-1.s3", "VpcId": {"Ref": _first(t, "AWS::EC2::VPC")},
+        "RouteTableIds": [{"Ref": _first(t, "AWS::EC2::RouteTable")}]}})  # fmt: skip
+
+
 def _topic_open_to_all(t: Template) -> None:
     policy = _props(t, "AWS::SNS::TopicPolicy")["PolicyDocument"]
     policy["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish", "Resource": "*"})
@@ -650,6 +661,20 @@ EVASIONS: tuple[Evasion, ...] = (
         "the key policy grants another account",
         {("CKV_STG_IAM_2", F)},
         _key_for_another_account,
+    ),
+    _e(
+        "endpoint-default-policy",
+        "resource-policy",
+        "the Secrets Manager endpoint left on AWS's default (allow-all) policy",
+        {("CKV_STG_IAM_2", F)},
+        _endpoint_on_the_default_policy,
+    ),
+    _e(
+        "gateway-endpoint-no-policy",
+        "resource-policy",
+        "an S3 gateway endpoint without a policy",
+        {("CKV_STG_IAM_2", F)},
+        _gateway_endpoint_without_policy,
     ),
     _e(
         "topic-policy-anyone",

@@ -39,7 +39,8 @@ METADATA = {
     "remediation": (
         "Name principals of this account (arn:aws:iam::${AWS::AccountId}:root, roles of this stack) or one AWS "
         "service (logs.us-east-1.amazonaws.com); for '*' add a Condition pinning aws:PrincipalAccount, "
-        "aws:SourceAccount or kms:CallerAccount to ${AWS::AccountId}."
+        "aws:SourceAccount or kms:CallerAccount to ${AWS::AccountId}; give every VPC endpoint a policy "
+        "(endpoint.add_to_policy with iam.AccountRootPrincipal()), or it allows everyone."
     ),
     "resource_types": ["*"],
 }
@@ -54,6 +55,10 @@ PINNING_OPERATORS = frozenset({"stringequals", "stringlike", "arnequals", "arnli
 IDENTITY_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"})
 # Permission resources whose Principal/SourceAccount properties this policy has reviewed.
 REVIEWED_PRINCIPAL_TYPES = frozenset({"AWS::Lambda::Permission", "AWS::Lambda::LayerVersionPermission"})
+# Resources whose *missing* policy is not "nothing granted" but AWS's default one, which allows
+# every principal of every account every action: an interface or gateway VPC endpoint.
+DEFAULT_OPEN = {"AWS::EC2::VPCEndpoint": "PolicyDocument"}
+ENDPOINT_TYPES_WITH_POLICIES = frozenset({"Interface", "Gateway"})  # Gateway is the default type
 
 
 def _text(ctx: lib.Context, value: Any) -> str | None:
@@ -222,7 +227,23 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     ]
     if kind in REVIEWED_PRINCIPAL_TYPES:
         verdicts.append(_permission(ctx, props))
+    if kind in DEFAULT_OPEN:
+        verdicts.append(_default_policy(ctx, logical_id, DEFAULT_OPEN[kind]))
     return lib.worst(verdicts)
+
+
+def _default_policy(ctx: lib.Context, logical_id: str, key: str) -> lib.Verdict:
+    if ctx.value(logical_id, key) is not cfn.NO_VALUE:
+        return lib.passed()  # a policy is there: judge_document judged it
+    endpoint_type = ctx.value(logical_id, "VpcEndpointType")
+    endpoint_type = "Gateway" if endpoint_type is cfn.NO_VALUE else endpoint_type
+    if not isinstance(endpoint_type, str):
+        return lib.unknown_in(endpoint_type, "VpcEndpointType") or lib.not_evaluated("VpcEndpointType is undetermined")
+    if endpoint_type not in ENDPOINT_TYPES_WITH_POLICIES:
+        return lib.not_applicable(f"a {endpoint_type} endpoint takes no policy")
+    return lib.failed(
+        f"no {key}: the endpoint gets AWS's default policy, which allows every principal of any account every action"
+    )
 
 
 def _permission(ctx: lib.Context, props: Mapping[str, Any]) -> lib.Verdict:
