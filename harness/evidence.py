@@ -1,7 +1,8 @@
 """Evidence bound to the inputs: ``reports/evidence/`` and ``python -m harness verify``.
 
 ``evidence.json`` records, for one gate run: the SHA-256 of every file of every gated cloud
-assembly the gate read (manifests, construct trees, stack and nested-stack templates), of every
+assembly the gate read or ``cdk deploy`` would publish (manifests, construct trees, stack and
+nested-stack templates, asset manifests and every file of the assets they name), of every
 file under ``policies/`` and of the lock files; the versions of the tools as the running tools
 reported them (checkov from its own process, cfn-lint, cdk-nag and its packs with the resources
 each was handed); the exact commands (scratch paths shown as ``$GATE_SCRATCH``); and the verdict.
@@ -115,7 +116,8 @@ def _inside(root: Path, base: Path, name: object) -> Path | None:
 
 
 def assembly_files(root: Path) -> list[Path]:
-    """Every file of a cloud assembly the gate reads: manifests, construct trees, templates, nested templates.
+    """Every file of a cloud assembly the gate reads or a deploy publishes: manifests, construct trees,
+    templates, nested templates, asset manifests and their assets.
 
     Tolerant on purpose (``verify`` runs on tampered assemblies): what cannot be parsed is still
     listed, so its hash differs, and nothing it would have named is followed.
@@ -132,21 +134,51 @@ def assembly_files(root: Path) -> list[Path]:
         artifacts = data.get("artifacts") if isinstance(data, dict) else None
         for artifact in (artifacts or {}).values() if isinstance(artifacts, dict) else []:
             properties = artifact.get("properties") if isinstance(artifact, dict) else None
-            if not isinstance(properties, dict):
-                continue
-            kind = artifact.get("type")
-            if kind == "cdk:cloud-assembly":
-                nested = _inside(root, manifest.parent, properties.get("directoryName"))
-                if nested is not None:
-                    pending.append(nested / "manifest.json")
-            elif kind in ("aws:cloudformation:stack", "cdk:tree"):
-                name = properties.get("templateFile") if kind == "aws:cloudformation:stack" else properties.get("file")
-                path = _inside(root, manifest.parent, name)
-                if path is not None and path.is_file():
-                    found.add(path)
-                    if kind == "aws:cloudformation:stack":
-                        found.update(_nested_templates(root, path))
+            if isinstance(properties, dict):
+                _add_artifact(root, manifest.parent, artifact.get("type"), properties, found=found, pending=pending)
     return sorted(found)
+
+
+def _add_artifact(
+    root: Path, base: Path, kind: object, properties: Mapping[str, Any], *, found: set[Path], pending: list[Path]
+) -> None:
+    """The files one manifest artifact names: into ``found``, or a nested assembly's manifest into ``pending``."""
+    if kind == "cdk:cloud-assembly":
+        nested = _inside(root, base, properties.get("directoryName"))
+        if nested is not None:
+            pending.append(nested / "manifest.json")
+        return
+    named = {"cdk:asset-manifest": "file", "aws:cloudformation:stack": "templateFile", "cdk:tree": "file"}
+    if kind not in named:
+        return
+    path = _inside(root, base, properties.get(named[str(kind)]))
+    if path is None or not path.is_file():
+        return
+    found.add(path)
+    if kind == "aws:cloudformation:stack":
+        found.update(_nested_templates(root, path))
+    elif kind == "cdk:asset-manifest":
+        # What `cdk deploy` publishes: every asset the manifest names (function code, Docker
+        # contexts). Changing an asset changes what deploys with every template untouched.
+        found.update(_asset_sources(root, path))
+
+
+def _asset_sources(root: Path, asset_manifest: Path) -> Iterator[Path]:
+    """Every file of every file or Docker image asset an asset manifest names (inside the assembly)."""
+    data = _json(asset_manifest)
+    if not isinstance(data, dict):
+        return
+    for section, key in (("files", "path"), ("dockerImages", "directory")):
+        entries = data.get(section)
+        for entry in entries.values() if isinstance(entries, dict) else []:
+            source = entry.get("source") if isinstance(entry, dict) else None
+            path = _inside(root, asset_manifest.parent, source.get(key) if isinstance(source, dict) else None)
+            if path is None:
+                continue
+            if path.is_file():
+                yield path
+            elif path.is_dir():
+                yield from (f for f in path.rglob("*") if f.is_file() and _inside(root, root, str(f)) is not None)
 
 
 def _nested_templates(root: Path, template: Path) -> Iterator[Path]:

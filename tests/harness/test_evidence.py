@@ -183,3 +183,21 @@ def test_evidence_survives_a_copy_of_the_assembly(assembly: Path, tmp_path: Path
     copy = tmp_path / "elsewhere" / assembly.name
     shutil.copytree(assembly, copy)
     assert _verify(reports, copy).returncode == 0
+
+
+def test_evidence_binds_the_assets_a_deploy_publishes(synthesized: Path, tmp_path: Path) -> None:
+    """Function code is an asset: editing it changes what deploys with every template untouched."""
+    assembly = tmp_path / "with-assets"
+    shutil.copytree(synthesized, assembly)
+    reports = tmp_path / "reports"
+    _bundle(assembly, reports)
+    evidence = json.loads((reports / EVIDENCE_DIR / EVIDENCE_FILE).read_text(encoding="utf-8"))
+    paths = {f["path"] for f in evidence["assemblies"][0]["files"]}
+    code = sorted(assembly.glob("asset.*/index.js"))
+    assert code, "the synthesized app has a function asset (the default security group's custom resource)"
+    assert "StagingDatabase.assets.json" in paths and code[0].relative_to(assembly).as_posix() in paths
+    assert _verify(reports, assembly).returncode == 0
+    code[0].write_text(code[0].read_text(encoding="utf-8") + "\n// exfiltrate\n", encoding="utf-8")
+    tampered = _verify(reports, assembly)
+    assert tampered.returncode == 1
+    assert f"differs: {code[0].relative_to(assembly).as_posix()}" in tampered.stderr
