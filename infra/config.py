@@ -121,10 +121,20 @@ def _cli_list(raw: Any) -> tuple[Any, ...]:
     return tuple(raw)
 
 
+class _RefusalError(ValueError):
+    """A validator's refusal that knows a valid example for this context (the key's fixed
+    example may not be valid when the bound depends on another key)."""
+
+    def __init__(self, rule: str, *, example: str) -> None:
+        super().__init__(rule)
+        self.example = example
+
+
 def _between(bound: IntRange, *, what: str = "") -> Callable[[int], int]:
     def check(value: int) -> int:
         if value not in bound:
-            raise ValueError(f"must be an integer {bound}{f' ({what})' if what else ''}")
+            nearest = bound.min if value < bound.min else bound.max
+            raise _RefusalError(f"must be an integer {bound}{f' ({what})' if what else ''}", example=str(nearest))
         return value
 
     return check
@@ -502,7 +512,9 @@ def _config_error(error: ValidationError, context: Mapping[str, Any]) -> ConfigE
         return ConfigError(key=key, value=context[key], rule=rule, example=close[0] if close else "environmentSuffix")
     field = _TOP_FIELDS[key]
     rule = _rule(first, field, missing="is required (set it in cdk.json or with -c)")
-    return ConfigError(key=key, value=context.get(key), rule=rule, example=str((field.examples or [""])[0]))
+    refusal = (first.get("ctx") or {}).get("error")
+    example = refusal.example if isinstance(refusal, _RefusalError) else str((field.examples or [""])[0])
+    return ConfigError(key=key, value=context.get(key), rule=rule, example=example)
 
 
 def _rule(detail: ErrorDetails, field: FieldInfo, *, missing: str) -> str:

@@ -309,6 +309,18 @@ other_cases = (
         _ints_outside(_STORAGE),
         also=("maxAllocatedStorageGiB",),
     ),
+    (
+        "maxAllocatedStorageGiB below allocatedStorageGiB",
+        st.integers(_STORAGE.min + 1, _STORAGE.max).flatmap(
+            lambda allocated: st.integers(_STORAGE.min, allocated - 1).map(
+                lambda ceiling: InvalidCase(
+                    "maxAllocatedStorageGiB below allocatedStorageGiB",
+                    {"allocatedStorageGiB": allocated, "maxAllocatedStorageGiB": ceiling},
+                    frozenset({"maxAllocatedStorageGiB"}),
+                )
+            )
+        ),
+    ),
     _case(
         "alarmEvaluationPeriods out of range",
         "alarmEvaluationPeriods",
