@@ -279,6 +279,11 @@ class BaseBuilder:
     def start(self) -> Started | None:
         """Resolve the ref and, when the cache has no assembly for it, start synthesizing it."""
         if self.request.assembly is not None:
+            if not (self.request.assembly / "manifest.json").is_file():  # say so now, not after the head's run
+                raise HarnessError(
+                    f"--base-assembly {self.request.assembly} is not a cloud assembly: no manifest.json "
+                    "(give the cdk.out of the base, e.g. --base-assembly base/cdk.out)"
+                )
             return None
         self.commit = resolve_commit(self.root, self.request.ref)
         self.entry = self.request.cache / self.commit / toolchain_digest()

@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
     p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
-    p.add_argument("--today", type=dt.date.fromisoformat, default=None, help="date for waiver expiry (YYYY-MM-DD)")
+    p.add_argument("--today", type=_date, default=None, help="date for waiver expiry (YYYY-MM-DD)")
     base = p.add_mutually_exclusive_group()
     base.add_argument(
         "--base",
@@ -121,6 +121,14 @@ def shard_name(value: str) -> str:
             "(valid example: payments-api)"
         )
     return value
+
+
+def _date(value: str) -> dt.date:
+    """A calendar date (argparse type: one line naming the value and a valid example)."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date YYYY-MM-DD (valid example: 2026-11-30)") from None
 
 
 def _shard(args: argparse.Namespace) -> dict[str, Any] | None:

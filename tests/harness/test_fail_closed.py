@@ -306,3 +306,33 @@ def test_a_custom_check_that_does_not_load_is_a_harness_failure(
     broken.write_text(f"METADATA = {metadata!r}\nimport no_such_module  # cannot load\n", encoding="utf-8")
     run = gate("--assembly", str(make_assembly("clean")), "--policies", str(policies))
     assert_harness_failure(run, "checkov could not load a custom check", "ckv_stg_rds_99_broken")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (
+            ["--today", "2026-13-01"],
+            "argument --today: '2026-13-01' is not a date YYYY-MM-DD (valid example: 2026-11-30)",
+        ),
+        (["--shard", "3/2"], "argument --shard: '3/2' is not I/N with 1 <= I <= N (valid example: 2/4)"),
+    ],
+)
+def test_bad_options_are_one_line_with_a_valid_example(arguments: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "--no-tests", *arguments],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert expected in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_base_assembly_that_is_not_one_fails_before_the_head_is_judged(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "--no-tests", "--reports", str(tmp_path / "reports"),
+         "--base-assembly", str(tmp_path / "missing"), "--assembly", str(tmp_path / "head")],
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert f"--base-assembly {tmp_path / 'missing'} is not a cloud assembly: no manifest.json" in done.stderr
+    assert "Traceback" not in done.stderr
