@@ -856,6 +856,24 @@ def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool
     return False
 
 
+def stack_key_id(ctx: Context, value: Any, *, depth: int = 0) -> str | None:
+    """The logical id of the KMS key of this template that ``value`` names (directly or through an
+    alias of this template); None when it names no key of this template, or cannot be told."""
+    found = symbol(value)
+    if found is not None and found.origin == "this":
+        if found.resource_type in KEY_TYPES and found.attribute in ("", "Arn", "KeyId"):
+            return found.name
+        if found.resource_type == ALIAS_TYPE and depth < 3:
+            return stack_key_id(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
+        return None
+    text = str(value) if isinstance(value, cfn.Text) else value
+    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")) and depth < 3:
+        name = "alias/" + text.split("alias/", 1)[1]
+        target = None if name.startswith("alias/aws/") else alias_target(ctx, name)
+        return None if target is None else stack_key_id(ctx, target, depth=depth + 1)
+    return None
+
+
 def expect(ctx: Context, logical_id: str, path: str, *, wanted: Callable[[Any], bool], expected: str) -> Verdict:
     """A property that must have a spec value: absent or different fails, undetermined is not evaluated."""
     value = ctx.value(logical_id, path)

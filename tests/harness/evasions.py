@@ -283,6 +283,15 @@ def _log_group_without_key(t: Template) -> None:
     _props(t, "AWS::Logs::LogGroup").pop("KmsKeyId", None)
 
 
+def _log_group_on_a_second_key(t: Template) -> None:
+    # A second customer-managed key, as well kept as the stack's (rotation, the same policy, tags):
+    # still not the key the database is encrypted with.
+    second = copy.deepcopy(t["Resources"][_key_id(t)])
+    second.get("Metadata", {}).pop("aws:cdk:path", None)
+    _add(t, "SecondKey", second)
+    _props(t, "AWS::Logs::LogGroup")["KmsKeyId"] = {"Fn::GetAtt": ["SecondKey", "Arn"]}
+
+
 def _aws_managed_performance_insights_key(t: Template) -> None:
     _db(t)["PerformanceInsightsKMSKeyId"] = "alias/aws/rds"
 
@@ -626,6 +635,13 @@ EVASIONS: tuple[Evasion, ...] = (
         "a log group without KmsKeyId (AWS managed key)",
         {("CKV_STG_KMS_2", F)},
         _log_group_without_key,
+    ),
+    _e(
+        "log-group-second-key",
+        "encryption",
+        "a log group on a second, well-kept customer-managed key, not the database's",
+        {("CKV_STG_KMS_2", F)},
+        _log_group_on_a_second_key,
     ),
     _e(
         "performance-insights-aws-key",

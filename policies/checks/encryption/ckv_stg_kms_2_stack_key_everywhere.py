@@ -180,6 +180,9 @@ def values_at(value: Any, path: list[str], where: str = "") -> Iterator[tuple[st
         yield (f"{where}.{head}" if where else head), cfn.NO_VALUE
 
 
+DATABASE_TYPES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
+
+
 def judge_key(ctx: lib.Context, value: Any, where: str, why: str) -> lib.Verdict:
     if value is cfn.NO_VALUE:
         return lib.failed(f"{where} is not set: {why} use the AWS managed default key, not the stack's key")
@@ -188,6 +191,26 @@ def judge_key(ctx: lib.Context, value: Any, where: str, why: str) -> lib.Verdict
         return lib.unknown_in(value, where) or lib.not_evaluated(f"{where} is not determined by the template")
     if not decided:
         return lib.failed(f"{where} is {lib.describe(value)}, not the stack's customer-managed key ({why})")
+    return _the_one_stack_key(ctx, value, where)
+
+
+def _the_one_stack_key(ctx: lib.Context, value: Any, where: str) -> lib.Verdict:
+    """With several keys in the template, "the stack's key" is the one the database is encrypted
+    with: a second key elsewhere is data its key policy does not govern."""
+    keys = ctx.of_type(*lib.KEY_TYPES)
+    used = lib.stack_key_id(ctx, value)
+    if len(keys) < 2 or used is None:
+        return lib.passed()
+    database_keys = {lib.stack_key_id(ctx, ctx.value(db, "KmsKeyId")) for db in ctx.of_type(*DATABASE_TYPES)}
+    database_keys.discard(None)
+    if len(database_keys) != 1:
+        return lib.not_evaluated(
+            f"{where}: the template defines {len(keys)} KMS keys and no single one encrypts the database, "
+            "so which is the stack's key cannot be told"
+        )
+    stack_key = next(iter(database_keys))
+    if used != stack_key:
+        return lib.failed(f"{where} uses key {used}, not the stack's key {stack_key} (the database's)")
     return lib.passed()
 
 
