@@ -178,7 +178,7 @@ def _asset_sources(root: Path, asset_manifest: Path) -> Iterator[Path]:
             if path.is_file():
                 yield path
             elif path.is_dir():
-                yield from (f for f in path.rglob("*") if f.is_file() and _inside(root, root, str(f)) is not None)
+                yield from (f for f in path.rglob("*") if f.is_file() and f.resolve().is_relative_to(root))
 
 
 def _nested_templates(root: Path, template: Path) -> Iterator[Path]:

@@ -833,45 +833,38 @@ def alias_target(ctx: Context, alias_name: str) -> Any:
     return None
 
 
-def is_stack_key(ctx: Context, value: Any, *, depth: int = 0) -> bool | None:
-    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
+def named_key(ctx: Context, value: Any, *, depth: int = 0) -> cfn.Symbol | cfn.Unknown | None:
+    """The KMS key resource (of this stack or its parent) that ``value`` names, directly or through
+    an alias of this template; Unknown when the template cannot tell; None when it names no such key
+    (an AWS managed ``alias/aws/*`` key, another account's key, anything else)."""
     if isinstance(value, cfn.Unknown):
-        return None
+        return value
     found = symbol(value)
     if found is not None:
-        return _symbol_is_stack_key(ctx, found, depth=depth)
-    text = str(value) if isinstance(value, cfn.Text) else value
-    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
-        return False
-    name = "alias/" + text.split("alias/", 1)[1]
-    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
-    return False if target is None else is_stack_key(ctx, target, depth=depth + 1)
-
-
-def _symbol_is_stack_key(ctx: Context, found: cfn.Symbol, *, depth: int) -> bool | None:
-    if found.resource_type in KEY_TYPES:
-        return found.attribute in ("", "Arn", "KeyId")
-    if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
-        return is_stack_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
-    return False
-
-
-def stack_key_id(ctx: Context, value: Any, *, depth: int = 0) -> str | None:
-    """The logical id of the KMS key of this template that ``value`` names (directly or through an
-    alias of this template); None when it names no key of this template, or cannot be told."""
-    found = symbol(value)
-    if found is not None and found.origin == "this":
-        if found.resource_type in KEY_TYPES and found.attribute in ("", "Arn", "KeyId"):
-            return found.name
-        if found.resource_type == ALIAS_TYPE and depth < 3:
-            return stack_key_id(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
+        if found.resource_type in KEY_TYPES:
+            return found if found.attribute in ("", "Arn", "KeyId") else None
+        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
+            return named_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
         return None
     text = str(value) if isinstance(value, cfn.Text) else value
-    if isinstance(text, str) and (":alias/" in text or text.startswith("alias/")) and depth < 3:
-        name = "alias/" + text.split("alias/", 1)[1]
-        target = None if name.startswith("alias/aws/") else alias_target(ctx, name)
-        return None if target is None else stack_key_id(ctx, target, depth=depth + 1)
-    return None
+    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
+        return None
+    name = "alias/" + text.split("alias/", 1)[1]
+    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
+    return None if target is None else named_key(ctx, target, depth=depth + 1)
+
+
+def is_stack_key(ctx: Context, value: Any) -> bool | None:
+    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
+    key = named_key(ctx, value)
+    return None if isinstance(key, cfn.Unknown) else key is not None
+
+
+def stack_key_id(ctx: Context, value: Any) -> str | None:
+    """The logical id of the KMS key of this template that ``value`` names; None when it names no key
+    of this template, or cannot be told."""
+    key = named_key(ctx, value)
+    return key.name if isinstance(key, cfn.Symbol) and key.origin == "this" else None
 
 
 def expect(ctx: Context, logical_id: str, path: str, *, wanted: Callable[[Any], bool], expected: str) -> Verdict:
