@@ -87,13 +87,21 @@ def strings(value: Any, path: str = "", name: str = "") -> Iterator[tuple[str, s
     elif isinstance(value, Mapping):
         if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::ImportValue"):
             return  # a reference, not a literal
-        pair_name = next((value[k] for k in PAIR_NAME_KEYS if isinstance(value.get(k), str)), "")
+        pair_name = next((n for n in (_literal_text(value.get(k)) for k in PAIR_NAME_KEYS) if n), "")
         for key, inner in value.items():
             inner_name = re.split(r"[/:]", pair_name.rstrip("/:"))[-1] if key == "Value" and pair_name else ""
             yield from strings(inner, f"{path}.{key}" if path else str(key), inner_name)
     elif isinstance(value, list):
         for index, inner in enumerate(value):
             yield from strings(inner, f"{path}.{index}" if path else str(index))
+
+
+def _literal_text(value: Any) -> str:
+    """A name as written: a string, or the text of an ``Fn::Sub`` (``/${Env}/db/password`` still
+    ends in ``password``); "" for anything else."""
+    if isinstance(value, Mapping) and len(value) == 1 and "Fn::Sub" in value:
+        value = value["Fn::Sub"][0] if isinstance(value["Fn::Sub"], list) and value["Fn::Sub"] else value["Fn::Sub"]
+    return value if isinstance(value, str) else ""
 
 
 def detected(text: str, *, name: str = "value") -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -30,6 +31,7 @@ def load_rule(policy_id: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"stg_rule_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses in a rule module look their module up while being defined
     make_check = lib.make_check
     lib.make_check = lambda metadata, rule: None  # type: ignore[assignment]
     try:
@@ -878,6 +880,43 @@ RESOURCE_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "not-evaluated",
         "schemas",
     ),
+    # CKV_STG_IAM_2: a VPC endpoint without a policy gets AWS's allow-everyone default
+    (
+        "CKV_STG_IAM_2",
+        "interface endpoint without a policy",
+        {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "Interface", "ServiceName": "x"}},
+        "failed",
+        "default policy",
+    ),
+    (
+        "CKV_STG_IAM_2",
+        "endpoint type chosen at deploy time, no policy",
+        {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": {"Ref": "Kind"}, "ServiceName": "x"}},
+        "not-evaluated",
+        "Kind",
+    ),
+    (
+        "CKV_STG_IAM_2",
+        "Gateway Load Balancer endpoint (takes no policy)",
+        {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"VpcEndpointType": "GatewayLoadBalancer"}},
+        "passed",
+        "",
+    ),
+    # CKV_STG_NET_1: an RDS proxy endpoint is a door into the database too
+    (
+        "CKV_STG_NET_1",
+        "proxy endpoint on the VPC default group",
+        {"Type": "AWS::RDS::DBProxyEndpoint", "Properties": {"DBProxyName": "p", "VpcSubnetIds": ["subnet-1"]}},
+        "failed",
+        "default group",
+    ),
+    (
+        "CKV_STG_NET_1",
+        "proxy endpoint in a group the template does not define",
+        {"Type": "AWS::RDS::DBProxyEndpoint", "Properties": {"VpcSecurityGroupIds": ["sg-0123456789abcdef0"]}},
+        "not-evaluated",
+        "not defined in the template",
+    ),
 ]
 
 
@@ -928,3 +967,54 @@ def test_retain_is_judged_in_every_world(mode: str, status: str) -> None:
     GEN_1_IF(template)
     verdict = judge("CKV_STG_GEN_1", template, "Key", world={"parameters": {"Mode": mode}, "conditions": {}})
     assert verdict.status == status, verdict
+
+
+def _two_keys(log_group_key: Any, *, database: bool = True) -> Template:
+    key_policy = {"KeyPolicy": {"Statement": []}, "EnableKeyRotation": True}
+    resources: dict[str, Any] = {
+        "StackKey": {"Type": "AWS::KMS::Key", "Properties": key_policy},
+        "SecondKey": {"Type": "AWS::KMS::Key", "Properties": key_policy},
+        "SecondAlias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": "alias/second", "TargetKeyId": {"Ref": "SecondKey"}},
+        },
+        "StackAlias": {
+            "Type": "AWS::KMS::Alias",
+            "Properties": {"AliasName": "alias/stack", "TargetKeyId": {"Ref": "StackKey"}},
+        },
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"KmsKeyId": log_group_key}},
+    }
+    if database:
+        resources["Db"] = {
+            "Type": DB,
+            "Properties": {"StorageEncrypted": True, "KmsKeyId": {"Fn::GetAtt": ["StackKey", "Arn"]}},
+        }
+    return {"Resources": resources}
+
+
+@pytest.mark.parametrize(
+    ("case", "template", "status", "word"),
+    [
+        ("the database's key", _two_keys({"Fn::GetAtt": ["StackKey", "Arn"]}), "passed", ""),
+        ("the database's key by its alias", _two_keys("alias/stack"), "passed", ""),
+        ("a second key", _two_keys({"Fn::GetAtt": ["SecondKey", "Arn"]}), "failed", "not the stack's key StackKey"),
+        (
+            "a second key by its alias ARN",
+            _two_keys({"Fn::Sub": "arn:aws:kms:${AWS::Region}:${AWS::AccountId}:alias/second"}),
+            "failed",
+            "uses key SecondKey",
+        ),
+        (
+            "two keys and no database",
+            _two_keys({"Fn::GetAtt": ["SecondKey", "Arn"]}, database=False),
+            "not-evaluated",
+            "no single one encrypts the database",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_the_stack_key_is_the_database_key_when_a_template_has_several(
+    case: str, template: Template, status: str, word: str
+) -> None:
+    verdict = judge("CKV_STG_KMS_2", template, "Logs")
+    assert (verdict.status, word in verdict.reason) == (status, True), (case, verdict)

@@ -19,6 +19,11 @@ SECRET_MATERIAL = {
         "Type": "String",
         "Value": "Zq8#vR2!mK9$wL4p",
     },
+    "a password in an SSM parameter whose name is an Fn::Sub": {
+        "Name": {"Fn::Sub": "/${Env}/db/master-password"},
+        "Type": "String",
+        "Value": "Zq8#vR2!mK9$wL4p",
+    },
     "a password under a tag key": {"Tags": [{"Key": "db_password", "Value": "Payments-Staging-2024!"}]},
     "an access key id in a tag value": {"Tags": [{"Key": "deploy", "Value": "AKIAIOSFODNN7EXAMPLE"}]},
     "a password in an environment variable": {"Environment": {"Variables": {"DB_PASSWORD": "hunter2-staging"}}},
