@@ -10,6 +10,7 @@ the ones whose template is elsewhere are recorded so the gate reports them NOT E
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ class StackTemplate:
             ambiguous_path=path in self.ambiguous_paths,
         )
 
-    @property
+    @functools.cached_property  # asked once per resource and per finding: count once per template
     def ambiguous_paths(self) -> frozenset[str]:
         """Construct paths that more than one resource claims (they identify no single resource)."""
         counts = Counter(self.construct_paths.get(lid, "") for lid in self.resources)

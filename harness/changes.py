@@ -25,6 +25,7 @@ the head itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -43,7 +44,6 @@ from harness.waivers import WaiverBook
 
 STATEFUL_FILE = "stateful.yaml"
 FACTS_FILE = Path("lib") / "cfn_types.json"
-ACTIONS = ("add", "remove", "modify", "replace")
 GATED_ACTIONS = ("replace", "remove")
 # Resource attributes whose change changes what is deployed (Metadata and DependsOn do not).
 ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "UpdatePolicy", "UpdateReplacePolicy")
@@ -79,9 +79,6 @@ class ChangeRules:
     create_only: Mapping[str, tuple[str, ...]]  # resource type -> create-only property paths
     policy_properties: Mapping[str, tuple[str, ...]]  # resource type -> paths holding policy documents
     principal_properties: Mapping[str, tuple[str, ...]]  # resource type -> paths naming principals
-
-    def policy(self, policy_id: str) -> ChangePolicy | None:
-        return next((p for p in self.policies.values() if p.id == policy_id), None)
 
 
 def load_change_rules(policies_dir: Path) -> ChangeRules:
@@ -329,9 +326,10 @@ class _Side:
     def path(self, logical_id: str) -> str:
         return self.stack.construct_path(logical_id) if self.stack is not None else ""
 
-    @property
+    @functools.cached_property
     def paths(self) -> dict[str, str]:
-        return {lid: self.path(lid) for lid in self.resources if self.path(lid)}
+        """Logical id -> construct path (read for every changed resource: built once)."""
+        return {lid: path for lid in self.resources if (path := self.path(lid))}
 
 
 @dataclass(kw_only=True)
