@@ -902,6 +902,21 @@ RESOURCE_CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "passed",
         "",
     ),
+    # CKV_STG_NET_1: a cluster names its groups VpcSecurityGroupIds (an instance VPCSecurityGroups)
+    (
+        "CKV_STG_NET_1",
+        "cluster on the VPC default group",
+        {"Type": "AWS::RDS::DBCluster", "Properties": {"Engine": "aurora-postgresql"}},
+        "failed",
+        "the cluster names no VpcSecurityGroupIds",
+    ),
+    (
+        "CKV_STG_NET_1",
+        "cluster in a group the template does not define",
+        {"Type": "AWS::RDS::DBCluster", "Properties": {"VpcSecurityGroupIds": ["sg-0123456789abcdef0"]}},
+        "not-evaluated",
+        "not defined in the template",
+    ),
     # CKV_STG_NET_1: an RDS proxy endpoint is a door into the database too
     (
         "CKV_STG_NET_1",

@@ -228,15 +228,14 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     if kind in REVIEWED_PRINCIPAL_TYPES:
         verdicts.append(_permission(ctx, props))
     if kind in DEFAULT_OPEN:
-        verdicts.append(_default_policy(ctx, logical_id, DEFAULT_OPEN[kind]))
+        verdicts.append(_default_policy(props, DEFAULT_OPEN[kind]))
     return lib.worst(verdicts)
 
 
-def _default_policy(ctx: lib.Context, logical_id: str, key: str) -> lib.Verdict:
-    if ctx.value(logical_id, key) is not cfn.NO_VALUE:
+def _default_policy(props: Mapping[str, Any], key: str) -> lib.Verdict:
+    if props.get(key, cfn.NO_VALUE) is not cfn.NO_VALUE:
         return lib.passed()  # a policy is there: judge_document judged it
-    endpoint_type = ctx.value(logical_id, "VpcEndpointType")
-    endpoint_type = "Gateway" if endpoint_type is cfn.NO_VALUE else endpoint_type
+    endpoint_type = props.get("VpcEndpointType", "Gateway")
     if not isinstance(endpoint_type, str):
         return lib.unknown_in(endpoint_type, "VpcEndpointType") or lib.not_evaluated("VpcEndpointType is undetermined")
     if endpoint_type not in ENDPOINT_TYPES_WITH_POLICIES:

@@ -183,35 +183,46 @@ def values_at(value: Any, path: list[str], where: str = "") -> Iterator[tuple[st
 DATABASE_TYPES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
 
 
-def judge_key(ctx: lib.Context, value: Any, where: str, why: str) -> lib.Verdict:
+@dataclass(frozen=True)
+class StackKeys:
+    """What "the stack's key" means in one template: with one key, that key; with several, the one
+    the database is encrypted with (a second key elsewhere is data its key policy does not govern)."""
+
+    count: int  # KMS keys the template defines
+    database: frozenset[str]  # logical ids of the keys its databases use
+
+    @classmethod
+    def of(cls, ctx: lib.Context) -> StackKeys:
+        keys = ctx.of_type(*KEY_TYPES)
+        if len(keys) < 2:
+            return cls(count=len(keys), database=frozenset())
+        used = {lib.stack_key_id(ctx, ctx.value(db, "KmsKeyId")) for db in ctx.of_type(*DATABASE_TYPES)}
+        return cls(count=len(keys), database=frozenset(k for k in used if k is not None))
+
+    def judge(self, key: cfn.Symbol, where: str) -> lib.Verdict:
+        """A customer-managed key of the stack: with several in the template, it must be the database's."""
+        if self.count < 2 or key.origin != "this":
+            return lib.passed()
+        if len(self.database) != 1:
+            return lib.not_evaluated(
+                f"{where}: the template defines {self.count} KMS keys and no single one encrypts the database, "
+                "so which is the stack's key cannot be told"
+            )
+        (stack_key,) = self.database
+        if key.name != stack_key:
+            return lib.failed(f"{where} uses key {key.name}, not the stack's key {stack_key} (the database's)")
+        return lib.passed()
+
+
+def judge_key(ctx: lib.Context, value: Any, where: str, why: str, *, stack_keys: StackKeys) -> lib.Verdict:
     if value is cfn.NO_VALUE:
         return lib.failed(f"{where} is not set: {why} use the AWS managed default key, not the stack's key")
-    decided = lib.is_stack_key(ctx, value)
-    if decided is None:
+    key = lib.named_key(ctx, value)
+    if isinstance(key, cfn.Unknown):
         return lib.unknown_in(value, where) or lib.not_evaluated(f"{where} is not determined by the template")
-    if not decided:
+    if key is None:
         return lib.failed(f"{where} is {lib.describe(value)}, not the stack's customer-managed key ({why})")
-    return _the_one_stack_key(ctx, value, where)
-
-
-def _the_one_stack_key(ctx: lib.Context, value: Any, where: str) -> lib.Verdict:
-    """With several keys in the template, "the stack's key" is the one the database is encrypted
-    with: a second key elsewhere is data its key policy does not govern."""
-    keys = ctx.of_type(*lib.KEY_TYPES)
-    used = lib.stack_key_id(ctx, value)
-    if len(keys) < 2 or used is None:
-        return lib.passed()
-    database_keys = {lib.stack_key_id(ctx, ctx.value(db, "KmsKeyId")) for db in ctx.of_type(*DATABASE_TYPES)}
-    database_keys.discard(None)
-    if len(database_keys) != 1:
-        return lib.not_evaluated(
-            f"{where}: the template defines {len(keys)} KMS keys and no single one encrypts the database, "
-            "so which is the stack's key cannot be told"
-        )
-    stack_key = next(iter(database_keys))
-    if used != stack_key:
-        return lib.failed(f"{where} uses key {used}, not the stack's key {stack_key} (the database's)")
-    return lib.passed()
+    return stack_keys.judge(key, where)
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
@@ -230,7 +241,7 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         return lib.not_evaluated(props.reason)
     if not ctx.of_type(*KEY_TYPES) and not any(lib.points_at(v, *KEY_TYPES) for v in props.values()):
         return lib.failed("the stack defines no customer-managed KMS key for this resource to use")
-    return lib.worst([*_flag_verdicts(kind, props), *_key_verdicts(ctx, reviewed, props)])
+    return lib.worst([*_flag_verdicts(kind, props), *_key_verdicts(ctx, reviewed, props, StackKeys.of(ctx))])
 
 
 def _flag_verdicts(kind: str, props: Props) -> list[lib.Verdict]:
@@ -248,14 +259,19 @@ def _flag_verdicts(kind: str, props: Props) -> list[lib.Verdict]:
     return []
 
 
-def _key_verdicts(ctx: lib.Context, reviewed: tuple[KeyUse | NotAtRest, ...], props: Props) -> list[lib.Verdict]:
+def _key_verdicts(
+    ctx: lib.Context, reviewed: tuple[KeyUse | NotAtRest, ...], props: Props, stack_keys: StackKeys
+) -> list[lib.Verdict]:
     verdicts = []
     for use in (u for u in reviewed if isinstance(u, KeyUse)):
         needed = use.needed(props)
         if needed is None:
             verdicts.append(lib.not_evaluated(f"whether {use.why} exist is not determined by the template"))
         elif needed:
-            verdicts += [judge_key(ctx, v, where, use.why) for where, v in values_at(props, use.path.split("."))]
+            verdicts += [
+                judge_key(ctx, v, where, use.why, stack_keys=stack_keys)
+                for where, v in values_at(props, use.path.split("."))
+            ]
     return verdicts
 
 

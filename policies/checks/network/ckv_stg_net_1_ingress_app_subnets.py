@@ -61,8 +61,8 @@ STAGING_APP_SUBNET_CIDRS = tuple(lib.spec().network.app_subnet_cidrs)
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 DATABASES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
 # RDS proxies and their endpoints reach the database on the clients' behalf: whoever reaches
-# them reaches it, so their groups are judged like the database's. Property holding the groups:
-GROUPS_PROPERTY = {"AWS::RDS::DBProxy": "VpcSecurityGroupIds", "AWS::RDS::DBProxyEndpoint": "VpcSecurityGroupIds"}
+# them reaches it, so their groups are judged like the database's (_BY_TYPE).
+PROXIES = ("AWS::RDS::DBProxy", "AWS::RDS::DBProxyEndpoint")
 SOURCE_GROUP_KEYS = ("SourceSecurityGroupId", "SourceSecurityGroupName", "SourceSecurityGroupOwnerId")
 
 
@@ -200,8 +200,20 @@ def _classic(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib
 def _database(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
     if props.get("DBSecurityGroups"):
         return lib.failed("the database uses EC2-Classic DBSecurityGroups")
-    key = GROUPS_PROPERTY.get(ctx.type_of(logical_id), "VPCSecurityGroups")
-    what = "the proxy" if key != "VPCSecurityGroups" else "the database"
+    return _groups_used(ctx, props, key="VPCSecurityGroups", what="the database")
+
+
+def _cluster(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
+    return _groups_used(ctx, props, key="VpcSecurityGroupIds", what="the cluster")
+
+
+def _proxy(ctx: lib.Context, logical_id: str, props: Mapping[str, Any]) -> lib.Verdict:
+    return _groups_used(ctx, props, key="VpcSecurityGroupIds", what="the proxy")
+
+
+def _groups_used(ctx: lib.Context, props: Mapping[str, Any], *, key: str, what: str) -> lib.Verdict:
+    """The groups a door into the database uses: none means the VPC default group; each must be
+    a group of this template, whose own rules are then judged."""
     groups = props.get(key, cfn.NO_VALUE)
     if groups is cfn.NO_VALUE or groups == []:
         if props.get("DBClusterIdentifier") is not None:
@@ -222,6 +234,8 @@ _BY_TYPE = {
     "AWS::EC2::SecurityGroupIngress": _standalone,
     "AWS::RDS::DBSecurityGroup": _classic,
     "AWS::RDS::DBSecurityGroupIngress": _classic,
+    "AWS::RDS::DBCluster": _cluster,  # a cluster names its groups VpcSecurityGroupIds, an instance VPCSecurityGroups
+    **dict.fromkeys(PROXIES, _proxy),
 }
 
 check = lib.make_check(METADATA, rule)
