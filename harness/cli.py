@@ -391,7 +391,7 @@ def write_auditor_bundle(
     write_bundle(
         BundleInput(
             root=ROOT,
-            policies_dir=catalog.checks_dir.parent if catalog is not None and catalog.checks_dir else POLICIES_DIR,
+            policies_dir=catalog.policies_dir if catalog is not None else POLICIES_DIR,
             verdict=evidence_verdict(data),
             findings=data.findings,
             controls=controls,

@@ -346,7 +346,7 @@ class GateRun:
         """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""
         if self.base_builder is None:
             return None
-        policies_dir = (self.catalog.checks_dir or Path("policies/checks")).parent
+        policies_dir = self.catalog.policies_dir
         rules = load_change_rules(policies_dir)
         tools = [self.options.checkov, self.options.cfn_lint]
         today = self.options.today.isoformat()

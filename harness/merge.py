@@ -442,7 +442,7 @@ def merge(options: MergeOptions, *, warn: Any = None) -> Any:
     shards = sorted((load_shard(d) for d in options.directories), key=lambda s: s.index)
     check_complete(shards, total=options.total)
     catalog = load_catalog(options.policies.resolve() if options.policies else None)
-    policies_dir = catalog.checks_dir.parent if catalog.checks_dir else options.root / "policies"
+    policies_dir = catalog.policies_dir
     timestamp = reproducible_time(options.root)
     local = build_evidence(
         root=options.root, policies_dir=policies_dir, assemblies=[], tools=[], commands=[], verdict={},

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.catalog import ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.catalog import CHECKS_DIR, ControlMapping, Framework, Policy, Requirement, Waiver
 from harness.errors import HarnessError
 
 
@@ -19,8 +19,13 @@ class Catalog:
     policies: list[Policy]
     mappings: list[ControlMapping]
     waivers: list[Waiver]
-    checks_dir: Path | None
+    policies_dir: Path  # where all of the above was read from
     frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
+
+    @property
+    def checks_dir(self) -> Path:
+        """The checkov custom checks of these policies."""
+        return self.policies_dir / CHECKS_DIR.name
 
     def policy(self, policy_id: str) -> Policy | None:
         return next((p for p in self.policies if p.id == policy_id), None)
@@ -31,14 +36,13 @@ def load_catalog(root: Path | None = None) -> Catalog:
     from harness import catalog  # noqa: PLC0415
 
     policies_dir = catalog.POLICIES_DIR if root is None else root
-    checks_dir = catalog.CHECKS_DIR if root is None else root / catalog.CHECKS_DIR.name
     try:
         loaded = Catalog(
             requirements=catalog.load_requirements(policies_dir),
             policies=catalog.load_policies(policies_dir),
             mappings=catalog.load_mappings(policies_dir),
             waivers=catalog.load_waivers(policies_dir),
-            checks_dir=checks_dir,
+            policies_dir=policies_dir,
             frameworks=catalog.load_frameworks(policies_dir),
         )
     except HarnessError:
@@ -47,6 +51,6 @@ def load_catalog(root: Path | None = None) -> Catalog:
         raise HarnessError(f"policies/ cannot be loaded: {type(error).__name__}: {error}") from error
     if not loaded.policies:
         raise HarnessError(f"{policies_dir} declares no policies")
-    if not checks_dir.is_dir():
-        raise HarnessError(f"policy checks directory {checks_dir} is missing")
+    if not loaded.checks_dir.is_dir():
+        raise HarnessError(f"policy checks directory {loaded.checks_dir} is missing")
     return loaded
