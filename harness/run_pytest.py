@@ -68,7 +68,6 @@ TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
 @dataclass(frozen=True, kw_only=True)
 class PytestGroup:
     tiers: tuple[str, ...]  # the tiers this process runs files of
-    files: tuple[str, ...]  # test files, relative to the project root
     junit_xml: Path
     started: Started
 
@@ -130,7 +129,6 @@ def start_pytest(*, root: Path, tiers: Sequence[str], scratch: Path, processes: 
         groups.append(
             PytestGroup(
                 tiers=group_tiers,
-                files=group,
                 junit_xml=junit_xml,
                 started=Started(tool="pytest", argv=argv, env=env, cwd=root),
             )

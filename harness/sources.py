@@ -85,7 +85,7 @@ class _Locatable(Protocol):
 F = TypeVar("F", bound=_Locatable)
 
 
-def locate_findings(findings: Iterable[F], sources: SourceMap | Mapping[str, SourceMap], *, label: str = "") -> list[F]:
+def locate_findings(findings: Iterable[F], sources: SourceMap | Mapping[str, SourceMap]) -> list[F]:
     """Each finding with the app line of its construct (or of its stack), when the map knows one.
 
     ``sources`` is one map for every finding, or one map per assembly label (``finding.assembly``).
@@ -93,7 +93,7 @@ def locate_findings(findings: Iterable[F], sources: SourceMap | Mapping[str, Sou
     """
     located = []
     for finding in findings:
-        found = sources if isinstance(sources, SourceMap) else sources.get(getattr(finding, "assembly", label))
+        found = sources if isinstance(sources, SourceMap) else sources.get(getattr(finding, "assembly", ""))
         where = (
             found.locate(finding.construct_path or finding.stack)
             if found is not None and not finding.code_file

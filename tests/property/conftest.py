@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,8 +48,17 @@ def _start_scanner() -> PolicyScanner | PolicyScanError:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start checkov as soon as a collected test will need it: its imports (~1.5 s) then run
     while the tests before the first judged example do, instead of holding that example up."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # every xdist worker collects every test; the one that runs the property starts it lazily
     if any("policy_scanner" in getattr(item, "fixturenames", ()) for item in session.items):
         session.config.stash[_STARTED_SCANNER] = _start_scanner()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop a scanner started at collection that no test used (the fixture closes one it served)."""
+    scanner = session.config.stash.get(_STARTED_SCANNER, None)
+    if isinstance(scanner, PolicyScanner):
+        scanner.close()
 
 
 @pytest.fixture(scope="session")

@@ -89,10 +89,6 @@ class PolicyScan:
     def failed(self) -> list[PolicyResult]:
         return [r for r in self.results if r.result != "PASSED"]
 
-    @property
-    def policy_ids(self) -> set[str]:
-        return {r.policy_id for r in self.results}
-
     def describe(self) -> str:
         return "\n".join(f"  {r.policy_id} {r.result} on {r.resource}: {r.name}" for r in self.failed)
 

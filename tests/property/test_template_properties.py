@@ -17,7 +17,6 @@ can fail.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -119,11 +118,8 @@ def test_covering_examples_cover_every_option() -> None:
 
 
 def _replaced(config: StagingDatabaseConfig, **changes: Any) -> StagingDatabaseConfig:
-    """A copy of the parsed config with ``changes`` (a frozen dataclass or a frozen pydantic model)."""
-    if dataclasses.is_dataclass(config):
-        return dataclasses.replace(config, **changes)
-    copied: StagingDatabaseConfig = config.model_copy(update=changes)  # type: ignore[attr-defined]
-    return copied
+    """A copy of the parsed config (a frozen pydantic model) with ``changes``."""
+    return config.model_copy(update=changes)
 
 
 def test_a_policy_failure_turns_the_property_red(
