@@ -68,6 +68,25 @@ def timed(
     return timing
 
 
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+GATE_EXIT_CODES = (0, 1)  # a verdict, clean or not; 2 would be a harness failure
+LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)  # cfn-lint: a bit mask of finding levels; 1 would be a crash
+
+
+def bare_tools(checkov: str, sources: Sequence[str], templates: Sequence[str]) -> tuple[Timing, Timing]:
+    """checkov (``sources``: ``-d DIR`` or ``--file F``...) with the project's policies, then cfn-lint
+    on ``templates``: the two scanners as a team would run them without the gate."""
+    from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415  (standard library only)
+
+    scan = timed(
+        [checkov, *sources, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",
+         str(ROOT / "policies" / "checks"), "-o", "json", "--quiet"],
+        env=CHECKOV_OFFLINE_ENV, ok=GATE_EXIT_CODES,
+    )  # fmt: skip
+    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
+    return scan, timed([cfn_lint, "--regions", "us-east-1", "--", *templates], ok=LINT_EXIT_CODES)
+
+
 def median(timings: Sequence[Timing]) -> Timing:
     return Timing(statistics.median(t.wall_s for t in timings), statistics.median(t.cpu_s for t in timings))
 

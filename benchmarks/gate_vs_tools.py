@@ -29,34 +29,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._timing import Timing, checkov_executable, load, median, timed  # noqa: E402
-from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: E402  (standard library only)
-
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)  # a bit mask of finding levels; 1 would be a crash
+from benchmarks._timing import (  # noqa: E402
+    GATE_EXIT_CODES,
+    ROUNDS,
+    Timing,
+    bare_tools,
+    checkov_executable,
+    load,
+    median,
+    timed,
+)
 
 
 def bare_scan(checkov: str) -> dict[str, Timing]:
     with tempfile.TemporaryDirectory(prefix="bench-cdk-out-") as outdir:
         synth = timed([sys.executable, "app.py"], env={"CDK_OUTDIR": outdir})
-        scan = timed(
-            [checkov, "-d", outdir, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",
-             str(ROOT / "policies" / "checks"), "-o", "json", "--quiet"],
-            env=CHECKOV_OFFLINE_ENV, ok=(0, 1),
-        )  # fmt: skip
-        cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
-        lint = timed(
-            [cfn_lint, "--regions", "us-east-1", "--", *glob.glob(f"{outdir}/*.template.json")], ok=LINT_EXIT_CODES
-        )
+        scan, lint = bare_tools(checkov, ["-d", outdir], sorted(glob.glob(f"{outdir}/*.template.json")))
     return {"synth (python app.py)": synth, "checkov": scan, "cfn-lint": lint}
 
 
 def gate(extra: list[str], *, cold: bool = False) -> Timing:
     nox = shutil.which("nox")
     if nox is None:
-        return timed([sys.executable, "-m", "harness", "-q", *extra], ok=(0, 1))
+        return timed([sys.executable, "-m", "harness", "-q", *extra], ok=GATE_EXIT_CODES)
     return timed(
-        [nox, "--reuse-venv=never" if cold else "--reuse-venv=yes", "-s", "compliance", "--", *extra], ok=(0, 1)
+        [nox, "--reuse-venv=never" if cold else "--reuse-venv=yes", "-s", "compliance", "--", *extra],
+        ok=GATE_EXIT_CODES,
     )
 
 

@@ -26,12 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._timing import Timing, checkov_executable, load, median, timed  # noqa: E402
-from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: E402  (standard library only)
+from benchmarks._timing import (  # noqa: E402
+    GATE_EXIT_CODES,
+    ROUNDS,
+    Timing,
+    bare_tools,
+    checkov_executable,
+    load,
+    median,
+    timed,
+)
 
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_STACKS", "1,4,16").split(","))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
-LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)
 
 _SYNTH = """
 import sys
@@ -56,18 +62,12 @@ def gate(assemblies: Sequence[Path], reports: Path) -> Timing:
     argv = [sys.executable, "-m", "harness", "-q", "--reports", str(reports)]
     for assembly in assemblies:
         argv += ["--assembly", str(assembly)]
-    return timed(argv, ok=(0, 1))
+    return timed(argv, ok=GATE_EXIT_CODES)
 
 
 def tools(checkov: str, templates: Sequence[Path]) -> Timing:
-    files = [arg for template in templates for arg in ("--file", str(template))]
-    scan = timed(
-        [checkov, *files, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",
-         str(ROOT / "policies" / "checks"), "-o", "json", "--quiet"],
-        env=CHECKOV_OFFLINE_ENV, ok=(0, 1),
-    )  # fmt: skip
-    cfn_lint = str(Path(sys.executable).with_name("cfn-lint"))
-    return scan + timed([cfn_lint, "--regions", "us-east-1", "--", *map(str, templates)], ok=LINT_EXIT_CODES)
+    scan, lint = bare_tools(checkov, [a for t in templates for a in ("--file", str(t))], [str(t) for t in templates])
+    return scan + lint
 
 
 def main() -> int:
