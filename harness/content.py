@@ -35,7 +35,7 @@ EXTERNAL_CONTENT_TYPES = {
     "AWS::CloudFormation::StackSet": "a stack set, deployed from a template given at deploy time",
     "AWS::ServiceCatalog::CloudFormationProvisionedProduct": "a Service Catalog product's template",
 }
-SUPPRESSION_METADATA = ("cfn-lint", "cdk_nag", "cfn_nag", "guard")
+SUPPRESSION_METADATA = ("cfn-lint", "cdk_nag", "cfn_nag", "guard", "checkov")
 
 RULE_TRANSFORM = "gate:transform"
 RULE_NESTED = "gate:external-template"

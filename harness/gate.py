@@ -60,6 +60,7 @@ from harness.judge import (
 from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
 from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
 from harness.proc import Started
+from harness.reviewed import unreviewed_findings
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
@@ -339,8 +340,13 @@ class GateRun:
         gaps, coverage = coverage_findings(
             self.catalog.policies, assemblies=assemblies, expansion=expansion, judged=judged
         )
-        self.progress(f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/")
-        return [*gaps, *content], coverage
+        # Deny by default: a type, property, attribute or key no one reviewed is NOT EVALUATED.
+        unreviewed = unreviewed_findings(assemblies, registry=self.catalog.registry) if self.catalog.registry else []
+        self.progress(
+            f"coverage: {len(gaps)} gap(s); {len(content)} place(s) left to deploy time or outside policies/; "
+            f"{len(unreviewed)} unreviewed (policies/registry)"
+        )
+        return [*gaps, *content, *unreviewed], coverage
 
     def compare_resources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> Comparison | None:
         """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""

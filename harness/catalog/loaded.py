@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.catalog import CHECKS_DIR, ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.catalog.registry import Registry, load_registry
 from harness.errors import HarnessError
 
 
@@ -21,6 +22,7 @@ class Catalog:
     waivers: list[Waiver]
     policies_dir: Path  # where all of the above was read from
     frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
+    registry: Registry | None = None  # policies/registry: what was reviewed (harness.reviewed); None: not loaded
 
     @property
     def checks_dir(self) -> Path:
@@ -44,6 +46,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             waivers=catalog.load_waivers(policies_dir),
             policies_dir=policies_dir,
             frameworks=catalog.load_frameworks(policies_dir),
+            registry=load_registry(policies_dir),
         )
     except HarnessError:
         raise
@@ -53,4 +56,23 @@ def load_catalog(root: Path | None = None) -> Catalog:
         raise HarnessError(f"{policies_dir} declares no policies")
     if not loaded.checks_dir.is_dir():
         raise HarnessError(f"policy checks directory {loaded.checks_dir} is missing")
+    _check_registry_rules(loaded)
     return loaded
+
+
+def _check_registry_rules(loaded: Catalog) -> None:
+    """Every project policy a registry entry names exists (its verdict may land on another resource: an alarm's
+    properties decide the database's CKV_STG_CW_1)."""
+    registry = loaded.registry
+    if registry is None:
+        return
+    for where, review in registry.entries():
+        for rule in review.judged_by:
+            if rule.startswith("gate:"):
+                continue
+            policy = loaded.policy(rule)
+            if policy is None:
+                raise HarnessError(
+                    f"{registry.directory}: {where} {review.path} is judged_by {rule}, which is no policy in "
+                    f"{loaded.checks_dir} (e.g. CKV_STG_RDS_6)"
+                )

@@ -17,13 +17,17 @@ import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, Policy, load_policies, optional_fixture
+from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, POLICIES_DIR, Policy, load_policies, optional_fixture
+from harness.catalog.registry import load_registry
 from harness.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
+from tests.policies.registry_fixtures import RegistryFixture
+from tests.policies.registry_fixtures import fixtures as registry_fixtures
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CHECKOV = REPO / ".nox" / "_checkov-tool" / "bin" / "checkov"
@@ -97,12 +101,37 @@ def _copy_fixtures(policies: list[Policy], scan_dir: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def scan(policies: list[Policy], default_assembly: Path, tmp_path_factory: pytest.TempPathFactory) -> ScanResults:
+def staging_templates(default_template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The staging templates the registry's fixtures edit: default context, and migration on."""
+    return {"default": default_template, "migration": synth_template(MIGRATION_CONTEXT)}
+
+
+@pytest.fixture(scope="session")
+def registry_yaml_fixtures(
+    policies: list[Policy], staging_templates: dict[str, dict[str, Any]]
+) -> dict[str, RegistryFixture]:
+    """The registry's fixtures judged by YAML policies (checkov only): file name -> fixture, for the one scan."""
+    registry = load_registry(POLICIES_DIR)
+    engines = {p.id: p.engine for p in policies}
+    found = [f for f in registry_fixtures(registry, staging_templates) if engines.get(f.policy) == "yaml"]
+    return {f"registry__{index:03d}.json": fixture for index, fixture in enumerate(found)}
+
+
+@pytest.fixture(scope="session")
+def scan(
+    policies: list[Policy],
+    default_assembly: Path,
+    staging_templates: dict[str, dict[str, Any]],
+    registry_yaml_fixtures: dict[str, RegistryFixture],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ScanResults:
     scan_dir = tmp_path_factory.mktemp("policy-scan")
     results = ScanResults()
     _copy_fixtures(policies, scan_dir)
     shutil.copyfile(default_assembly / TEMPLATE_NAME, scan_dir / STACK_FILE)
-    (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(synth_template(MIGRATION_CONTEXT)), encoding="utf-8")
+    (scan_dir / MIGRATION_STACK_FILE).write_text(json.dumps(staging_templates["migration"]), encoding="utf-8")
+    for file_name, fixture in registry_yaml_fixtures.items():
+        (scan_dir / file_name).write_text(json.dumps(fixture.template), encoding="utf-8")
     for template in scan_dir.iterdir():
         resources = json.loads(template.read_text(encoding="utf-8")).get("Resources", {})
         results.resource_types[template.name] = {r["Type"] for r in resources.values()}

@@ -28,12 +28,14 @@ def _describe(scan: ScanResults, file_name: str, policy_id: str) -> str:
     return f"{file_name}: {[(r.result, r.resource) for r in scan.of(file_name, policy_id)]}"
 
 
-def test_checkov_run_is_sound(scan: ScanResults) -> None:
+def test_checkov_run_is_sound(scan: ScanResults, registry_yaml_fixtures: dict[str, object]) -> None:
     assert scan.summary.get("parsing_errors") == 0, scan.stderr[-2000:]
     assert "Cannot load external check" not in scan.stderr, scan.stderr[-4000:]
     assert "failing closed" not in scan.stderr, scan.stderr[-4000:]  # a rule raised or lost its template
     optional = sum(optional_fixture(i, kind) is not None for i in POLICIES for kind in OPTIONAL_FIXTURE_KINDS)
-    expected_files = sum(len(p.fixtures) for p in POLICIES.values()) + optional + len(STACK_FILES)
+    expected_files = (
+        sum(len(p.fixtures) for p in POLICIES.values()) + optional + len(STACK_FILES) + len(registry_yaml_fixtures)
+    )
     assert len(scan.resource_types) == expected_files
 
 
