@@ -294,6 +294,7 @@ def _relative(path: Path) -> str:
 def catalog_fields(catalog: Any) -> dict[str, Any]:
     """What the reports take from policies/ (the gate and ``python -m harness merge`` alike)."""
     from harness.catalog import render_catalog_markdown  # noqa: PLC0415
+    from harness.catalog.registry import summary as registry_summary  # noqa: PLC0415
     from harness.mutations import MUTATIONS  # noqa: PLC0415
 
     return {
@@ -306,7 +307,9 @@ def catalog_fields(catalog: Any) -> dict[str, Any]:
             policies=catalog.policies,
             mappings=catalog.mappings,
             waivers=catalog.waivers,
+            registry=catalog.registry,
         ),
+        "registry": registry_summary(catalog.registry) if catalog.registry is not None else [],
     }
 
 

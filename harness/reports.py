@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from harness.catalog.registry import render_markdown as render_registry
 from harness.delta import render_delta_markdown
 from harness.markdown import cell, natural_key, source_link
 from harness.model import ExitCode, Finding, Source, Status
@@ -61,6 +62,7 @@ class ReportInput:
     shard: Mapping[str, Any] | None = None  # this run is shard {index, total, name} of a CI matrix (--shard)
     shards: Sequence[Mapping[str, Any]] = ()  # a merged report: every shard folded in (harness.merge)
     sarif_category: str = "compliance-gate"  # code scanning category prefix of every SARIF run
+    registry: Sequence[dict[str, Any]] = ()  # per reviewed resource type: judged / neutral counts (policies/registry)
 
     @property
     def verdict(self) -> str:
@@ -369,6 +371,7 @@ def render_json(data: ReportInput) -> str:
         "tools": list(data.tools),
         "waivers": list(data.waivers),
         "coverage": list(data.coverage),
+        "registry": [{k: v for k, v in row.items() if k != "entries"} for row in data.registry],
         "controls": list(data.controls),
         "delta": data.delta,
         "changes": list(data.changes),
@@ -535,6 +538,8 @@ def render_traceability(data: ReportInput) -> str:
             f"| {req['id']} | {cell(req['text'])} | {cell(', '.join(f'`{p}`' for p in policy_ids) or 'none')} | "
             f"{cell('<br>'.join(tests) or '-')} | {cell('<br>'.join(results) or 'no coverage (gap)')} |"
         )
+    if data.registry:
+        lines += ["", *render_registry(list(data.registry), details=False)]
     packs = [p for tool in data.tools for p in tool.get("packs", [])]
     if packs:
         lines += [

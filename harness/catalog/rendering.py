@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.catalog.loading import load_mappings, load_policies, load_requirements, load_waivers
+from harness.catalog.registry import Registry, load_registry, summary
+from harness.catalog.registry import render_markdown as render_registry
 from harness.catalog.schema import POLICIES_DIR, ControlMapping, Policy, Requirement, Tool, Waiver, nag_pack_label
 from harness.markdown import cell, natural_key
 
@@ -25,6 +27,7 @@ def render_catalog_markdown(
     policies: Sequence[Policy] | None = None,
     mappings: Sequence[ControlMapping] | None = None,
     waivers: Sequence[Waiver] | None = None,
+    registry: Registry | None = None,
     root: Path = POLICIES_DIR,
 ) -> str:
     """The human-readable policy catalog, generated from policies/ (never edited by hand)."""
@@ -32,6 +35,7 @@ def render_catalog_markdown(
     policies = load_policies(root) if policies is None else policies
     mappings = load_mappings(root) if mappings is None else mappings
     waivers = load_waivers(root) if waivers is None else waivers
+    registry = load_registry(root) if registry is None else registry
     frameworks = sorted({m.framework for m in mappings})
     requirement_text = {r.id: r for r in requirements}
     repo = root.parent
@@ -113,6 +117,7 @@ def render_catalog_markdown(
         lines.append(
             f"| {cell(tool)} | `{m.check_id}` | {m.framework} | {', '.join(m.controls)} | {cell(m.rationale)} |"
         )
+    lines += ["", *render_registry(summary(registry), details=True)]
     lines += [
         "",
         "## Waivers",

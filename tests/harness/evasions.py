@@ -811,3 +811,9 @@ def by_category() -> dict[str, list[Evasion]]:
 
 def names() -> Iterator[str]:
     return (case.name for case in EVASIONS)
+
+
+# Corpora of later mechanisms, one module each (tests/harness/corpus_*.py).
+from tests.harness import corpus_registry  # noqa: E402
+
+EVASIONS += corpus_registry.CASES
