@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.mutations import _db
-from tests.harness.evasions import NOT_EVALUATED, Evasion, Template, _add, _db_id, _db_sg, _e, _first, _parameter
+from harness.mutations import _db, _db_sg
+from tests.harness.evasions import NOT_EVALUATED, Evasion, Template, _add, _db_id, _e, _first, _parameter
 
 TYPE = ("gate:unreviewed-type", NOT_EVALUATED)
 PROPERTY = ("gate:unreviewed-property", NOT_EVALUATED)
@@ -22,10 +22,12 @@ TAGS = [{"Key": "Environment", "Value": "staging"}, {"Key": "CostCenter", "Value
 
 
 def _log_group(t: Template, suffix: str) -> str:
-    return next(
-        lid
-        for lid, r in t["Resources"].items()
-        if r["Type"] == "AWS::Logs::LogGroup" and str(r["Properties"].get("LogGroupName", "")).endswith(suffix)
+    return str(
+        next(
+            lid
+            for lid, r in t["Resources"].items()
+            if r["Type"] == "AWS::Logs::LogGroup" and str(r["Properties"].get("LogGroupName", "")).endswith(suffix)
+        )
     )
 
 
