@@ -103,7 +103,7 @@ def make_assembly(synthesized: Path, tmp_path: Path) -> Callable[..., Path]:
 
 
 def run_gate(args: Sequence[str], *, reports: Path, env: Mapping[str, str] | None = None,
-             prefix: Sequence[str] = (), python_code: str | None = None, timeout: float = 300) -> GateRun:  # fmt: skip
+             prefix: Sequence[str] = (), python_code: str | None = None, timeout: float = 900) -> GateRun:  # fmt: skip
     """``python -m harness <args>`` (or ``python -c <python_code> <args>``) in a subprocess."""
     launcher = ["-c", python_code, *args] if python_code else ["-m", "harness", *args]
     argv = [*prefix, sys.executable, *launcher, "--reports", str(reports), "-q"]
