@@ -47,12 +47,58 @@ class IncludedNag:
     runs: dict[str, PackRun] = field(default_factory=dict)  # per pack: calls, resources handed, violations
 
 
+class _SynthesisFailedError(Exception):
+    """The one App holding every included template could not synthesize (a property of the wrong type)."""
+
+
 def run_nag_on_targets(
     targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None = None, cdk_validation: bool = True
 ) -> IncludedNag:
     """The cdk-nag packs over ``targets``; ``cdk_validation=False`` leaves CDK's built-in
     CloudFormation validation plugin out (synthesis mode: it already ran on the app's own
-    synthesis, and the gate keeps only cdk-nag's findings from this run; ~0.4 s of CPU)."""
+    synthesis, and the gate keeps only cdk-nag's findings from this run; ~0.4 s of CPU).
+
+    CfnInclude checks a property's type only when the App synthesizes, so one template with a
+    structure of the wrong type (``MasterUserSecret: {Ref: P}``) would stop the packs for every
+    template. Then the targets are split in halves and synthesized apart, until each template
+    that cannot synthesize is alone: that one is unloadable (not evaluated by cdk-nag), the others
+    are judged. A run without such a template synthesizes once, as before."""
+    try:
+        return _run(targets, waivers=waivers, outdir=outdir, cdk_validation=cdk_validation)
+    except _SynthesisFailedError as failure:
+        if len(targets) == 1:
+            return IncludedNag(outcomes={}, resources=0, unmapped=[], unloadable={targets[0].path: str(failure)})
+        if outdir is not None:  # a caller that reads the report from outdir gets one report or an error
+            raise HarnessError(f"cdk-nag synthesis over the included templates failed: {failure}") from failure
+        middle = len(targets) // 2
+        halves = [
+            run_nag_on_targets(part, waivers=waivers, cdk_validation=cdk_validation)
+            for part in (targets[:middle], targets[middle:])
+        ]
+        return _joined(halves)
+
+
+def _joined(parts: Sequence[IncludedNag]) -> IncludedNag:
+    runs: dict[str, PackRun] = {}
+    for part in parts:
+        for name, run in part.runs.items():
+            seen = runs.get(name)
+            runs[name] = run if seen is None else PackRun(
+                name=name, calls=seen.calls + run.calls, resources=seen.resources + run.resources,
+                violations=seen.violations + run.violations, success=seen.success and run.success,
+            )  # fmt: skip
+    return IncludedNag(
+        outcomes={path: outcome for part in parts for path, outcome in part.outcomes.items()},
+        resources=sum(part.resources for part in parts),
+        unmapped=[violation for part in parts for violation in part.unmapped],
+        unloadable={path: why for part in parts for path, why in part.unloadable.items()},
+        runs=runs,
+    )
+
+
+def _run(
+    targets: Sequence[ScanTarget], *, waivers: Sequence[Waiver], outdir: Path | None, cdk_validation: bool
+) -> IncludedNag:
     cdk_waivers = [w for w in waivers if w.tool in (Tool.CDK_NAG, Tool.CDK_VALIDATE)]
     with tempfile.TemporaryDirectory(prefix="gate-nag-") as scratch:
         out = outdir or Path(scratch)
@@ -86,10 +132,8 @@ def run_nag_on_targets(
         add_nag_validations(app, acknowledgements=[])
         try:
             app.synth()
-        except Exception as error:
-            raise HarnessError(
-                f"cdk-nag synthesis over the included templates failed: {str(error).splitlines()[0]}"
-            ) from error
+        except Exception as error:  # jsii: the first line names the construct and what is wrong
+            raise _SynthesisFailedError(str(error).strip().splitlines()[0]) from error
         runs = recorded_runs(app)
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
     handed = max((run.resources for run in (runs or {}).values()), default=0)

@@ -97,9 +97,10 @@ def _hidden_in_the_else_branch(t: Template) -> None:
     _db(t)["StorageThroughput"] = {"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, 125]}
 
 
-def _secret_settings_from_a_parameter(t: Template) -> None:
-    _db(t)["MasterUserSecret"] = {"Ref": "SecretSettings"}
-    t.setdefault("Parameters", {})["SecretSettings"] = {"Type": "String", "AllowedValues": ["{}"], "Default": "{}"}
+def _rules_from_a_parameter(t: Template) -> None:
+    rules = _parameter(t, "IngressRules", Type="CommaDelimitedList", Default="10.1.0.0/24")
+    _db_sg(t)["SecurityGroupIngress"] = {"Fn::If": ["Never", [], rules]}
+    t.setdefault("Conditions", {})["Never"] = {"Fn::Equals": ["a", "b"]}
 
 
 def _vpc_range_as_a_source(t: Template) -> None:
@@ -123,8 +124,8 @@ def _update_policy(t: Template) -> None:
     t["Resources"][_db_id(t)]["UpdatePolicy"] = {"EnableVersionUpgrade": True}
 
 
-def _hooks_section(t: Template) -> None:
-    t["Hooks"] = {"Shift": {"Type": "AWS::CodeDeploy::BlueGreen", "Properties": {"TrafficRoutingConfig": {}}}}
+def _creation_policy(t: Template) -> None:
+    t["Resources"][_db_id(t)]["CreationPolicy"] = {"ResourceSignal": {"Count": 1, "Timeout": "PT12H"}}
 
 
 def _nested_unreviewed(t: Template) -> None:
@@ -161,8 +162,8 @@ CASES: tuple[Evasion, ...] = (
        {PROPERTY}, _code_from_a_layer),
     _e("property-in-the-else-branch", CATEGORY, "an unreviewed property only in the branch a parameter selects",
        {PROPERTY}, _hidden_in_the_else_branch),
-    _e("structure-from-a-parameter", CATEGORY, "a structured property given whole by a parameter", {PROPERTY},
-       _secret_settings_from_a_parameter),
+    _e("structure-from-a-parameter", CATEGORY, "the database group's ingress rules given whole by a parameter, behind "
+       "a condition", {PROPERTY}, _rules_from_a_parameter),
     _e("vpc-range-as-a-source", CATEGORY, "the VPC's own CidrBlock read with Fn::GetAtt as an ingress source",
        {ATTRIBUTE, ("CKV_STG_NET_1", NOT_EVALUATED), ("CKV_STG_NET_1", "failed")}, _vpc_range_as_a_source),
     _e("ipv6-range-read", CATEGORY, "an attribute no one reviewed, read inside an output", {ATTRIBUTE},
@@ -171,8 +172,8 @@ CASES: tuple[Evasion, ...] = (
        {KEY}, _instance_init_metadata),
     _e("update-policy", CATEGORY, "an UpdatePolicy changes how CloudFormation updates the database", {KEY},
        _update_policy),
-    _e("hooks-section", CATEGORY, "a Hooks section (CodeDeploy blue/green) the template grammar allows", {KEY},
-       _hooks_section),
+    _e("creation-policy", CATEGORY, "a CreationPolicy waits on a signal from outside the template", {KEY},
+       _creation_policy),
     _e("unreviewed-type-in-a-nested-stack", CATEGORY, "a RAM share of a subnet inside a nested stack", {TYPE},
        _nested_unreviewed, extra_files=_nested_files),
 )  # fmt: skip

@@ -336,3 +336,22 @@ def test_a_base_assembly_that_is_not_one_fails_before_the_head_is_judged(tmp_pat
     assert done.returncode == 2
     assert f"--base-assembly {tmp_path / 'missing'} is not a cloud assembly: no manifest.json" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_template_cdk_nag_cannot_synthesize_is_not_evaluated_and_the_others_are_judged(
+    gate: GateRunner, make_assembly: Callable[..., Path], clean_template: dict[str, Any]
+) -> None:
+    """CfnInclude checks property types only at synthesis: one template with a structure of the wrong
+    type must not stop the packs for the others (nor end the run as a harness failure)."""
+    broken = json.loads(json.dumps(clean_template))
+    database = next(r for r in broken["Resources"].values() if r["Type"] == "AWS::RDS::DBInstance")
+    database["Properties"]["MasterUserSecret"] = "not-an-object"
+    run = gate("--assembly", str(make_assembly("good")), "--assembly", str(make_assembly("broken", broken)))
+    assert run.returncode == 1, run.stderr
+    by_assembly = {a["label"]: a["exit_code"] for a in run.report["assemblies"]}
+    assert by_assembly == {"good": 0, "broken": 1}
+    unloadable = [f for f in run.report["findings"] if f["rule_id"] == "cdk-nag:template"]
+    assert [f["assembly"] for f in unloadable] == ["broken"]
+    assert "CfnDBInstanceProps" in unloadable[0]["message"]
+    judged = [f for f in run.report["findings"] if f["source"] == "cdk-nag" and f["assembly"] == "good"]
+    assert judged, "the loadable template was judged by the packs"
