@@ -325,7 +325,7 @@ def _without_shard(data: dict[str, Any]) -> str:
         ({"evidence/evidence.json": _evidence_with("cdk-nag", "2.0.0")}, "was gated with cdk-nag 2.0.0"),
         ({"compliance.json": _without_shard}, "records no shard: gate each job of the matrix with --shard I/N"),
         ({"compliance.json": "{not json"}, "compliance.json is not readable JSON"),
-        ({"evidence/evidence.json": "[]"}, "is not staging-rds-compliance-evidence/1 evidence"),
+        ({"evidence/evidence.json": "[]"}, "is not staging-rds-compliance-evidence/2 evidence"),
         ({"compliance.json": _with_delta}, "was gated with a base (--base / --base-assembly): the merge folds"),
     ],
     ids=["other-harness", "other-tool-version", "no-shard-record", "garbage-report", "garbage-evidence", "base"],
