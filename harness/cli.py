@@ -22,9 +22,9 @@ from harness import oscal
 from harness.attest import KEY_PASSWORD_ENV
 from harness.console import Console
 from harness.errors import HarnessError
-from harness.evidence import RunClock, RunTimes
+from harness.evidence import RunClock
 from harness.model import ExitCode
-from harness.outcome import control_roll_up, evidence_verdict, publish, refuse, sanitized, tool_versions
+from harness.outcome import gate_bundle_input, publish, refuse
 from harness.outputs import clear_outputs
 from harness.reports import ReportInput
 
@@ -207,6 +207,11 @@ def _gate_main(argv: list[str]) -> int:
             reports_dir, mode=mode, error=f"interrupted ({how}) before the verdict: no verdict", error_input=error_input
         )
         return int(ExitCode.HARNESS_FAILURE)
+    except Exception as error:  # a crash outside the stages: one line, this run's ERROR report, never a traceback
+        crash = f"gate crashed: {type(error).__name__}: {error}"
+        print(f"compliance gate error: {crash}", file=sys.stderr)
+        refuse(reports_dir, mode=mode, error=crash, error_input=error_input)
+        return int(ExitCode.HARNESS_FAILURE)
     finally:
         restore()
 
@@ -264,7 +269,9 @@ def _run(
         data,
         reports_dir=reports_dir,
         root=ROOT,
-        bundle_input=lambda d: bundle_input(d, argv=argv, catalog=catalog, result=result, args=args, times=times),
+        bundle_input=lambda d: gate_bundle_input(
+            d, root=ROOT, argv=argv, catalog=catalog, result=result, given=args.assembly, times=times
+        ),
         signer=signer,
         error_input=lambda error: error_input(mode=mode, error=error),
     )
@@ -461,35 +468,3 @@ def error_input(*, mode: str, error: str) -> ReportInput:
         mutations=[],
         root=ROOT,
     )
-
-
-def bundle_input(
-    data: ReportInput, *, argv: Sequence[str], catalog: Any, result: Any, args: argparse.Namespace, times: RunTimes
-) -> tuple[ReportInput, Any]:
-    """What harness.bundle renders for this run; ``data`` with the per-control roll-up."""
-    from harness.bundle import BundleInput  # noqa: PLC0415
-    from harness.catalog import POLICIES_DIR  # noqa: PLC0415
-    from harness.evidence import checkout_state  # noqa: PLC0415
-
-    controls = control_roll_up(data, catalog)
-    assemblies = list(data.assemblies) or [
-        {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()
-    ]
-    made = BundleInput(
-        root=ROOT,
-        policies_dir=catalog.policies_dir if catalog is not None else POLICIES_DIR,
-        verdict=evidence_verdict(data),
-        findings=data.findings,
-        controls=controls,
-        assemblies=assemblies,
-        tools=data.tools,
-        commands=[sanitized(argv, prefix="python -m harness", root=ROOT), *(result.commands if result else [])],
-        versions=tool_versions(ROOT),
-        times=times,
-        checkout=checkout_state(ROOT),
-        frameworks=list(catalog.frameworks) if catalog is not None else [],
-        mappings=list(catalog.mappings) if catalog is not None else [],
-        policies=list(catalog.policies) if catalog is not None else [],
-        waivers=data.waivers,
-    )
-    return dataclasses.replace(data, controls=[c.as_dict() for c in controls]), made

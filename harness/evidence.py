@@ -198,12 +198,14 @@ def build_evidence(
         if "files" in assembly:  # hashed by the run that read it (a shard, for python -m harness merge)
             inputs.append({"label": assembly["label"], "path": assembly["path"], "files": list(assembly["files"])})
             continue
-        directory = Path(str(assembly["abs_path"]))
+        raw = str(assembly.get("abs_path") or "")
+        directory = Path(raw)
+        readable = bool(raw) and directory.is_absolute() and directory.is_dir()  # "": the run never had one
         inputs.append(
             {
                 "label": assembly["label"],
-                "path": shown(directory, root),
-                "files": _hashes(directory, assembly_files(directory)) if directory.is_dir() else [],
+                "path": shown(directory, root) if raw else "",
+                "files": _hashes(directory, assembly_files(directory)) if readable else [],
             }
         )
     policy_files = [p for p in policies_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts]

@@ -10,6 +10,7 @@ The gate and ``python -m harness merge`` publish through :func:`publish`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import sys
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from securesystemslib.signer import Signer
 
     from harness.bundle import Bundle, BundleInput
+    from harness.evidence import RunTimes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,16 +64,19 @@ def publish(
             reports_dir=reports_dir, evidence=evidence, counts=counts_record(data.findings), root=root, signer=signer
         )
         return Published(data=data, subjects=_lines(paths), signed=signer is not None)
-    except (HarnessError, OSError) as error:
+    except Exception as error:  # a crash while writing is a harness failure too, never a partial outcome
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        if not isinstance(error, (HarnessError, OSError)):
+            reason = f"crashed: {type(error).__name__}: {error}"
         failed = dataclasses.replace(
             error_input(f"cannot write this run's outcome to {reports_dir}: {reason}"), shard=data.shard
         )
-        clear_outputs(reports_dir)
         try:
+            clear_outputs(reports_dir)
             write_reports(failed, reports_dir)
         except OSError:
-            clear_outputs(reports_dir)  # nothing, rather than a part of this run
+            with contextlib.suppress(OSError):
+                clear_outputs(reports_dir)  # nothing, rather than a part of this run
         return Published(data=failed, subjects=0, signed=False)
 
 
@@ -144,3 +149,42 @@ def sanitized(argv: Sequence[str], *, prefix: str, root: Path) -> str:
     from harness.evidence import sanitize  # noqa: PLC0415
 
     return sanitize(" ".join([prefix, *argv]), root=root)
+
+
+def gate_bundle_input(
+    data: ReportInput,
+    *,
+    root: Path,
+    argv: Sequence[str],
+    catalog: Any,
+    result: Any,
+    given: Sequence[Path],
+    times: RunTimes,
+) -> tuple[ReportInput, BundleInput]:
+    """What harness.bundle renders for one gate run (``given``: its --assembly paths); ``data`` with the roll-up."""
+    from harness.bundle import BundleInput  # noqa: PLC0415
+    from harness.catalog import POLICIES_DIR  # noqa: PLC0415
+    from harness.evidence import checkout_state  # noqa: PLC0415
+
+    controls = control_roll_up(data, catalog)
+    assemblies = list(data.assemblies) or [
+        {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in given if p.is_dir()
+    ]
+    made = BundleInput(
+        root=root,
+        policies_dir=catalog.policies_dir if catalog is not None else POLICIES_DIR,
+        verdict=evidence_verdict(data),
+        findings=data.findings,
+        controls=controls,
+        assemblies=assemblies,
+        tools=data.tools,
+        commands=[sanitized(argv, prefix="python -m harness", root=root), *(result.commands if result else [])],
+        versions=tool_versions(root),
+        times=times,
+        checkout=checkout_state(root),
+        frameworks=list(catalog.frameworks) if catalog is not None else [],
+        mappings=list(catalog.mappings) if catalog is not None else [],
+        policies=list(catalog.policies) if catalog is not None else [],
+        waivers=data.waivers,
+    )
+    return dataclasses.replace(data, controls=[c.as_dict() for c in controls]), made

@@ -283,6 +283,27 @@ def test_an_errored_run_after_a_pass_leaves_no_pass_and_verify_fails(
     assert done.returncode == 1, done.stdout
 
 
+_CRASH_WHILE_WRITING = """
+import sys
+import harness.oscal
+def crash(assessment):
+    raise RuntimeError("disk on fire")
+harness.oscal.render_documents = crash
+from harness.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_crash_while_writing_leaves_this_runs_error_alone(runs: Runs, tmp_path: Path) -> None:
+    reports = _earlier_pass(runs, tmp_path)
+    run = run_gate(["--assembly", str(runs.clean.assembly)], reports=reports, python_code=_CRASH_WHILE_WRITING)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "crashed: RuntimeError: disk on fire" in run.report["error"]
+    assert not (reports / "oscal").exists() and not (reports / "evidence").exists()
+    _no_pass_left(reports)
+    assert "no statement at" in _problems(verify(reports, runs.clean.assembly, key=runs.clean.public))
+
+
 def test_a_run_killed_by_sigterm_leaves_no_pass(runs: Runs, tmp_path: Path) -> None:
     """CI cancelling a job sends SIGTERM: the run stops its tools and says it was interrupted."""
     reports = _earlier_pass(runs, tmp_path)
@@ -303,3 +324,28 @@ def test_a_run_killed_by_sigterm_leaves_no_pass(runs: Runs, tmp_path: Path) -> N
     _no_pass_left(reports)
     assert not (reports / ENVELOPE).exists()
     assert "no statement at" in _problems(verify(reports, runs.clean.assembly, key=runs.clean.public))
+
+
+# ------------------------------------------------------------------------------------ CI
+
+
+@pytest.mark.parametrize(("workflow", "job"), [("compliance.yml", "gate"), ("compliance-matrix.yml", "merge")])
+def test_ci_signs_the_same_statement_with_artifact_attestations(workflow: str, job: str) -> None:
+    """actions/attest (Sigstore) gets the subjects and predicate the gate wrote, with the permissions it needs."""
+    import yaml  # noqa: PLC0415
+
+    from harness.attest import ATTESTATION_DIR, PREDICATE_FILE, SUBJECTS_FILE  # noqa: PLC0415
+
+    spec = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text(encoding="utf-8"))["jobs"][job]
+    assert spec["permissions"]["id-token"] == "write" and spec["permissions"]["attestations"] == "write"
+    steps = [s for s in spec["steps"] if s.get("uses", "").startswith("actions/attest@")]
+    assert len(steps) == 1, "one attestation of the run"
+    attest = steps[0]
+    assert attest["with"] == {
+        "subject-checksums": f"reports/{ATTESTATION_DIR}/{SUBJECTS_FILE}",
+        "predicate-type": PREDICATE_TYPE,
+        "predicate-path": f"reports/{ATTESTATION_DIR}/{PREDICATE_FILE}",
+    }
+    names = [s.get("name", "") for s in spec["steps"]]
+    keep = next(i for i, s in enumerate(spec["steps"]) if "upload-artifact" in s.get("uses", ""))
+    assert names.index(attest["name"]) < keep, "attested before the reports are kept"

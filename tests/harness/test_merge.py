@@ -228,6 +228,21 @@ def test_the_merge_looks_like_one_run_over_every_assembly(runs: Runs, merged: Me
     assert evidence["commands"][0].startswith("python -m harness merge ")
     assert any(c.startswith("shard 2/2 (app-b): python -m harness --assembly") for c in evidence["commands"])
     assert (tmp_path / "out" / "oscal" / "assessment-results.json").is_file()
+    # The merged run has its own statement: the shards' assemblies as they hashed them, the merged reports.
+    assemblies = [runs.both.reports.parent / name for name in ("untouched", "violation")]
+    argv = [
+        sys.executable,
+        "-m",
+        "harness",
+        "verify",
+        "--reports",
+        str(tmp_path / "out"),
+        "--allow-unsigned",
+        "--any-verdict",
+    ]
+    argv += [arg for path in assemblies for arg in ("--assembly", str(path))]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+    assert done.returncode == 0 and "statement of a FAIL run" in done.stdout, done.stderr
 
 
 def test_a_label_two_shards_share_is_qualified_by_shard_name(runs: Runs, tmp_path: Path) -> None:
