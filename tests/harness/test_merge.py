@@ -204,10 +204,9 @@ def test_every_finding_of_both_shards_is_in_the_merged_sarif_runs_apart_by_categ
     bases = {
         base["description"]["text"] for run in sarif["runs"] for base in run.get("originalUriBaseIds", {}).values()
     }
-    assert {
-        "the cloud assembly 'untouched', outside the repository",
-        "the cloud assembly 'violation', outside the repository",
-    } <= bases
+    # The untouched stack has no alert (its VPC's default group is closed: harness/nag_tree.py), so only
+    # the violating shard's assembly is a base of the merged SARIF.
+    assert "the cloud assembly 'violation', outside the repository" in bases
     assert sarif_upload_problems(merged.read("compliance.sarif")) == ([], [])
 
 
@@ -397,7 +396,7 @@ def test_sarif_limits_of_code_scanning_are_named() -> None:
 def test_a_sarif_over_the_limit_fails_the_merge_and_drops_nothing(
     runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("harness.merge.SARIF_MAX_RESULTS", 3)
+    monkeypatch.setattr("harness.merge.SARIF_MAX_RESULTS", 1)  # the public mutation: several cdk-nag results
     out = tmp_path / "out"
     options = MergeOptions(directories=[runs.untouched.reports, runs.violation.reports], reports_dir=out, root=ROOT)
     data = merge(options)
