@@ -347,8 +347,8 @@ def _md_unsatisfied_controls(data: ReportInput) -> list[str]:
 
 MARKDOWN_SECTIONS = (
     _md_verdict,
+    _md_delta,  # with a base, what the change does comes first (a PR reviewer's first question)
     _md_unsatisfied_controls,
-    _md_delta,
     _md_counts,
     _md_tools,
     _md_shards,
