@@ -1,9 +1,9 @@
 """The auditor's bundle of one gate run: ``controls.md``, ``evidence/`` and ``oscal/`` under ``reports/``.
 
-Written by the CLI before the other reports (``compliance.json``, the verdict machines read, still
+Written by the CLI before the other reports (the statement over all of them, ``harness.attest``,
 moves into place last), from the same findings, the control mappings and the run's inputs. Each
-file is rendered first and moved into place whole; a previous run's bundle is removed when a run
-starts, so a killed run never leaves another run's evidence beside its reports.
+file is rendered first and moved into place whole; a previous run's files are removed when a run
+starts (``harness.outputs``), so a killed run never leaves another run's evidence beside its reports.
 """
 
 from __future__ import annotations
@@ -23,21 +23,15 @@ from harness.evidence import (
     EVIDENCE_DIR,
     EVIDENCE_FILE,
     SUMS_FILE,
-    Timestamp,
+    RunTimes,
     build_evidence,
     render_evidence,
     render_sums,
 )
 from harness.model import Finding
+from harness.rules import rules_digest
 
 CONTROLS_FILE = "controls.md"
-BUNDLE_FILES = (
-    CONTROLS_FILE,
-    f"{EVIDENCE_DIR}/{EVIDENCE_FILE}",
-    f"{EVIDENCE_DIR}/{SUMS_FILE}",
-    "oscal/component-definition.json",
-    "oscal/assessment-results.json",
-)
 STACK = "StagingDatabase"
 
 
@@ -52,19 +46,22 @@ class BundleInput:
     tools: Sequence[Mapping[str, Any]]
     commands: Sequence[str]
     versions: Mapping[str, str]
-    timestamp: Timestamp
+    times: RunTimes
+    checkout: Mapping[str, Any]  # harness.evidence.checkout_state
     frameworks: Sequence[Framework] = ()
     mappings: Sequence[ControlMapping] = ()
     policies: Sequence[Policy] = ()
+    waivers: Sequence[Mapping[str, Any]] = ()  # WaiverUse records (the POA&M's items)
 
 
-def clear_bundle(directory: Path) -> None:
-    for name in BUNDLE_FILES:
-        (directory / name).unlink(missing_ok=True)
+@dataclass(frozen=True, kw_only=True)
+class Bundle:
+    files: dict[str, bytes]  # path under the reports directory -> content
+    evidence: dict[str, Any]  # evidence.json as a document (the statement takes the assembly hashes from it)
 
 
-def render_bundle(data: BundleInput) -> dict[str, bytes]:
-    """Every file of the bundle, rendered (OSCAL only when policies/ was loaded)."""
+def render_bundle(data: BundleInput, *, reports_dir: Path) -> Bundle:
+    """Every file of the bundle, rendered (controls and OSCAL only when policies/ was loaded)."""
     evidence = build_evidence(
         root=data.root,
         policies_dir=data.policies_dir,
@@ -72,8 +69,9 @@ def render_bundle(data: BundleInput) -> dict[str, bytes]:
         tools=data.tools,
         commands=data.commands,
         verdict=data.verdict,
-        timestamp=data.timestamp,
+        times=data.times,
         versions=data.versions,
+        checkout=data.checkout,
     )
     evidence_text = render_evidence(evidence).encode("utf-8")
     files = {
@@ -81,52 +79,52 @@ def render_bundle(data: BundleInput) -> dict[str, bytes]:
         f"{EVIDENCE_DIR}/{SUMS_FILE}": render_sums(evidence, root=data.root).encode("utf-8"),
     }
     if not data.frameworks:
-        return files
+        return Bundle(files=files, evidence=evidence)
     files[CONTROLS_FILE] = render_controls_markdown(
         data.controls, data.frameworks, verdict=str(data.verdict["verdict"])
     ).encode("utf-8")
     from harness import oscal  # noqa: PLC0415  (trestle's models, imported in the background since start)
+    from harness.oscal.common import load_parties  # noqa: PLC0415
+    from harness.oscal.run import Assessment  # noqa: PLC0415
 
-    policy_files = evidence["policies"]["files"]
-    digest = hashlib.sha256("".join(f"{f['path']}\0{f['sha256']}\n" for f in policy_files).encode("utf-8")).hexdigest()
-    component = oscal.serialize(
-        oscal.component_definition(
-            frameworks=data.frameworks,
-            mappings=data.mappings,
-            policies=data.policies,
-            stack=STACK,
-            policies_digest=digest,
-            timestamp=data.timestamp,
-            root=data.root,
-        )
+    parties = load_parties(
+        data.policies_dir,
+        gate_version=str(data.versions.get("harness", "")),
+        commit=str(data.checkout.get("commit", "")),
+        owners=[str(w["owner"]) for w in data.waivers if not w.get("expired")],
     )
-    results = oscal.assessment_results(
-        findings=data.findings,
-        results=data.controls,
+    assessment = Assessment(
+        stack=STACK,
+        times=data.times,
+        parties=parties,
         frameworks=data.frameworks,
+        mappings=data.mappings,
+        policies=data.policies,
+        controls=data.controls,
+        findings=data.findings,
+        waivers=data.waivers,
         evidence=evidence,
         evidence_sha256=hashlib.sha256(evidence_text).hexdigest(),
-        component_sha256=hashlib.sha256(component).hexdigest(),
-        stack=STACK,
-        timestamp=data.timestamp,
+        oscal_dir=reports_dir / oscal.OSCAL_DIR,
+        root=data.root,
+        rules_digest=rules_digest(data.root),
     )
-    files[f"oscal/{oscal.COMPONENT_DEFINITION}"] = component
-    files[f"oscal/{oscal.ASSESSMENT_RESULTS}"] = oscal.serialize(results)
-    return files
+    for name, content in oscal.render_documents(assessment).items():
+        files[f"{oscal.OSCAL_DIR}/{name}"] = content
+    return Bundle(files=files, evidence=evidence)
 
 
-def write_bundle(data: BundleInput, directory: Path) -> dict[str, Path]:
-    rendered = render_bundle(data)
+def write_bundle(data: BundleInput, directory: Path) -> Bundle:
+    """Render the bundle and move each file into ``directory``; the rendered bundle (files and evidence)."""
+    bundle = render_bundle(data, reports_dir=directory)
     directory.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bundle-", dir=directory))
     try:
-        paths = {}
-        for name, content in sorted(rendered.items()):
+        for name, content in sorted(bundle.files.items()):
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_bytes(content)
             (directory / name).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, directory / name)
-            paths[name] = directory / name
-        return paths
+        return bundle
     finally:
         shutil.rmtree(staging, ignore_errors=True)

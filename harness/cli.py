@@ -11,24 +11,29 @@ import dataclasses
 import datetime as dt
 import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from harness import oscal
-from harness.bundle import clear_bundle
+from harness.attest import KEY_PASSWORD_ENV
 from harness.console import Console
 from harness.errors import HarnessError
+from harness.evidence import RunClock
 from harness.model import ExitCode
-from harness.reports import ReportInput, clear_reports, write_reports
+from harness.outcome import gate_bundle_input, publish, refuse
+from harness.outputs import clear_outputs
+from harness.reports import ReportInput
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m harness",
         description="The compliance gate: cdk-nag, checkov, the project policies, cfn-lint and the test tiers "
         "on the synthesized app (or on --assembly), folded into one verdict and the reports in reports/.",
@@ -99,6 +104,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="name of this shard, e.g. the app it gates (default: shard-I); with --shard",
     )
+    p.add_argument(
+        "--sign-key",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="sign the run's in-toto statement (reports/attestation/) with this ed25519 private key (PEM); "
+        f"an encrypted key reads its password from ${KEY_PASSWORD_ENV}",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
 
@@ -142,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The gate, or ``verify`` (an assembly against a run's evidence, harness.evidence)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["verify"]:
-        from harness.evidence import verify_main  # noqa: PLC0415
+        from harness.verify import verify_main  # noqa: PLC0415
 
         return verify_main(argv[1:])
     if argv[:1] == ["merge"]:
@@ -152,8 +165,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _gate_main(argv)
 
 
+class ArgumentsRefusedError(Exception):
+    """The command line was refused: one line, and the reports directory named in it is cleared."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentsRefusedError(f"{self.prog}: {message} (python -m harness --help lists the options)")
+
+
+class GateInterrupted(BaseException):
+    """SIGTERM (CI cancelling the job), raised like KeyboardInterrupt so every stage stops and cleans up."""
+
+
 def _gate_main(argv: list[str]) -> int:
-    args = _parse(argv)
+    try:
+        clock = RunClock()
+        args = _parse(argv)
+        signer = _signer(args)
+    except (ArgumentsRefusedError, HarnessError) as refused:
+        print(f"compliance gate error: {refused}", file=sys.stderr)
+        refuse(_reports_of(argv), mode="synth", error=str(refused), error_input=error_input)
+        return int(ExitCode.HARNESS_FAILURE)
     console = Console(quiet=args.quiet)
     reports_dir: Path = args.reports.resolve()
     mode = "assembly" if args.assembly else "synth"
@@ -161,10 +194,38 @@ def _gate_main(argv: list[str]) -> int:
     if problem:
         print(f"compliance gate error: {problem}", file=sys.stderr)
         return int(ExitCode.HARNESS_FAILURE)
-    # A previous run's reports go first: a run killed midway must not leave an earlier PASS in place.
-    clear_reports(reports_dir)
-    clear_bundle(reports_dir)
+    # A previous run's files go first: whatever ends this run, none of them may remain.
+    clear_outputs(reports_dir)
     oscal.prewarm()  # trestle's models import (~1 s) overlaps the gate's tools
+    restore = _terminate_as_interrupt()
+    try:
+        return _run(args, argv, clock=clock, signer=signer, console=console, reports_dir=reports_dir, mode=mode)
+    except (KeyboardInterrupt, GateInterrupted) as stop:
+        how = "SIGTERM" if isinstance(stop, GateInterrupted) else "SIGINT"
+        print(f"compliance gate error: interrupted ({how}) before the verdict", file=sys.stderr)
+        refuse(
+            reports_dir, mode=mode, error=f"interrupted ({how}) before the verdict: no verdict", error_input=error_input
+        )
+        return int(ExitCode.HARNESS_FAILURE)
+    except Exception as error:  # a crash outside the stages: one line, this run's ERROR report, never a traceback
+        crash = f"gate crashed: {type(error).__name__}: {error}"
+        print(f"compliance gate error: {crash}", file=sys.stderr)
+        refuse(reports_dir, mode=mode, error=crash, error_input=error_input)
+        return int(ExitCode.HARNESS_FAILURE)
+    finally:
+        restore()
+
+
+def _run(
+    args: argparse.Namespace,
+    argv: list[str],
+    *,
+    clock: RunClock,
+    signer: Any,
+    console: Console,
+    reports_dir: Path,
+    mode: str,
+) -> int:
     catalog = None
     result = None
     try:
@@ -202,22 +263,59 @@ def _gate_main(argv: list[str]) -> int:
         data = error_input(mode=mode, error=f"gate crashed: {type(error).__name__}: {error}")
     # A shard that failed records who it is too: the merge must count it, never miss it.
     data = dataclasses.replace(data, shard=_shard(args))
-    try:
-        data = write_auditor_bundle(data, reports_dir=reports_dir, argv=argv, catalog=catalog, result=result, args=args)
-    except HarnessError as error:
-        data = dataclasses.replace(error_input(mode=mode, error=str(error)), shard=_shard(args))
-    except OSError as error:
-        print(f"compliance gate error: cannot write the evidence to {reports_dir}: {error.strerror}", file=sys.stderr)
-        return int(ExitCode.HARNESS_FAILURE)
-    try:
-        write_reports(data, reports_dir)
-    except OSError as error:
-        print(f"compliance gate error: cannot write the reports to {reports_dir}: {error.strerror}", file=sys.stderr)
-        return int(ExitCode.HARNESS_FAILURE)
+    times = clock.times()
+    console.progress("outcome: controls, evidence, OSCAL, reports, statement" + (" (signed)" if signer else ""))
+    published = publish(
+        data,
+        reports_dir=reports_dir,
+        root=ROOT,
+        bundle_input=lambda d: gate_bundle_input(
+            d, root=ROOT, argv=argv, catalog=catalog, result=result, given=args.assembly, times=times
+        ),
+        signer=signer,
+        error_input=lambda error: error_input(mode=mode, error=error),
+    )
+    data = published.data
     console.summary(data, report_dir=_shown(reports_dir))
     if data.error:
         print(f"compliance gate error: {data.error}", file=sys.stderr)
     return int(data.exit_code)
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    if args.sign_key is None:
+        return None
+    from harness.attest import load_signer  # noqa: PLC0415
+
+    return load_signer(args.sign_key)
+
+
+def _reports_of(argv: list[str]) -> Path | None:
+    """The --reports directory of a refused command line (default reports/), or None when it cannot be told."""
+    lenient = argparse.ArgumentParser(add_help=False)
+    lenient.add_argument("--reports", type=Path, default=ROOT / "reports")
+    try:
+        known, _ = lenient.parse_known_args(argv)
+    except SystemExit:
+        return None
+    reports: Path = known.reports
+    return reports.resolve()
+
+
+def _terminate_as_interrupt() -> Callable[[], None]:
+    """SIGTERM raises GateInterrupted in the main thread (so the stages stop their tools); returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise GateInterrupted
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -373,90 +471,3 @@ def error_input(*, mode: str, error: str) -> ReportInput:
         mutations=[],
         root=ROOT,
     )
-
-
-def write_auditor_bundle(
-    data: ReportInput, *, reports_dir: Path, argv: Sequence[str], catalog: Any, result: Any, args: argparse.Namespace
-) -> ReportInput:
-    """controls.md, evidence/ and oscal/ (harness.bundle); returns ``data`` with the per-control roll-up."""
-    from harness.bundle import BundleInput, write_bundle  # noqa: PLC0415
-    from harness.catalog import POLICIES_DIR  # noqa: PLC0415
-    from harness.evidence import reproducible_time, sanitize  # noqa: PLC0415
-
-    timestamp = reproducible_time(ROOT)
-    frameworks = list(catalog.frameworks) if catalog is not None else []
-    mappings = list(catalog.mappings) if catalog is not None else []
-    controls = control_roll_up(data, catalog)
-    assemblies = list(data.assemblies) or [
-        {"label": p.resolve().name, "abs_path": str(p.resolve())} for p in args.assembly if p.is_dir()
-    ]
-    gate_command = sanitize(" ".join(["python -m harness", *argv]), root=ROOT)
-    write_bundle(
-        BundleInput(
-            root=ROOT,
-            policies_dir=catalog.policies_dir if catalog is not None else POLICIES_DIR,
-            verdict=evidence_verdict(data),
-            findings=data.findings,
-            controls=controls,
-            assemblies=assemblies,
-            tools=data.tools,
-            commands=[gate_command, *(result.commands if result is not None else [])],
-            versions=tool_versions(),
-            timestamp=timestamp,
-            frameworks=frameworks,
-            mappings=mappings,
-            policies=list(catalog.policies) if catalog is not None else [],
-        ),
-        reports_dir,
-    )
-    return dataclasses.replace(data, controls=[c.as_dict() for c in controls])
-
-
-def control_roll_up(data: ReportInput, catalog: Any) -> list[Any]:
-    """One status per in-scope control (harness.controls.roll_up) from the report input; none without policies/."""
-    from harness.controls import roll_up, tools_ran  # noqa: PLC0415
-
-    if catalog is None or not catalog.frameworks:
-        return []
-    applicable = {str(c["policy"]): int(c["resources"]) for c in data.coverage}
-    return roll_up(
-        data.findings,
-        list(catalog.mappings),
-        list(catalog.frameworks),
-        ran=tools_ran(data.tools),
-        applicable=applicable,
-    )
-
-
-def evidence_verdict(data: ReportInput) -> dict[str, Any]:
-    """The verdict as evidence.json records it."""
-    verdict: dict[str, Any] = {
-        "verdict": data.verdict,
-        "exit_code": int(data.exit_code),
-        "mode": data.mode,
-        "error": data.error,
-        "assemblies": [
-            {"label": a["label"], "exit_code": a["exit_code"], "failed_rules": a["failed_rules"]}
-            for a in data.assemblies
-        ],
-    }
-    if data.shard is not None:
-        verdict["shard"] = dict(data.shard)
-    if data.shards:
-        verdict["shards"] = [dict(s) for s in data.shards]
-    return verdict
-
-
-def tool_versions() -> dict[str, str]:
-    """The versions evidence.json records: Python, the judging packages and the harness's own code."""
-    import importlib.metadata  # noqa: PLC0415
-
-    from harness.evidence import harness_digest  # noqa: PLC0415
-
-    versions = {"python": sys.version.split()[0], "harness": harness_digest(ROOT)}
-    for package in ("aws-cdk-lib", "cdk-nag", "cfn-lint", "compliance-trestle", "constructs", "jsii"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return versions

@@ -1,45 +1,43 @@
-"""Evidence bound to the inputs: ``reports/evidence/`` and ``python -m harness verify``.
+"""Evidence bound to the inputs: ``reports/evidence/``.
 
 ``evidence.json`` records, for one gate run: the SHA-256 of every file of every gated cloud
-assembly the gate read or ``cdk deploy`` would publish (manifests, construct trees, stack and
-nested-stack templates, asset manifests and every file of the assets they name), of every
+assembly (manifests, construct trees, templates, asset manifests and assets, the construct
+source map, the stack metadata, cdk-nag's validation report: every regular file in it), of every
 file under ``policies/`` and of the lock files; the versions of the tools as the running tools
 reported them (checkov from its own process, cfn-lint, cdk-nag and its packs with the resources
-each was handed); the exact commands (scratch paths shown as ``$GATE_SCRATCH``); and the verdict.
+each was handed); the exact commands (scratch paths shown as ``$GATE_SCRATCH``); the commit and
+whether the tree was clean; when the run started and finished; and the verdict.
 ``SHA256SUMS`` repeats the hashes in ``sha256sum`` format, paths relative to the project root, so
 ``sha256sum -c reports/evidence/SHA256SUMS`` works from the root for an assembly inside it.
 
-``python -m harness verify --reports DIR --assembly PATH`` re-hashes the assembly: exit 0 when it
-is the one the evidence was produced from, 1 naming each file that differs, is missing or is not
-in the evidence, 2 (one line) when the input is unusable.
+The signed statement over these files and every report is ``harness.attest``; checking a run's
+reports, assembly and rules against it is ``python -m harness verify`` (``harness.verify``).
 
-Everything is deterministic: sorted, no wall-clock time (the one timestamp is
-:func:`reproducible_time`, the same as the OSCAL documents').
+Everything but the run's times is deterministic (sorted); ``SOURCE_DATE_EPOCH`` pins the times too.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import json
 import os
+import stat
 import subprocess
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.inputs import read_json
 
 EVIDENCE_DIR = "evidence"
 EVIDENCE_FILE = "evidence.json"
 SUMS_FILE = "SHA256SUMS"
-SCHEMA = "staging-rds-compliance-evidence/1"
+SCHEMA = "staging-rds-compliance-evidence/2"  # 2: the run's times and the checkout's state; every assembly file
 LOCK_GLOBS = ("requirements/*.txt", "requirements/*.in", "package-lock.json")
 SCRATCH = "$GATE_SCRATCH"
+MAX_CHANGED_SHOWN = 50  # changed files named in the evidence (all are counted)
 _CHUNK = 1 << 20
 
 
@@ -51,155 +49,113 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# ------------------------------------------------------------------------------------ timestamps
+# ------------------------------------------------------------------------------------ run times
 
 
 @dataclass(frozen=True, kw_only=True)
-class Timestamp:
-    value: dt.datetime
-    source: str  # "SOURCE_DATE_EPOCH", "git commit <sha>" or "fixed epoch (no SOURCE_DATE_EPOCH, no git)"
+class RunTimes:
+    """When a run started and finished (UTC), and where the times came from."""
+
+    started: dt.datetime
+    finished: dt.datetime
+    source: str  # "clock" (the run's own UTC times) or "SOURCE_DATE_EPOCH" (pinned by the user)
 
     @property
-    def iso(self) -> str:
-        return self.value.isoformat(timespec="seconds")
+    def started_iso(self) -> str:
+        return self.started.isoformat(timespec="seconds")
+
+    @property
+    def finished_iso(self) -> str:
+        return self.finished.isoformat(timespec="seconds")
+
+    def as_dict(self) -> dict[str, str]:
+        return {"started": self.started_iso, "finished": self.finished_iso, "source": self.source}
 
 
-def reproducible_time(root: Path, env: Mapping[str, str] | None = None) -> Timestamp:
-    """The time OSCAL documents carry: ``SOURCE_DATE_EPOCH``, else the commit time of HEAD, else 1970-01-01.
+class RunClock:
+    """The run's UTC wall clock, or ``SOURCE_DATE_EPOCH`` for every time when the user sets it.
 
-    Never the wall clock: the same inputs give byte-identical reports. The commit time is the
-    reproducible-builds convention (the time of the last change of the sources); the Unix epoch
-    is the fallback outside a git checkout, and it says so.
+    Evidence and OSCAL carry when the run happened (an assessor dates observations by it);
+    ``SOURCE_DATE_EPOCH`` is the reproducible-builds convention for byte-identical output, so
+    it pins every time only when it is set. A bad value is refused before the run starts.
     """
-    env = os.environ if env is None else env
-    raw = env.get("SOURCE_DATE_EPOCH")
-    if raw is not None:
-        if not raw.strip().isdigit():
-            raise HarnessError(
-                f"SOURCE_DATE_EPOCH has invalid value {raw!r}: must be a non-negative integer count of seconds "
-                "since 1970-01-01 UTC (valid example: 1767225600)"
-            )
-        return Timestamp(value=dt.datetime.fromtimestamp(int(raw), tz=dt.UTC), source="SOURCE_DATE_EPOCH")
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%ct %H"], capture_output=True, text=True, timeout=10,
-            check=False,
-        )  # fmt: skip
-        seconds, commit = done.stdout.split()
-        return Timestamp(value=dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC), source=f"git commit {commit}")
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        return Timestamp(
-            value=dt.datetime.fromtimestamp(0, tz=dt.UTC), source="fixed epoch (no SOURCE_DATE_EPOCH, no git)"
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        raw = env.get("SOURCE_DATE_EPOCH")
+        self._pinned: dt.datetime | None = None
+        if raw is not None:
+            if not raw.strip().isdigit():
+                raise HarnessError(
+                    f"SOURCE_DATE_EPOCH has invalid value {raw!r}: must be a non-negative integer count of seconds "
+                    "since 1970-01-01 UTC (valid example: 1767225600), or unset for the run's own times"
+                )
+            self._pinned = dt.datetime.fromtimestamp(int(raw), tz=dt.UTC)
+        self.started = self.now()
+
+    def now(self) -> dt.datetime:
+        return self._pinned or dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def times(self) -> RunTimes:
+        """The run so far: started when the clock was made, finished now."""
+        return RunTimes(
+            started=self.started, finished=self.now(), source="SOURCE_DATE_EPOCH" if self._pinned else "clock"
         )
+
+
+def checkout_state(root: Path) -> dict[str, Any]:
+    """The commit the run judged and whether the tree was clean (tracked changes and untracked files alike).
+
+    A run from a modified tree is not a run of its commit: the evidence says which files differed.
+    Outside a git checkout the commit is empty and the tree is not clean (nothing can vouch for it).
+    """
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=False
+        )  # fmt: skip
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return {"commit": "", "clean": False, "changed": [], "note": f"git unavailable: {error}"}
+    if head.returncode != 0 or status.returncode != 0:
+        return {"commit": "", "clean": False, "changed": [], "note": "not a git checkout"}
+    changed = sorted({entry[3:] for entry in status.stdout.split("\0") if len(entry) > 3})
+    return {
+        "commit": head.stdout.strip(),
+        "clean": not changed,
+        "changed": changed[:MAX_CHANGED_SHOWN],
+        "changed_count": len(changed),
+    }
 
 
 # ------------------------------------------------------------------------------------ assembly files
 
 
-def _json(path: Path) -> Any:
-    """The parsed file, or None for anything the gate's own reader refuses (a hostile input is hashed, not followed)."""
-    try:
-        return read_json(path, what="assembly file")
-    except HarnessError:
-        return None
-
-
-def _inside(root: Path, base: Path, name: object) -> Path | None:
-    if not isinstance(name, str) or not name:
-        return None
-    candidate = (base / name).resolve()
-    try:
-        candidate.relative_to(root)
-    except ValueError:
-        return None
-    return candidate
-
-
 def assembly_files(root: Path) -> list[Path]:
-    """Every file of a cloud assembly the gate reads or a deploy publishes: manifests, construct trees,
-    templates, nested templates, asset manifests and their assets.
+    """Every regular file of a cloud assembly: what the gate read, what a deploy publishes and everything beside.
 
-    Tolerant on purpose (``verify`` runs on tampered assemblies): what cannot be parsed is still
-    listed, so its hash differs, and nothing it would have named is followed.
+    Not only what the manifests name: ``construct-sources.json`` moves every alert,
+    ``validation-report.json`` holds cdk-nag's construct-level verdicts, ``*.metadata.json`` the
+    stack metadata. A file a manifest names outside the assembly is refused by the gate itself
+    (``harness.inputs``). Symbolic links are followed only to regular files inside the assembly;
+    FIFOs, sockets and devices are never opened (a hostile assembly is hashed, not followed).
     """
     root = root.resolve()
-    found: set[Path] = set()
-    pending = [root / "manifest.json"]
-    while pending:
-        manifest = pending.pop()
-        if manifest in found or not manifest.is_file():
-            continue
-        found.add(manifest)
-        data = _json(manifest)
-        artifacts = data.get("artifacts") if isinstance(data, dict) else None
-        for artifact in (artifacts or {}).values() if isinstance(artifacts, dict) else []:
-            properties = artifact.get("properties") if isinstance(artifact, dict) else None
-            if isinstance(properties, dict):
-                _add_artifact(root, manifest.parent, artifact.get("type"), properties, found=found, pending=pending)
-    return sorted(found)
-
-
-def _add_artifact(
-    root: Path, base: Path, kind: object, properties: Mapping[str, Any], *, found: set[Path], pending: list[Path]
-) -> None:
-    """The files one manifest artifact names: into ``found``, or a nested assembly's manifest into ``pending``."""
-    if kind == "cdk:cloud-assembly":
-        nested = _inside(root, base, properties.get("directoryName"))
-        if nested is not None:
-            pending.append(nested / "manifest.json")
-        return
-    named = {"cdk:asset-manifest": "file", "aws:cloudformation:stack": "templateFile", "cdk:tree": "file"}
-    if kind not in named:
-        return
-    path = _inside(root, base, properties.get(named[str(kind)]))
-    if path is None or not path.is_file():
-        return
-    found.add(path)
-    if kind == "aws:cloudformation:stack":
-        found.update(_nested_templates(root, path))
-    elif kind == "cdk:asset-manifest":
-        # What `cdk deploy` publishes: every asset the manifest names (function code, Docker
-        # contexts). Changing an asset changes what deploys with every template untouched.
-        found.update(_asset_sources(root, path))
-
-
-def _asset_sources(root: Path, asset_manifest: Path) -> Iterator[Path]:
-    """Every file of every file or Docker image asset an asset manifest names (inside the assembly)."""
-    data = _json(asset_manifest)
-    if not isinstance(data, dict):
-        return
-    for section, key in (("files", "path"), ("dockerImages", "directory")):
-        entries = data.get(section)
-        for entry in entries.values() if isinstance(entries, dict) else []:
-            source = entry.get("source") if isinstance(entry, dict) else None
-            path = _inside(root, asset_manifest.parent, source.get(key) if isinstance(source, dict) else None)
-            if path is None:
+    found: list[Path] = []
+    for directory, subdirectories, files in os.walk(root):
+        subdirectories.sort()
+        for name in sorted(files):
+            path = Path(directory) / name
+            try:
+                resolved = path.resolve()
+                regular = stat.S_ISREG(resolved.stat().st_mode)
+            except OSError:
                 continue
-            if path.is_file():
-                yield path
-            elif path.is_dir():
-                yield from (f for f in path.rglob("*") if f.is_file() and f.resolve().is_relative_to(root))
-
-
-def _nested_templates(root: Path, template: Path) -> Iterator[Path]:
-    seen: set[Path] = set()
-    pending = [template]
-    while pending:
-        body = _json(pending.pop())
-        resources = body.get("Resources") if isinstance(body, dict) else None
-        for resource in (resources or {}).values() if isinstance(resources, dict) else []:
-            metadata = resource.get("Metadata") if isinstance(resource, dict) else None
-            asset = metadata.get("aws:asset:path") if isinstance(metadata, dict) else None
-            if (
-                resource.get("Type") == "AWS::CloudFormation::Stack"
-                and isinstance(asset, str)
-                and asset.endswith(".json")
-            ):
-                path = _inside(root, template.parent, asset)
-                if path is not None and path.is_file() and path not in seen:
-                    seen.add(path)
-                    pending.append(path)
-                    yield path
+            if regular and resolved.is_relative_to(root):
+                found.append(path)
+    return sorted(found)
 
 
 def _hashes(base: Path, paths: Sequence[Path]) -> list[dict[str, str]]:
@@ -232,8 +188,9 @@ def build_evidence(
     tools: Sequence[Mapping[str, Any]],
     commands: Sequence[str],
     verdict: Mapping[str, Any],
-    timestamp: Timestamp,
+    times: RunTimes,
     versions: Mapping[str, str],
+    checkout: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The evidence document (a dict, rendered by :func:`render_evidence`)."""
     inputs = []
@@ -241,19 +198,22 @@ def build_evidence(
         if "files" in assembly:  # hashed by the run that read it (a shard, for python -m harness merge)
             inputs.append({"label": assembly["label"], "path": assembly["path"], "files": list(assembly["files"])})
             continue
-        directory = Path(str(assembly["abs_path"]))
+        raw = str(assembly.get("abs_path") or "")
+        directory = Path(raw)
+        readable = bool(raw) and directory.is_absolute() and directory.is_dir()  # "": the run never had one
         inputs.append(
             {
                 "label": assembly["label"],
-                "path": shown(directory, root),
-                "files": _hashes(directory, assembly_files(directory)) if directory.is_dir() else [],
+                "path": shown(directory, root) if raw else "",
+                "files": _hashes(directory, assembly_files(directory)) if readable else [],
             }
         )
     policy_files = [p for p in policies_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     locks = sorted({p for pattern in LOCK_GLOBS for p in root.glob(pattern) if p.is_file()})
     return {
         "schema": SCHEMA,
-        "timestamp": {"value": timestamp.iso, "source": timestamp.source},
+        "run": times.as_dict(),
+        "checkout": dict(checkout or {}),
         "verdict": dict(verdict),
         "assemblies": inputs,
         "policies": {"path": shown(policies_dir, root), "files": _hashes(policies_dir, policy_files)},
@@ -296,19 +256,6 @@ def render_sums(document: Mapping[str, Any], *, root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-# ------------------------------------------------------------------------------------ verify
-
-
-@dataclass(frozen=True, kw_only=True)
-class Difference:
-    path: str
-    kind: str  # "differs" | "missing" | "not in the evidence"
-    detail: str = ""
-
-    def line(self) -> str:
-        return f"{self.kind}: {self.path}" + (f" ({self.detail})" if self.detail else "")
-
-
 def load_evidence(reports: Path) -> dict[str, Any]:
     path = reports / EVIDENCE_DIR / EVIDENCE_FILE
     if not path.is_file():
@@ -326,76 +273,3 @@ def load_evidence(reports: Path) -> dict[str, Any]:
             f"evidence file {path} is not {SCHEMA} evidence (schema {document.get('schema') if isinstance(document, dict) else None!r})"
         )
     return document
-
-
-def compare_assembly(recorded: Mapping[str, Any], assembly: Path) -> list[Difference]:
-    """Each file of ``assembly`` whose content is not the one recorded (or that is missing or extra)."""
-    assembly = assembly.resolve()
-    expected = {str(f["path"]): str(f["sha256"]) for f in recorded.get("files", [])}
-    differences = []
-    for relpath, digest in sorted(expected.items()):
-        path = assembly / relpath
-        if not path.is_file():
-            differences.append(Difference(path=relpath, kind="missing"))
-            continue
-        actual = sha256_file(path)
-        if actual != digest:
-            differences.append(Difference(path=relpath, kind="differs", detail=f"sha256 {actual}, evidence {digest}"))
-    for path in assembly_files(assembly):
-        relpath = path.relative_to(assembly).as_posix()
-        if relpath not in expected:
-            differences.append(Difference(path=relpath, kind="not in the evidence"))
-    return differences
-
-
-def verify(reports: Path, assembly: Path) -> tuple[int, list[str]]:
-    """(exit code, lines): 0 and a confirmation, 1 and one line per differing file; HarnessError for bad input."""
-    if not assembly.is_dir():
-        raise HarnessError(f"--assembly {assembly} is not a directory (give the cloud assembly, e.g. cdk.out)")
-    if not (assembly / "manifest.json").is_file():
-        raise HarnessError(f"--assembly {assembly} is not a cloud assembly: manifest.json is missing")
-    document = load_evidence(reports)
-    recorded = document["assemblies"]
-    if not recorded:
-        raise HarnessError(f"the evidence in {reports} records no assembly (the run failed before it read one)")
-    label = assembly.resolve().name
-    match = [a for a in recorded if a.get("label") == label]
-    chosen = match[0] if match else recorded[0] if len(recorded) == 1 else None
-    if chosen is None:
-        names = ", ".join(str(a.get("label")) for a in recorded)
-        raise HarnessError(f"the evidence in {reports} records assemblies {names}; none is named {label!r}")
-    differences = compare_assembly(chosen, assembly)
-    verdict = document.get("verdict", {}).get("verdict", "?")
-    if differences:
-        return 1, [
-            f"{assembly}: {len(differences)} file(s) differ from the evidence of the {verdict} run "
-            f"({chosen.get('label')}):",
-            *(f"  {d.line()}" for d in differences),
-        ]
-    return 0, [
-        f"{assembly}: all {len(chosen.get('files', []))} file(s) match the evidence of the {verdict} run ({chosen.get('label')})"
-    ]
-
-
-def verify_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m harness verify",
-        description="Check that a cloud assembly is the one a gate run's evidence (reports/evidence/) was produced from.",
-        epilog="exit codes: 0 same files, 1 a file differs (each named), 2 unusable input",
-    )
-    parser.add_argument("--reports", type=Path, required=True, help="the report directory of the gate run")
-    parser.add_argument("--assembly", type=Path, required=True, help="the cloud assembly to check, e.g. cdk.out")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:
-        return 2 if exit_.code else 0
-    try:
-        code, lines = verify(args.reports, args.assembly)
-    except HarnessError as error:
-        print(f"verify error: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"verify error: cannot read {error.filename}: {error.strerror}", file=sys.stderr)
-        return 2
-    print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
-    return code

@@ -424,29 +424,29 @@ class MergeOptions:
     source_url: str | None = None  # prefix of links to infra/ lines in compliance.md (as the gate's --source-url)
 
 
-def merge(options: MergeOptions, *, warn: Any = None) -> Any:
-    """Read, check and fold the shards; write every report to ``options.reports_dir``; the merged ReportInput."""
+def merge(options: MergeOptions, *, warn: Any = None, signer: Any = None) -> Any:
+    """Read, check and fold the shards; publish every report to ``options.reports_dir``; the merged ReportInput."""
     from harness import oscal  # noqa: PLC0415
-    from harness.bundle import BundleInput, clear_bundle, write_bundle  # noqa: PLC0415
+    from harness.bundle import BundleInput  # noqa: PLC0415
     from harness.catalog.loaded import load_catalog  # noqa: PLC0415
-    from harness.cli import _link_base, control_roll_up, evidence_verdict  # noqa: PLC0415
-    from harness.evidence import build_evidence, harness_digest, reproducible_time, sanitize, shown  # noqa: PLC0415
-    from harness.reports import clear_reports, write_reports  # noqa: PLC0415
+    from harness.cli import _link_base, error_input  # noqa: PLC0415
+    from harness.evidence import RunClock, build_evidence, checkout_state, harness_digest, shown  # noqa: PLC0415
+    from harness.outcome import control_roll_up, evidence_verdict, publish, sanitized  # noqa: PLC0415
+    from harness.outputs import clear_outputs  # noqa: PLC0415
     from harness.sarif import render_sarif  # noqa: PLC0415
 
+    clock = RunClock()
     oscal.prewarm()
     out = options.reports_dir.resolve()
-    # A previous merge's reports go first: a refused merge must not leave an earlier PASS in place.
-    clear_reports(out)
-    clear_bundle(out)
+    # A previous merge's files go first: a refused merge must not leave an earlier PASS in place.
+    clear_outputs(out)
     shards = sorted((load_shard(d) for d in options.directories), key=lambda s: s.index)
     check_complete(shards, total=options.total)
     catalog = load_catalog(options.policies.resolve() if options.policies else None)
     policies_dir = catalog.policies_dir
-    timestamp = reproducible_time(options.root)
     local = build_evidence(
         root=options.root, policies_dir=policies_dir, assemblies=[], tools=[], commands=[], verdict={},
-        timestamp=timestamp, versions={},
+        times=clock.times(), versions={},
     )  # fmt: skip
     check_same_inputs(
         shards, local=local, harness=harness_digest(options.root), policies=shown(policies_dir, options.root)
@@ -465,27 +465,39 @@ def merge(options: MergeOptions, *, warn: Any = None) -> Any:
             data, exit_code=ExitCode.HARNESS_FAILURE, error="; ".join(e for e in (data.error, problem) if e)
         )
     labels = _labels(shards)
-    command = sanitize(" ".join(["python -m harness merge", *options.argv]), root=options.root)
-    write_bundle(
-        BundleInput(
+    times = clock.times()
+
+    def bundle_input(merged: Any) -> tuple[Any, Any]:
+        return merged, BundleInput(
             root=options.root,
             policies_dir=policies_dir,
-            verdict=evidence_verdict(data),
-            findings=data.findings,
+            verdict=evidence_verdict(merged),
+            findings=merged.findings,
             controls=controls,
             assemblies=_evidence_assemblies(shards, labels),
-            tools=data.tools,
-            commands=[command, *(f"{s.title}: {c}" for s in shards for c in s.evidence.get("commands") or [])],
+            tools=merged.tools,
+            commands=[
+                sanitized(options.argv, prefix="python -m harness merge", root=options.root),
+                *(f"{s.title}: {c}" for s in shards for c in s.evidence.get("commands") or []),
+            ],
             versions=dict(shards[0].evidence["versions"]),
-            timestamp=timestamp,
+            times=times,
+            checkout=checkout_state(options.root),
             frameworks=list(catalog.frameworks),
             mappings=list(catalog.mappings),
             policies=list(catalog.policies),
-        ),
-        out,
+            waivers=merged.waivers,
+        )
+
+    published = publish(
+        data,
+        reports_dir=out,
+        root=options.root,
+        bundle_input=bundle_input,
+        signer=signer,
+        error_input=lambda error: error_input(mode="merge", error=error),
     )
-    write_reports(data, out)
-    return data
+    return published.data
 
 
 def _count(value: str) -> int:
@@ -533,6 +545,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="prefix of links to source lines in compliance.md, as the gate's --source-url",
     )
+    p.add_argument(
+        "--sign-key",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="sign the merged run's in-toto statement with this ed25519 private key (PEM), as the gate's --sign-key",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary table")
     return p
 
@@ -561,7 +580,8 @@ def merge_main(argv: Sequence[str]) -> int:
         print(f"merge error: --reports {reports} is also a shard directory: write the merge elsewhere", file=sys.stderr)
         return int(ExitCode.HARNESS_FAILURE)
     try:
-        data = merge(options, warn=lambda line: print(f"merge warning: {line}", file=sys.stderr))
+        signer = _signer(args.sign_key)
+        data = merge(options, warn=lambda line: print(f"merge warning: {line}", file=sys.stderr), signer=signer)
     except HarnessError as error:
         return _refused(str(error), reports)
     except OSError as error:
@@ -575,14 +595,24 @@ def merge_main(argv: Sequence[str]) -> int:
     return int(data.exit_code)
 
 
+def _signer(path: Path | None) -> Any:
+    if path is None:
+        return None
+    from harness.attest import load_signer  # noqa: PLC0415
+
+    return load_signer(path)
+
+
 def _refused(problem: str, reports: Path) -> int:
     """One line on stderr, and the merged reports say the same (ERROR, exit 2): CI shows why, never a stale PASS."""
     from harness.cli import error_input  # noqa: PLC0415
-    from harness.reports import write_reports  # noqa: PLC0415
+    from harness.outcome import refuse  # noqa: PLC0415
 
     print(f"merge error: {problem}", file=sys.stderr)
     try:
-        write_reports(error_input(mode="merge", error=f"merge refused: {problem}"), reports)
+        reports.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         print(f"merge error: cannot write the reports to {reports}: {error.strerror}", file=sys.stderr)
+        return int(ExitCode.HARNESS_FAILURE)
+    refuse(reports, mode="merge", error=f"merge refused: {problem}", error_input=error_input)
     return int(ExitCode.HARNESS_FAILURE)

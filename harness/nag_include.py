@@ -30,6 +30,7 @@ from harness.nag import (
     read_validation_report,
     recorded_runs,
 )
+from harness.nag_tree import inclusion_artifacts
 from harness.waivers import covers
 from harness.worlds import ScanTarget
 
@@ -168,11 +169,12 @@ def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Pat
         )
 
     unmapped: list[NagViolation] = []
+    bodies = {target.path: target.body for target in stacks.values()}
     for source, attr in ((outcome.violations, "violations"), (outcome.suppressed, "suppressed")):
         for violation in source:
             item = mapped(violation)
             if item is None:
                 unmapped.append(violation)
-            else:
+            elif not inclusion_artifacts([item[1]], bodies[item[0]]):  # harness.nag_tree: the tree is CfnInclude's
                 getattr(result[item[0]], attr).append(item[1])
     return result, unmapped

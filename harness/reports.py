@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.catalog.registry import render_markdown as render_registry
+from harness.controls import render_unsatisfied
 from harness.delta import render_delta_markdown
 from harness.markdown import cell, natural_key, source_link
 from harness.model import ExitCode, Finding, Source, Status
@@ -69,12 +70,6 @@ class ReportInput:
         return VERDICTS[self.exit_code]
 
 
-def clear_reports(directory: Path) -> None:
-    """Remove a previous run's reports before this run starts: a killed run must not leave a PASS behind."""
-    for name in (*REPORT_FILES.values(), "tests.junit.xml"):
-        (directory / name).unlink(missing_ok=True)
-
-
 def write_reports(data: ReportInput, directory: Path) -> dict[str, Path]:
     """Render every report into a temporary folder beside ``directory``, then move each into place."""
     rendered = {
@@ -114,6 +109,15 @@ def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     for finding in findings:
         table[finding.source][finding.status] += 1
     return table
+
+
+def counts_record(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
+    """Per tool that produced something, findings per status: compliance.json's and the statement's ``counts``."""
+    return {
+        source.value: {status.value: counter[status] for status in Status}
+        for source, counter in counts(findings).items()
+        if sum(counter.values())
+    }
 
 
 def _where(f: Finding, link_base: str) -> str:
@@ -339,9 +343,14 @@ def _md_warnings(data: ReportInput) -> list[str]:
     return [*lines, *_more(len(warnings)), "", "</details>", ""]
 
 
+def _md_unsatisfied_controls(data: ReportInput) -> list[str]:
+    return render_unsatisfied(data.controls, data.waivers, verdict=data.verdict)
+
+
 MARKDOWN_SECTIONS = (
     _md_verdict,
-    _md_delta,
+    _md_delta,  # with a base, what the change does comes first (a PR reviewer's first question)
+    _md_unsatisfied_controls,
     _md_counts,
     _md_tools,
     _md_shards,
@@ -362,11 +371,7 @@ def render_json(data: ReportInput) -> str:
         "exit_code": int(data.exit_code),
         "mode": data.mode,
         "error": data.error,
-        "counts": {
-            source.value: {status.value: counter[status] for status in Status}
-            for source, counter in counts(data.findings).items()
-            if sum(counter.values())
-        },
+        "counts": counts_record(data.findings),
         "assemblies": [{k: v for k, v in a.items() if k != "abs_path"} for a in data.assemblies],
         "tools": list(data.tools),
         "waivers": list(data.waivers),

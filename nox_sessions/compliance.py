@@ -40,6 +40,7 @@ def _arguments(session: nox.Session) -> argparse.Namespace:
     parser.add_argument("--source-url", default=None, metavar="URL", help="prefix of source links in compliance.md")
     parser.add_argument("--shard", default=None, metavar="I/N", help="this run is shard I of N of a CI matrix")
     parser.add_argument("--shard-name", default=None, metavar="NAME", help="name of this shard (with --shard)")
+    parser.add_argument("--sign-key", default=None, metavar="PATH", help="sign the run's statement (ed25519 PEM key)")
     return parser.parse_args(session.posargs)
 
 
@@ -63,7 +64,7 @@ def compliance(session: nox.Session) -> None:
         argv += ["--today", args.today]
     # The base is synthesized by the gate with this session's interpreter: the same pinned toolchain.
     # --shard/--shard-name: the gate validates them (exit 2 with one line).
-    for option in ("base", "base_assembly", "base_cache", "source_url", "shard", "shard_name"):
+    for option in ("base", "base_assembly", "base_cache", "source_url", "shard", "shard_name", "sign_key"):
         value = getattr(args, option)
         if value:
             argv += [f"--{option.replace('_', '-')}", value]

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +136,16 @@ def mutation_run(
         paths.append(write_assembly(synthesized, base / mutation.name, mutation.mutate(clean_template)))
     args = [arg for path in paths for arg in ("--assembly", str(path))]
     return run_gate(args, reports=base / "reports")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def oscal_documents_validate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every OSCAL document this session's gate runs and merges wrote validates against NIST's OSCAL 1.2.1
+    JSON schemas (tests/harness/oscal_schema.py; test_oscal.py proves the check fails a broken one)."""
+    yield
+    from tests.harness.oscal_schema import invalid_documents  # noqa: PLC0415
+
+    written = sorted(tmp_path_factory.getbasetemp().rglob("oscal/*.json"))
+    problems = invalid_documents(written)
+    if problems:
+        pytest.fail(f"{len(problems)} OSCAL schema problem(s):\n" + "\n".join(problems), pytrace=False)

@@ -54,7 +54,8 @@ def test_every_finding_carries_every_framework_key() -> None:
     ("statuses", "expected"),
     [
         ([Status.PASSED, Status.PASSED], ControlStatus.SATISFIED),
-        ([Status.PASSED, Status.WAIVED], ControlStatus.SATISFIED),
+        ([Status.PASSED, Status.WAIVED], ControlStatus.RISK_ACCEPTED),  # a waiver is not a pass
+        ([Status.WAIVED, Status.FAILED], ControlStatus.NOT_SATISFIED),
         ([Status.PASSED, Status.FAILED], ControlStatus.NOT_SATISFIED),
         ([Status.NOT_EVALUATED, Status.FAILED], ControlStatus.NOT_SATISFIED),
         ([Status.PASSED, Status.NOT_EVALUATED], ControlStatus.NOT_EVALUATED),
@@ -87,7 +88,7 @@ def test_in_scope_control_without_check_is_listed(frameworks: list[Framework]) -
     framework = _framework(frameworks, "nist-800-53-r5", "SC-28", "AU-6")
     results = roll_up([], [_mapping("CKV_STG_RDS_13", "SC-28")], [framework], ran=set())
     row = next(r for r in results if r.control == "AU-6")
-    assert row.status is ControlStatus.NO_CHECK and row.reason == "AU-6 is in scope"
+    assert row.status is ControlStatus.NOT_ASSESSED and row.reason == "AU-6 is in scope"
     assert _status(results, "SC-28") is ControlStatus.NOT_EVALUATED  # nothing ran
 
 
@@ -109,3 +110,32 @@ def test_content_left_to_deploy_time_leaves_passing_controls_not_evaluated(frame
     results = roll_up(findings, [_mapping("CKV_STG_RDS_1", "CM-3")], [framework], ran={"project"})
     assert _status(results, "CM-3") is ControlStatus.NOT_EVALUATED
     assert "gate:transform" in results[0].reason
+
+
+def test_a_waived_finding_leaves_its_control_not_satisfied_naming_the_waiver(frameworks: list[Framework]) -> None:
+    framework = _framework(frameworks, "nist-800-53-r5", "SC-28")
+    findings = [
+        _finding("CKV_STG_RDS_13", Status.PASSED, logical_id="A"),
+        replace(_finding("CKV_STG_RDS_13", Status.WAIVED, logical_id="B"), waiver_id="WVR-900"),
+    ]
+    result = roll_up(findings, [_mapping("CKV_STG_RDS_13", "SC-28")], [framework], ran={"project"})[0]
+    assert result.status is ControlStatus.RISK_ACCEPTED and not result.status.satisfied
+    assert "WVR-900" in result.reason and "on B" in result.reason
+    assert result.checks[0].waived_on == ("B",) and result.checks[0].waivers == ("WVR-900",)
+
+
+def test_pass_run_names_every_unsatisfied_control_first(frameworks: list[Framework]) -> None:
+    from harness.controls import render_unsatisfied  # noqa: PLC0415
+
+    framework = _framework(frameworks, "nist-800-53-r5", "SC-28", "CM-3", "AU-6")
+    findings = [
+        replace(_finding("CKV_STG_RDS_13", Status.WAIVED), waiver_id="WVR-900"),
+        _finding("CKV_STG_RDS_1", Status.PASSED),
+    ]
+    mappings = [_mapping("CKV_STG_RDS_13", "SC-28"), _mapping("CKV_STG_RDS_1", "CM-3")]
+    controls = [r.as_dict() for r in roll_up(findings, mappings, [framework], ran={"project"})]
+    waivers = [{"waiver_id": "WVR-900", "owner": "db-team", "expires": "2027-01-31"}]
+    lines = "\n".join(render_unsatisfied(controls, waivers, verdict="PASS"))
+    assert "| SC-28 | not satisfied: risk accepted |" in lines and "WVR-900: db-team, expires 2027-01-31" in lines
+    assert "CM-3" not in lines and "AU-6" not in lines  # satisfied, and not assessed, are not listed
+    assert render_unsatisfied(controls, waivers, verdict="FAIL") == []  # a FAIL run leads with its failures

@@ -1,11 +1,11 @@
-"""The auditor's bundle: OSCAL through trestle's models, reproducible timestamps, hashed evidence, verify."""
+"""The auditor's bundle in-process: OSCAL through trestle's models, the run's times (pinned by SOURCE_DATE_EPOCH),
+evidence that hashes every file of an assembly. Signing and ``verify`` are test_attestation.py's."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from harness.bundle import BundleInput, write_bundle
 from harness.catalog import load_frameworks, load_mappings, load_policies
 from harness.controls import annotate, roll_up
 from harness.errors import HarnessError
-from harness.evidence import EVIDENCE_DIR, EVIDENCE_FILE, reproducible_time
+from harness.evidence import EVIDENCE_DIR, EVIDENCE_FILE, RunClock
 from harness.model import Finding, Source, Status
 from tests.harness.conftest import ROOT, write_assembly
 
@@ -23,6 +23,7 @@ EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
 
 
 def _bundle(assembly: Path, reports: Path, *, epoch: str = EPOCH) -> dict[str, Path]:
+    """The bundle of a FAIL run over ``assembly`` (two findings, one waiver), written to ``reports``."""
     frameworks, mappings = load_frameworks(), load_mappings()
     keys = [f.key for f in frameworks]
     findings = annotate(
@@ -53,7 +54,7 @@ def _bundle(assembly: Path, reports: Path, *, epoch: str = EPOCH) -> dict[str, P
         mappings,
         keys=keys,
     )
-    return write_bundle(
+    bundle = write_bundle(
         BundleInput(
             root=ROOT,
             policies_dir=ROOT / "policies",
@@ -64,13 +65,28 @@ def _bundle(assembly: Path, reports: Path, *, epoch: str = EPOCH) -> dict[str, P
             tools=[{"tool": "checkov", "version": "3.3.30", "evaluated": 2, "command": "checkov"}],
             commands=["python -m harness --assembly x"],
             versions={"python": "3.11"},
-            timestamp=reproducible_time(ROOT, {"SOURCE_DATE_EPOCH": epoch}),
+            times=RunClock({"SOURCE_DATE_EPOCH": epoch}).times(),
+            checkout={"commit": "0" * 40, "clean": True, "changed": [], "changed_count": 0},
             frameworks=frameworks,
             mappings=mappings,
             policies=load_policies(),
+            waivers=[
+                {
+                    "waiver_id": "WVR-900",
+                    "tool": "project",
+                    "rule": "CKV_STG_RDS_1",
+                    "target": "DatabaseInstanceAA8A5FDE",
+                    "owner": "db-team",
+                    "expires": "2099-01-31",
+                    "reason": "test",
+                    "matched": 0,
+                    "expired": False,
+                }
+            ],
         ),
         reports,
     )
+    return {name: reports / name for name in bundle.files}
 
 
 @pytest.fixture
@@ -79,16 +95,22 @@ def assembly(synthesized: Path, tmp_path: Path) -> Path:
 
 
 def test_oscal_documents_load_through_trestle_and_are_reproducible(assembly: Path, tmp_path: Path) -> None:
+    """With SOURCE_DATE_EPOCH set, the same inputs give the same bytes (uuids derive from stable names)."""
+    from trestle.oscal.assessment_plan import AssessmentPlan  # noqa: PLC0415
     from trestle.oscal.assessment_results import AssessmentResults  # noqa: PLC0415
     from trestle.oscal.component import ComponentDefinition  # noqa: PLC0415
+    from trestle.oscal.poam import PlanOfActionAndMilestones  # noqa: PLC0415
 
     first = _bundle(assembly, tmp_path / "a")
     second = _bundle(assembly, tmp_path / "b")
+    assert {"oscal/assessment-plan.json", "oscal/plan-of-action-and-milestones.json"} <= set(first)
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes(), f"{name} is not reproducible"
     component: Any = ComponentDefinition.oscal_read(first["oscal/component-definition.json"])
     results: Any = AssessmentResults.oscal_read(first["oscal/assessment-results.json"])
-    assert type(component).__name__ == "ComponentDefinition" and type(results).__name__ == "AssessmentResults"
+    plan: Any = AssessmentPlan.oscal_read(first["oscal/assessment-plan.json"])
+    poam: Any = PlanOfActionAndMilestones.oscal_read(first["oscal/plan-of-action-and-milestones.json"])
+    assert plan.uuid and poam.poam_items[0].title.startswith("WVR-900")
     assert component.metadata.last_modified.isoformat() == "2026-01-01T00:00:00+00:00"
     defined = component.components[0]
     rules = {p.value for p in defined.props if p.name == "Rule_Id"}
@@ -97,107 +119,77 @@ def test_oscal_documents_load_through_trestle_and_are_reproducible(assembly: Pat
     assert any(r.control_id == "sc-28.1" for r in nist.implemented_requirements)
     result = results.results[0]
     assert result.start.isoformat() == "2026-01-01T00:00:00+00:00"
-    finding = next(f for f in result.findings if f.target.target_id == "sc-28.1")
+    finding = next(f for f in result.findings if f.target.target_id == "sc-28.1_smt")
     assert str(getattr(finding.target.status.state, "value", "")) == "not-satisfied" and finding.related_observations
     observation = next(o for o in result.observations if o.title.startswith("CKV_STG_RDS_13"))
-    evidence_uuid = observation.relevant_evidence[0].href.lstrip("#")
-    hashed = next(r for r in results.back_matter.resources if r.uuid == evidence_uuid)
+    template_uuid = observation.relevant_evidence[0].href.lstrip("#")
+    hashed = next(r for r in results.back_matter.resources if r.uuid == template_uuid)
     assert (
         str(getattr(hashed.rlinks[0].hashes[0].algorithm, "value", hashed.rlinks[0].hashes[0].algorithm)) == "SHA-256"
     )
 
 
-def test_source_date_epoch_drives_every_timestamp(assembly: Path, tmp_path: Path) -> None:
+def test_source_date_epoch_pins_every_time(assembly: Path, tmp_path: Path) -> None:
     paths = _bundle(assembly, tmp_path / "r", epoch="0")
-    for name in ("oscal/component-definition.json", "oscal/assessment-results.json"):
-        text = paths[name].read_text(encoding="utf-8")
-        stamps = {
-            line.split('"')[3] for line in text.splitlines() if '"last-modified"' in line or '"collected"' in line
-        }
+    for name in (n for n in paths if n.startswith("oscal/")):
+        stamps = set()
+        for key in ("last-modified", "collected", "start", "end"):
+            stamps |= set(re.findall(rf'"{key}":"([^"]+)"', paths[name].read_text(encoding="utf-8")))
         assert stamps == {"1970-01-01T00:00:00+00:00"}, name
+    evidence = json.loads(paths[f"{EVIDENCE_DIR}/{EVIDENCE_FILE}"].read_text(encoding="utf-8"))
+    assert evidence["run"] == {"started": "1970-01-01T00:00:00+00:00", "finished": "1970-01-01T00:00:00+00:00",
+                               "source": "SOURCE_DATE_EPOCH"}  # fmt: skip
     with pytest.raises(HarnessError, match="SOURCE_DATE_EPOCH has invalid value 'yesterday'"):
-        reproducible_time(ROOT, {"SOURCE_DATE_EPOCH": "yesterday"})
+        RunClock({"SOURCE_DATE_EPOCH": "yesterday"})
 
 
-def _verify(reports: Path, assembly: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "verify", "--reports", str(reports), "--assembly", str(assembly)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
-    )  # fmt: skip
+def test_without_source_date_epoch_the_times_are_the_runs(assembly: Path, tmp_path: Path) -> None:
+    import datetime as dt  # noqa: PLC0415
+
+    clock = RunClock({})
+    times = clock.times()
+    now = dt.datetime.now(dt.UTC)
+    assert times.source == "clock" and now - dt.timedelta(minutes=1) <= times.started <= times.finished <= now
 
 
-def test_verify_accepts_the_gated_assembly_and_names_a_tampered_file(assembly: Path, tmp_path: Path) -> None:
+def test_evidence_hashes_every_file_of_the_assembly(sourced_assembly: Path, tmp_path: Path) -> None:
+    """Not only what the manifests name: the construct source map, the metadata, every asset file."""
+    assembly = tmp_path / "full"
+    shutil.copytree(sourced_assembly, assembly)
+    (assembly / "validation-report.json").write_text("{}", encoding="utf-8")
     reports = tmp_path / "reports"
     _bundle(assembly, reports)
     evidence = json.loads((reports / EVIDENCE_DIR / EVIDENCE_FILE).read_text(encoding="utf-8"))
-    assert {f["path"] for f in evidence["assemblies"][0]["files"]} == {
-        "manifest.json", "tree.json", "StagingDatabase.template.json"
-    }  # fmt: skip
+    hashed = {f["path"] for f in evidence["assemblies"][0]["files"]}
+    on_disk = {p.relative_to(assembly).as_posix() for p in assembly.rglob("*") if p.is_file()}
+    assert hashed == on_disk
+    assert {"construct-sources.json", "validation-report.json", "tree.json", "manifest.json"} <= hashed
+    assert any(p.endswith(".metadata.json") for p in hashed) and any(p.endswith("/index.js") for p in hashed)
     assert any(f["path"] == "waivers.yaml" for f in evidence["policies"]["files"])
     assert any(f["path"] == "requirements/test.txt" for f in evidence["locks"])
-    clean = _verify(reports, assembly)
-    assert clean.returncode == 0, clean.stderr
-    template = assembly / "StagingDatabase.template.json"
-    data = bytearray(template.read_bytes())
-    data[data.index(b"5432")] = ord("6")  # one byte: the database port
-    template.write_bytes(bytes(data))
-    tampered = _verify(reports, assembly)
-    assert tampered.returncode == 1
-    assert "differs: StagingDatabase.template.json" in tampered.stderr and "tree.json" not in tampered.stderr
+    assert evidence["checkout"]["commit"] == "0" * 40
 
 
-def test_verify_names_missing_and_extra_files(assembly: Path, tmp_path: Path) -> None:
-    reports = tmp_path / "reports"
-    _bundle(assembly, reports)
-    (assembly / "tree.json").unlink()
-    run = _verify(reports, assembly)
-    assert run.returncode == 1 and "missing: tree.json" in run.stderr
+def test_evidence_never_opens_a_fifo(assembly: Path, tmp_path: Path) -> None:
+    import os  # noqa: PLC0415
+
+    from harness.evidence import assembly_files  # noqa: PLC0415
+
+    os.mkfifo(assembly / "pipe.json")
+    outside = tmp_path / "outside.json"
+    outside.write_text("{}", encoding="utf-8")
+    (assembly / "link.json").symlink_to(outside)
+    names = {p.name for p in assembly_files(assembly)}
+    assert "pipe.json" not in names and "link.json" not in names and "manifest.json" in names
 
 
-@pytest.mark.parametrize("case", ["no-evidence", "not-an-assembly", "garbage-evidence", "no-arguments"])
-def test_verify_bad_input_is_one_line(assembly: Path, tmp_path: Path, case: str) -> None:
-    reports = tmp_path / "reports"
-    target = assembly
-    if case == "not-an-assembly":
-        _bundle(assembly, reports)
-        target = tmp_path / "empty"
-        target.mkdir()
-    elif case == "garbage-evidence":
-        (reports / EVIDENCE_DIR).mkdir(parents=True)
-        (reports / EVIDENCE_DIR / EVIDENCE_FILE).write_text("{not json", encoding="utf-8")
-    if case == "no-arguments":
-        run = subprocess.run([sys.executable, "-m", "harness", "verify"], capture_output=True, text=True, cwd=ROOT,
-                             timeout=120, check=False)  # fmt: skip
-    else:
-        run = _verify(reports, target)
-    assert run.returncode == 2
-    assert "Traceback" not in run.stderr
-    if case != "no-arguments":
-        assert len(run.stderr.strip().splitlines()) == 1 and run.stderr.startswith("verify error: ")
+def test_a_missing_organization_is_one_line(tmp_path: Path) -> None:
+    from harness.oscal.common import load_parties  # noqa: PLC0415
 
-
-def test_evidence_survives_a_copy_of_the_assembly(assembly: Path, tmp_path: Path) -> None:
-    """verify matches by content: a byte-identical copy (same directory name) is the same assembly."""
-    reports = tmp_path / "reports"
-    _bundle(assembly, reports)
-    copy = tmp_path / "elsewhere" / assembly.name
-    shutil.copytree(assembly, copy)
-    assert _verify(reports, copy).returncode == 0
-
-
-def test_evidence_binds_the_assets_a_deploy_publishes(synthesized: Path, tmp_path: Path) -> None:
-    """Function code is an asset: editing it changes what deploys with every template untouched."""
-    assembly = tmp_path / "with-assets"
-    shutil.copytree(synthesized, assembly)
-    reports = tmp_path / "reports"
-    _bundle(assembly, reports)
-    evidence = json.loads((reports / EVIDENCE_DIR / EVIDENCE_FILE).read_text(encoding="utf-8"))
-    paths = {f["path"] for f in evidence["assemblies"][0]["files"]}
-    code = sorted(assembly.glob("asset.*/index.js"))
-    assert code, "the synthesized app has a function asset (the default security group's custom resource)"
-    assert "StagingDatabase.assets.json" in paths and code[0].relative_to(assembly).as_posix() in paths
-    assert _verify(reports, assembly).returncode == 0
-    code[0].write_text(code[0].read_text(encoding="utf-8") + "\n// exfiltrate\n", encoding="utf-8")
-    tampered = _verify(reports, assembly)
-    assert tampered.returncode == 1
-    assert f"differs: {code[0].relative_to(assembly).as_posix()}" in tampered.stderr
+    (tmp_path / "assessment.yaml").write_text("organization: {short_name: x}\n", encoding="utf-8")
+    with pytest.raises(
+        HarnessError, match=r"assessment.yaml: key organization.name has invalid value None.*valid example"
+    ):
+        load_parties(tmp_path, gate_version="sha256:0", commit="", owners=[])
+    with pytest.raises(HarnessError, match="cannot be read"):
+        load_parties(tmp_path / "missing", gate_version="sha256:0", commit="", owners=[])
