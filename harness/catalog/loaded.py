@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.catalog import CHECKS_DIR, ControlMapping, Framework, Policy, Requirement, Waiver
+from harness.catalog.code import ReviewedCode, load_reviewed_code
 from harness.errors import HarnessError
 
 
@@ -21,6 +22,7 @@ class Catalog:
     waivers: list[Waiver]
     policies_dir: Path  # where all of the above was read from
     frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
+    reviewed_code: tuple[ReviewedCode, ...] = ()  # policies/code.yaml (harness.code_review)
 
     @property
     def checks_dir(self) -> Path:
@@ -44,6 +46,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             waivers=catalog.load_waivers(policies_dir),
             policies_dir=policies_dir,
             frameworks=catalog.load_frameworks(policies_dir),
+            reviewed_code=load_reviewed_code(policies_dir),
         )
     except HarnessError:
         raise
