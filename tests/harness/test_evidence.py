@@ -130,9 +130,16 @@ def test_verify_accepts_the_gated_assembly_and_names_a_tampered_file(assembly: P
     reports = tmp_path / "reports"
     _bundle(assembly, reports)
     evidence = json.loads((reports / EVIDENCE_DIR / EVIDENCE_FILE).read_text(encoding="utf-8"))
-    assert {f["path"] for f in evidence["assemblies"][0]["files"]} == {
-        "manifest.json", "tree.json", "StagingDatabase.template.json"
-    }  # fmt: skip
+    paths = {f["path"] for f in evidence["assemblies"][0]["files"]}
+    code = {p.relative_to(assembly).as_posix() for p in assembly.glob("asset.*/*")}
+    assert code, "the test assembly carries the handler's code, as the gate judges it (tests.harness.assemblies)"
+    assert paths == {
+        "manifest.json",
+        "tree.json",
+        "StagingDatabase.template.json",
+        "StagingDatabase.assets.json",
+        *code,
+    }
     assert any(f["path"] == "waivers.yaml" for f in evidence["policies"]["files"])
     assert any(f["path"] == "requirements/test.txt" for f in evidence["locks"])
     clean = _verify(reports, assembly)
