@@ -18,6 +18,9 @@ Forms (how the content is found):
 * ``s3-url``: a string ``s3://bucket/key`` (or https URL) of an S3 object, likewise.
 * ``image``: a container image reference: an image asset of the assembly (its build context,
   hashed as a directory), or an image pinned by digest (``@sha256:<hex>``: that digest).
+* ``reference``: a reference to another resource of the template that carries code (a function's
+  ``Layers``): that resource's code is judged on it, and counts as this resource's too (a waiver
+  names it); anything else (a layer ARN of another account) is code the gate cannot read.
 
 Code the gate cannot read (another bucket, a literal key no asset publishes, a location chosen at
 deploy time, an image by tag) has no content hash: it is NOT EVALUATED, whatever the review list says.
@@ -25,6 +28,7 @@ deploy time, an image by tag) has no content hash: it is NOT EVALUATED, whatever
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -37,6 +41,7 @@ from harness.assets import AssetBook, as_text, image_location, s3_location
 from policies.lib import cfn_resolver as cfn
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
+LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
 ANY_TYPE = "*"
 EACH = "*"  # a path segment: every item of a list
 _DIGEST_PINNED = re.compile(r"@sha256:([0-9a-f]{64})$")
@@ -47,6 +52,7 @@ class Form(StrEnum):
     S3_OBJECT = "s3-object"
     S3_URL = "s3-url"
     IMAGE = "image"
+    REFERENCE = "reference"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Carrier:
     bucket: str = ""  # s3-object: the field names of the bucket, key and version
     key: str = ""
     version: str = ""
+    target: str = ""  # reference: the type of the resource referred to
 
 
 def _s3(resource_type: str, path: tuple[str, ...], what: str, *names: str) -> Carrier:
@@ -69,7 +76,8 @@ CARRIERS: tuple[Carrier, ...] = (
     Carrier(LAMBDA_FUNCTION, ("Properties", "Code", "ZipFile"), Form.INLINE, "a Lambda function's inline code"),
     _s3(LAMBDA_FUNCTION, ("Properties", "Code"), "a Lambda function's code package", "S3Bucket", "S3Key", "S3ObjectVersion"),
     Carrier(LAMBDA_FUNCTION, ("Properties", "Code", "ImageUri"), Form.IMAGE, "a Lambda function's container image"),
-    _s3("AWS::Lambda::LayerVersion", ("Properties", "Content"), "a Lambda layer", "S3Bucket", "S3Key", "S3ObjectVersion"),
+    Carrier(LAMBDA_FUNCTION, ("Properties", "Layers", EACH), Form.REFERENCE, "a Lambda layer the function runs with", target=LAMBDA_LAYER),
+    _s3(LAMBDA_LAYER, ("Properties", "Content"), "a Lambda layer", "S3Bucket", "S3Key", "S3ObjectVersion"),
     Carrier("AWS::Synthetics::Canary", ("Properties", "Code", "Script"), Form.INLINE, "a canary's inline script"),
     _s3("AWS::Synthetics::Canary", ("Properties", "Code"), "a canary's code package", "S3Bucket", "S3Key", "S3ObjectVersion"),
     Carrier("AWS::StepFunctions::StateMachine", ("Properties", "Definition"), Form.INLINE, "a state machine definition"),
@@ -113,6 +121,7 @@ class CodePiece:
     sha256: str  # the content hash ("" when unreadable)
     location: str  # "inline", an asset of the assembly, or the S3 object / image outside it
     problem: str = ""  # why the gate cannot read it, or cannot trust what it read
+    via: str = ""  # the resource this code is borrowed from (a layer): judged there, counted here
 
     @property
     def readable(self) -> bool:
@@ -140,10 +149,22 @@ def template_code(
             if carrier.resource_type not in (kind, ANY_TYPE):
                 continue
             for piece in _pieces(resource, carrier, resolver=resolver, book=book):
-                pieces.setdefault((piece.path, piece.sha256 or piece.problem), piece)
+                pieces.setdefault((piece.path, piece.sha256 or piece.problem or piece.via), piece)
         if pieces:
             code[logical_id] = tuple(sorted(pieces.values(), key=lambda p: (p.path, p.sha256, p.problem)))
-    return code
+    return {logical_id: _borrowed(pieces, code) for logical_id, pieces in code.items()}
+
+
+def _borrowed(pieces: tuple[CodePiece, ...], code: Mapping[str, tuple[CodePiece, ...]]) -> tuple[CodePiece, ...]:
+    """A reference is replaced by the code of the resource it names (judged there: ``via``)."""
+    result: list[CodePiece] = []
+    for piece in pieces:
+        if not piece.via:
+            result.append(piece)
+            continue
+        for lent in code.get(piece.via, ()):
+            result.append(dataclasses.replace(lent, path=f"{piece.path} -> {piece.via}.{lent.path}", via=piece.via))
+    return tuple(result)
 
 
 def served_by(resources: Mapping[str, Any], *, resolver: cfn.Resolver) -> dict[str, str]:
@@ -205,8 +226,19 @@ def _pieces(
                 yield piece
         elif carrier.form is Form.S3_URL:
             yield _s3_url(shown, resolver.value(value), carrier, book=book)
+        elif carrier.form is Form.REFERENCE:
+            yield _reference(shown, resolver.value(value), carrier)
         else:
             yield _image(shown, resolver.value(value), carrier, book=book)
+
+
+def _reference(shown: str, value: Any, carrier: Carrier) -> CodePiece:
+    if isinstance(value, cfn.Symbol) and value.kind in ("ref", "getatt") and value.resource_type == carrier.target:
+        return CodePiece(path=shown, what=carrier.what, kind="", sha256="", location=value.name, via=value.name)
+    shown_value = value.reason if isinstance(value, cfn.Unknown) else str(value)
+    return _unreadable(
+        shown, carrier, shown_value, f"not a {carrier.target} of this template: code the gate cannot read"
+    )
 
 
 def _unreadable(shown: str, carrier: Carrier, location: str, problem: str) -> CodePiece:

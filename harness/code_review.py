@@ -42,7 +42,8 @@ def code_findings(assemblies: Sequence[CloudAssembly], *, reviewed: Sequence[Rev
     for assembly in assemblies:
         for stack in assembly.stacks:
             for logical_id, pieces in sorted(stack.code.items()):
-                findings += [_judge(stack, logical_id, piece, by_hash) for piece in pieces]
+                # Borrowed code (a function's layer) is judged on the resource that holds it.
+                findings += [_judge(stack, logical_id, piece, by_hash) for piece in pieces if not piece.via]
     return findings
 
 

@@ -249,6 +249,11 @@ def _publish_layer(directory: Path) -> None:
     assert add_code_asset(directory, LAYER_FILES, display="SdkLayer/Code") == _layer_hash()
 
 
+def _foreign_layer(t: Template) -> None:
+    """A published layer of another account: the handler's own code stays the reviewed asset."""
+    t["Resources"][_handler_id(t)]["Properties"]["Layers"] = ["arn:aws:lambda:us-east-1:123456789012:layer:sdk:3"]
+
+
 def _ssm_document(t: Template) -> None:
     t["Resources"]["Cleanup"] = {"Type": "AWS::SSM::Document", "Properties": {
         "DocumentType": "Automation", "Content": {"schemaVersion": "0.3", "mainSteps": [{
@@ -406,6 +411,13 @@ def _cases() -> list[Evasion]:
             {(CODE, NE)},
             _add_layer,
             tamper=_publish_layer,
+        ),
+        _case(
+            "layer-of-another-account",
+            "code-review",
+            "the reviewed handler runs with a layer ARN of another account",
+            {(CODE, NE)},
+            _foreign_layer,
         ),
         _case(
             "ssm-automation-document",

@@ -114,6 +114,17 @@ def test_no_value_removes_code_and_a_custom_resource_is_served_by_its_function()
     assert served_by(resources, resolver=cfn.Resolver({"Resources": resources})) == {"Custom": "Fn"}
 
 
+def test_a_functions_layer_is_its_code_too_and_a_foreign_layer_cannot_be_read() -> None:
+    layer = {"Type": "AWS::Lambda::LayerVersion", "Properties": {"Content": {"S3Bucket": "x", "S3Key": "y.zip"}}}
+    function = _function({"ZipFile": CODE})
+    function["Properties"]["Layers"] = [{"Ref": "Layer"}, "arn:aws:lambda:us-east-1:123456789012:layer:sdk:3"]
+    code = _code({"Fn": function, "Layer": layer})
+    borrowed = [p for p in code["Fn"] if p.via]
+    assert [(p.via, p.location) for p in borrowed] == [("Layer", "s3://x/y.zip")]
+    (foreign,) = [p for p in code["Fn"] if p.path == "Properties.Layers[1]"]
+    assert not foreign.readable and "not a AWS::Lambda::LayerVersion of this template" in foreign.problem
+
+
 def test_the_carrier_table_names_real_types_and_one_form_each() -> None:
     schemas = json.loads((ROOT / "policies" / "lib" / "cfn_types.json").read_text(encoding="utf-8"))
     known = set(schemas.get("types", schemas))

@@ -34,7 +34,9 @@ def evasion_run(synthesized: Path, clean_template: dict[str, Any], tmp_path_fact
         )
         case.tamper(path)
         paths.append(path)
-    return run_gate([arg for path in paths for arg in ("--assembly", str(path))], reports=base / "reports")
+    # One gate over every case: its time grows with the corpus, and the machine may be shared.
+    arguments = [arg for path in paths for arg in ("--assembly", str(path))]
+    return run_gate(arguments, reports=base / "reports", timeout=max(300, 12 * len(paths)))
 
 
 def _findings(run: GateRun, label: str) -> list[dict[str, Any]]:
