@@ -236,10 +236,12 @@ def _template(
         if isinstance(cdk_path, str):
             paths.setdefault(logical_id, cdk_path)
     resolver = cfn.Resolver(body, environment=book.environment.resolver_environment)
-    nested, external = _nested_stacks(body, template_path=template_path, root=root, resolver=resolver, book=book)
+    nested, external, external_notes = _nested_stacks(
+        body, template_path=template_path, root=root, resolver=resolver, book=book
+    )
     # A nested stack's own notes belong to its parent's resource (the parent declares its TemplateURL).
     own = () if parent else choice.notes
-    notes = (*own, *(note for _, child, _ in nested for note in child.notes))
+    notes = (*own, *(note for _, child, _ in nested for note in child.notes), *external_notes)
     yield StackTemplate(
         assembly=assembly,
         root=root,
@@ -294,10 +296,12 @@ def _template_body(template_path: Path, *, digests: DigestCache) -> dict[str, An
 
 def _nested_stacks(
     body: Mapping[str, Any], *, template_path: Path, root: Path, resolver: cfn.Resolver, book: AssetBook
-) -> tuple[list[tuple[str, Choice, Mapping[str, Any]]], list[str]]:
-    """(logical id, deployed template, parameters) of nested stacks shipped in the assembly; ids of the others."""
+) -> tuple[list[tuple[str, Choice, Mapping[str, Any]]], list[str], list[DeployNote]]:
+    """(logical id, deployed template, parameters) of nested stacks shipped in the assembly; ids of the
+    others, and what was found about the URLs of those others."""
     nested: list[tuple[str, Choice, Mapping[str, Any]]] = []
     external: list[str] = []
+    external_notes: list[DeployNote] = []
     for logical_id, resource in sorted(body["Resources"].items()):
         if resource.get("Type") != NESTED_STACK_TYPE:
             continue
@@ -307,10 +311,11 @@ def _nested_stacks(
         )
         if choice.path is None:
             external.append(logical_id)
+            external_notes += choice.notes
         else:
             parameters = (resource.get("Properties") or {}).get("Parameters")
             nested.append((logical_id, choice, parameters if isinstance(parameters, dict) else {}))
-    return nested, external
+    return nested, external, external_notes
 
 
 def _nested_stack_path(resource_path: str) -> str:

@@ -291,6 +291,16 @@ def test_a_nested_template_url_the_assembly_does_not_publish_is_not_evaluated(tm
     assert load_assembly(root).stacks[0].external_nested == ("Inner",)  # harness.content: gate:external-template
 
 
+def test_a_nested_template_url_naming_an_unusable_asset_says_why(tmp_path: Path) -> None:
+    root = tmp_path / "a"
+    digest = "d" * 64
+    gone = file_entry("gone.nested.json", digest, "gone")
+    _assembly(root, _nested_parent(template_url(digest), asset_path=None), files={digest: gone})
+    assert load_assembly(root).stacks[0].external_nested == ("Inner",)
+    messages = [message for rule, message in _gating(root) if rule == RULE_DEPLOYED]
+    assert any("gone.nested.json" in m and "is missing from the assembly" in m for m in messages), messages
+
+
 def test_every_asset_a_template_references_is_published_from_the_assembly(tmp_path: Path) -> None:
     root = tmp_path / "a"
     _write(root / "asset.code" / "index.js", "x")
