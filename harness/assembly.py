@@ -6,6 +6,10 @@ assembly without resources is a :class:`HarnessError` (exit 2), because every la
 would otherwise pass vacuously. Nested stacks whose template ships in the assembly are loaded
 and judged like any other template (their parameters bound to what the parent passes);
 the ones whose template is elsewhere are recorded so the gate reports them NOT EVALUATED.
+
+Each stack is loaded as it *deploys* (harness.deployed): the template file judged is the asset
+its ``stackTemplateAssetObjectUrl`` (a nested stack: its ``TemplateURL``) names, with what did not
+match recorded as notes; the code each resource carries is hashed once (harness.code_carriers).
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.assets import AssetBook, Environment, load_book
+from harness.code_carriers import CodePiece, served_by, template_code
+from harness.deployed import Choice, DeployNote, nested_template, root_template
+from harness.digests import DigestCache
 from harness.errors import HarnessError
-from harness.inputs import inside, read_json
+from harness.inputs import inside, parse_json, read_json
 from harness.waivers import Subject
+from policies.lib import cfn_resolver as cfn
 
 STACK_ARTIFACT = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT = "cdk:cloud-assembly"
@@ -46,6 +55,10 @@ class StackTemplate:
     parent_parameters: Mapping[str, Any] = field(default_factory=dict)  # raw expressions the parent passes
     # Nested-stack resources of this template whose template is not in the assembly.
     external_nested: tuple[str, ...] = ()
+    assets: AssetBook  # what the stack artifact publishes (its asset manifests)
+    deploy_notes: tuple[DeployNote, ...] = ()  # which file deploys, for this template and its nested stacks
+    code: Mapping[str, tuple[CodePiece, ...]] = field(default_factory=dict)  # logical id -> the code it carries
+    served_by: Mapping[str, str] = field(default_factory=dict)  # custom resource -> the function serving it
 
     @property
     def relpath(self) -> str:
@@ -71,7 +84,17 @@ class StackTemplate:
             construct_path=path,
             resource_type=self.resource_type(logical_id),
             ambiguous_path=path in self.ambiguous_paths,
+            code_sha256=self.code_hashes(logical_id),
         )
+
+    def code_hashes(self, logical_id: str) -> tuple[str, ...]:
+        """The content hashes of the code a resource carries (a custom resource: its serving function's too);
+        "" for code the gate cannot read, which no waiver can name."""
+        pieces = [*self.code.get(logical_id, ())]
+        function = self.served_by.get(logical_id)
+        if function:
+            pieces += self.code.get(function, ())
+        return tuple(sorted(p.sha256 if p.readable else "" for p in pieces))
 
     @functools.cached_property  # asked once per resource and per finding: count once per template
     def ambiguous_paths(self) -> frozenset[str]:
@@ -85,6 +108,7 @@ class CloudAssembly:
     label: str
     root: Path
     stacks: tuple[StackTemplate, ...]
+    read: frozenset[Path] = frozenset()  # every file hashed while loading (asset manifests' sources included)
 
     @property
     def resource_count(self) -> int:
@@ -103,10 +127,12 @@ def load_assembly(root: Path, *, label: str | None = None) -> CloudAssembly:
     if not (root / "manifest.json").exists():
         raise HarnessError(f"{root} is not a cloud assembly: manifest.json is missing")
     name = label or root.name
-    stacks = tuple(_stacks(root, root, assembly=name, depth=0, seen=set()))
+    digests = DigestCache()
+    stacks = tuple(_stacks(root, root, assembly=name, depth=0, seen=set(), digests=digests))
     if not stacks:
         raise HarnessError(f"empty cloud assembly {root}: manifest.json names no stack templates")
-    assembly = CloudAssembly(label=name, root=root, stacks=stacks)
+    manifests = frozenset(m for stack in stacks for m in stack.assets.manifests)
+    assembly = CloudAssembly(label=name, root=root, stacks=stacks, read=digests.paths | manifests)
     if assembly.resource_count == 0:
         raise HarnessError(f"empty cloud assembly {root}: its templates define no resources")
     return assembly
@@ -136,7 +162,9 @@ def _property(manifest: Path, artifact_id: str, artifact: Mapping[str, Any], key
     return value
 
 
-def _stacks(directory: Path, root: Path, *, assembly: str, depth: int, seen: set[Path]) -> Iterator[StackTemplate]:
+def _stacks(
+    directory: Path, root: Path, *, assembly: str, depth: int, seen: set[Path], digests: DigestCache
+) -> Iterator[StackTemplate]:
     if depth > MAX_NESTING:
         raise HarnessError(f"cloud assembly {root}: assemblies nested more than {MAX_NESTING} levels deep")
     if directory.resolve() in seen:
@@ -152,7 +180,7 @@ def _stacks(directory: Path, root: Path, *, assembly: str, depth: int, seen: set
                 directory, _property(manifest_path, artifact_id, artifact, "directoryName"),
                 what="directoryName", owner=manifest_path,
             )  # fmt: skip
-            yield from _stacks(nested_dir, root, assembly=assembly, depth=depth + 1, seen=seen)
+            yield from _stacks(nested_dir, root, assembly=assembly, depth=depth + 1, seen=seen, digests=digests)
         elif kind == STACK_ARTIFACT:
             template_path = inside(
                 directory, _property(manifest_path, artifact_id, artifact, "templateFile"),
@@ -160,55 +188,76 @@ def _stacks(directory: Path, root: Path, *, assembly: str, depth: int, seen: set
             )  # fmt: skip
             stack_id = str(artifact.get("displayName") or artifact_id)
             region, account = _environment(artifact.get("environment"))
+            book = load_book(
+                directory=directory, root=root, manifest_path=manifest_path, artifact_id=artifact_id,
+                artifact=artifact, artifacts=artifacts, environment=Environment(region=region, account=account),
+                digests=digests,
+            )  # fmt: skip
+            url = (artifact.get("properties") or {}).get("stackTemplateAssetObjectUrl")
+            if url is not None and (not isinstance(url, str) or not url):
+                raise HarnessError(
+                    f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} "
+                    f"stackTemplateAssetObjectUrl {url!r} is not a URL (valid example: s3://bucket/<hash>.json)"
+                )
             yield from _template(
-                template_path,
+                root_template(template_file=template_path, url=url, book=book),
                 root=root,
                 assembly=assembly,
                 stack_id=stack_id,
-                region=region,
-                account=account,
                 tree_paths=paths_by_stack.get(stack_id, {}),
                 paths_by_stack=paths_by_stack,
                 depth=depth,
+                book=book,
             )
 
 
 def _template(
-    template_path: Path,
+    choice: Choice,
     *,
     root: Path,
     assembly: str,
     stack_id: str,
-    region: str,
-    account: str | None,
     tree_paths: Mapping[str, str],
     paths_by_stack: Mapping[str, Mapping[str, str]],
     depth: int,
+    book: AssetBook,
     parent: str = "",
     parent_parameters: Mapping[str, Any] | None = None,
 ) -> Iterator[StackTemplate]:
+    template_path = choice.path
+    assert template_path is not None  # an external nested template is never loaded
     if depth > MAX_NESTING:
         raise HarnessError(f"template {template_path}: nested stacks nested more than {MAX_NESTING} levels deep")
-    body = _template_body(template_path)
+    body = _template_body(template_path, digests=book.digests)
     paths = dict(tree_paths)
     for logical_id, resource in body["Resources"].items():
         metadata = resource.get("Metadata")
         cdk_path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
         if isinstance(cdk_path, str):
             paths.setdefault(logical_id, cdk_path)
-    nested, external = _nested_stacks(body, template_path=template_path, root=root)
+    resolver = cfn.Resolver(body, environment=book.environment.resolver_environment)
+    nested, external, external_notes = _nested_stacks(
+        body, template_path=template_path, root=root, resolver=resolver, book=book
+    )
+    # A nested stack's own notes belong to its parent's resource (the parent declares its TemplateURL).
+    own = () if parent else choice.notes
+    notes = (*own, *(note for _, child, _ in nested for note in child.notes), *external_notes)
     yield StackTemplate(
         assembly=assembly,
         root=root,
         path=template_path,
         stack_id=stack_id,
-        region=region,
-        account=account,
+        region=book.environment.region,
+        account=book.environment.account,
         body=body,
         construct_paths=paths,
         parent=parent,
         parent_parameters=dict(parent_parameters or {}),
         external_nested=tuple(external),
+        assets=book,
+        deploy_notes=notes,
+        code=template_code(body["Resources"], resolver=resolver, book=book),
+        served_by=served_by(body["Resources"], resolver=resolver),
     )
     for logical_id, child, parameters in nested:
         child_id = f"{stack_id}/{logical_id}"
@@ -218,18 +267,24 @@ def _template(
             root=root,
             assembly=assembly,
             stack_id=child_id,
-            region=region,
-            account=account,
             tree_paths=nested_tree,
             paths_by_stack=paths_by_stack,
             depth=depth + 1,
+            book=book,
             parent=stack_id,
             parent_parameters=parameters,
         )
 
 
-def _template_body(template_path: Path) -> dict[str, Any]:
-    body = read_json(template_path, what="template")
+def _template_body(template_path: Path, *, digests: DigestCache) -> dict[str, Any]:
+    data = digests.read(template_path, what="template")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise HarnessError(
+            f"template {template_path} is not UTF-8 text: byte {error.start} ({error.reason})"
+        ) from error
+    body = parse_json(text, what="template", path=template_path)
     if not isinstance(body, dict) or not isinstance(body.get("Resources", {}), dict):
         raise HarnessError(f"unparseable template {template_path}: not a CloudFormation template object")
     body.setdefault("Resources", {})
@@ -240,21 +295,27 @@ def _template_body(template_path: Path) -> dict[str, Any]:
 
 
 def _nested_stacks(
-    body: Mapping[str, Any], *, template_path: Path, root: Path
-) -> tuple[list[tuple[str, Path, Mapping[str, Any]]], list[str]]:
-    """(logical id, template file, parameters) of nested stacks shipped in the assembly; ids of the others."""
-    nested: list[tuple[str, Path, Mapping[str, Any]]] = []
+    body: Mapping[str, Any], *, template_path: Path, root: Path, resolver: cfn.Resolver, book: AssetBook
+) -> tuple[list[tuple[str, Choice, Mapping[str, Any]]], list[str], list[DeployNote]]:
+    """(logical id, deployed template, parameters) of nested stacks shipped in the assembly; ids of the
+    others, and what was found about the URLs of those others."""
+    nested: list[tuple[str, Choice, Mapping[str, Any]]] = []
     external: list[str] = []
+    external_notes: list[DeployNote] = []
     for logical_id, resource in sorted(body["Resources"].items()):
         if resource.get("Type") != NESTED_STACK_TYPE:
             continue
-        child = _nested_template_file(template_path.parent, root, resource)
-        if child is None:
+        declared = _nested_template_file(template_path.parent, root, resource)
+        choice = nested_template(
+            logical_id=logical_id, resource=resource, resolver=resolver, book=book, declared=declared
+        )
+        if choice.path is None:
             external.append(logical_id)
+            external_notes += choice.notes
         else:
             parameters = (resource.get("Properties") or {}).get("Parameters")
-            nested.append((logical_id, child, parameters if isinstance(parameters, dict) else {}))
-    return nested, external
+            nested.append((logical_id, choice, parameters if isinstance(parameters, dict) else {}))
+    return nested, external, external_notes
 
 
 def _nested_stack_path(resource_path: str) -> str:

@@ -175,10 +175,11 @@ def rules_digest(*, root: Path, policies_dir: Path, tools: Sequence[str], today:
 
 
 def assembly_digest(assembly: CloudAssembly) -> str:
-    """The content of an assembly as the gate reads it: manifests, construct trees, source map, templates."""
+    """The content of an assembly as the gate reads it: manifests, construct trees, source map, templates, assets."""
     root = assembly.root
     read = {p for p in root.rglob("*.json") if p.name in ("manifest.json", "tree.json", SOURCES_FILE)}
     read |= {stack.path for stack in assembly.stacks}
+    read |= assembly.read  # asset manifests and the assets they publish: changed code is a changed assembly
     parts: list[bytes] = []
     for path in sorted(read):
         parts += [path.relative_to(root).as_posix().encode(), path.read_bytes()]

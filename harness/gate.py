@@ -9,6 +9,7 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
     run_template_nag   cdk-nag over the world files via CfnInclude, while the scanners run
     collect            wait for the scanners and the tiers
     judge              every tool's output -> findings, folded over worlds, waivers applied
+    review_deployment  the template each stack deploys (its asset), the assets it references, its code reviewed
     check_coverage     content the gate cannot see, missing verdicts, required resources
     compare_resources  with a base (--base REF / --base-assembly): what the change does to each
                        resource; replacing or removing a stateful one is a finding (harness.changes)
@@ -43,9 +44,11 @@ from harness.base import Base, BaseBuilder, BaseRequest, rules_digest
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
 from harness.changes import change_findings, compare_assemblies, load_change_rules
+from harness.code_review import code_findings
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
 from harness.delta import Comparison, compare_findings
+from harness.deployed import deployment_findings
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,
@@ -188,7 +191,8 @@ class GateRun:
             included = self.run_template_nag(expansion)
             collected = self.collect(scanners, groups)
             findings, judged = self.judge(assemblies, expansion, construct_nag, included, collected)
-            gate_findings, coverage = self.check_coverage(assemblies, expansion, judged, content.result())
+            deployed = self.review_deployment(assemblies)
+            gate_findings, coverage = self.check_coverage(assemblies, expansion, judged, content.result() + deployed)
         findings += waive_gate_findings(gate_findings, assemblies=assemblies, book=self.book)
         comparison = self.compare_resources(assemblies, findings)
         findings += comparison.findings if comparison else []
@@ -329,6 +333,15 @@ class GateRun:
             findings += test_findings(collected.tests, label=assemblies[0].label)
         findings += expansion.findings
         return findings, folding.judged
+
+    def review_deployment(self, assemblies: Sequence[CloudAssembly]) -> list[Finding]:
+        """What deploys: each stack's template as published, its assets, and the code it runs, reviewed."""
+        findings = deployment_findings(assemblies) + code_findings(assemblies, reviewed=self.catalog.reviewed_code)
+        unreviewed = sum(1 for f in findings if f.status.gates)
+        self.progress(
+            f"deployment: {len(findings)} check(s) of deployed templates, assets and code; {unreviewed} gap(s)"
+        )
+        return findings
 
     def check_coverage(
         self,

@@ -33,6 +33,11 @@ _KINDS = {
 }
 
 
+def describe_mode(mode: int) -> str:
+    """What a file that is not a regular file is ("a FIFO", "a directory"...), for a one-line refusal."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
 def read_bytes(path: Path, *, what: str, limit: int = MAX_INPUT_BYTES, timeout_s: float = READ_TIMEOUT_S) -> bytes:
     """The bytes of a regular file, or a HarnessError; never blocks on a FIFO or device."""
     try:
@@ -44,8 +49,7 @@ def read_bytes(path: Path, *, what: str, limit: int = MAX_INPUT_BYTES, timeout_s
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise HarnessError(f"refused {what} {path}: it is {kind}, not a regular file")
+            raise HarnessError(f"refused {what} {path}: it is {describe_mode(info.st_mode)}, not a regular file")
         if info.st_size > limit:
             raise HarnessError(f"refused {what} {path}: {info.st_size} bytes, more than the {limit} the gate reads")
         return _read_all(descriptor, path=path, what=what, limit=limit, deadline=time.monotonic() + timeout_s)

@@ -9,6 +9,10 @@ Rules (docs/compliance-gate.md):
   not inherit the waiver;
 - an expired waiver covers nothing: the finding fails, and the waiver itself is a failure
   named in the report (exit 1);
+- a waiver on a resource that carries code (harness.code_carriers) covers it only while the code
+  is what the waiver names (``code_sha256``, every content hash the resource carries): changed
+  code leaves the waiver unmatched, so stale, and the finding gates; a waiver that names code
+  covers no resource whose code differs or that carries none;
 - a waiver that matched nothing in this run is *stale*: reported as a warning, not a failure;
 - a suppression that no waiver explains (a ``Metadata.checkov.skip``, a CDK acknowledgement
   not written by the gate from policies/) fails the gate: every exception is auditable data.
@@ -40,6 +44,13 @@ class Subject:
     resource_type: str = ""
     # More than one resource of the stack carries this construct path: it names no single resource.
     ambiguous_path: bool = False
+    # Content hashes of the code the resource carries, sorted ("" = code the gate cannot read).
+    code_sha256: tuple[str, ...] = ()
+
+
+def code_matches(waiver: Waiver, subject: Subject) -> bool:
+    """A waiver binds to the code a resource carries: exactly the hashes it names, or none on both sides."""
+    return tuple(sorted(waiver.code_sha256)) == subject.code_sha256
 
 
 def covers(waiver: Waiver, subject: Subject) -> bool:
@@ -47,6 +58,8 @@ def covers(waiver: Waiver, subject: Subject) -> bool:
     if waiver.stack and waiver.stack != subject.stack:
         return False
     if waiver.resource_type and waiver.resource_type != subject.resource_type:
+        return False
+    if not code_matches(waiver, subject):
         return False
     path = subject.construct_path if not subject.ambiguous_path else ""
     if waiver.subtree:
@@ -120,11 +133,12 @@ class WaiverBook:
                 message=f"acknowledged without a waiver in policies/ ({rule}): {reason or 'no reason given'}",
             )
         if not covers(waiver, subject):
+            code = "" if code_matches(waiver, subject) else f", code {', '.join(subject.code_sha256) or 'none'}"
             return Judgement(
                 status=Status.FAILED,
                 message=f"acknowledged by {waiver.id}, whose scope ({waiver.resource_type or 'any type'} "
                 f"{waiver.target}) does not include this {subject.resource_type or 'resource'} at "
-                f"{subject.construct_path or subject.logical_id}: {message}",
+                f"{subject.construct_path or subject.logical_id}{code}: {message}",
             )
         self.uses[waiver.id] += 1
         return self.judge(status=Status.FAILED, message=message, waiver=waiver)

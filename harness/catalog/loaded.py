@@ -11,6 +11,7 @@ from pathlib import Path
 
 from harness.catalog import CHECKS_DIR, ControlMapping, Framework, Policy, Requirement, Waiver
 from harness.catalog.registry import Registry, load_registry
+from harness.catalog.code import ReviewedCode, load_reviewed_code
 from harness.errors import HarnessError
 
 
@@ -23,6 +24,7 @@ class Catalog:
     policies_dir: Path  # where all of the above was read from
     frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
     registry: Registry | None = None  # policies/registry: what was reviewed (harness.reviewed); None: not loaded
+    reviewed_code: tuple[ReviewedCode, ...] = ()  # policies/code.yaml (harness.code_review)
 
     @property
     def checks_dir(self) -> Path:
@@ -47,6 +49,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
             policies_dir=policies_dir,
             frameworks=catalog.load_frameworks(policies_dir),
             registry=load_registry(policies_dir),
+            reviewed_code=load_reviewed_code(policies_dir),
         )
     except HarnessError:
         raise

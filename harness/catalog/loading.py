@@ -40,8 +40,10 @@ _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom
 _FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _MAX_LINE = 240
 _WAIVER_FIELDS = frozenset(
-    {"id", "tool", "rule", "target", "targets", "resource_type", "stack", "subtree", "reason", "owner", "expires"}
-)
+    {"id", "tool", "rule", "target", "targets", "resource_type", "stack", "subtree", "reason", "owner", "expires",
+     "code_sha256"}
+)  # fmt: skip
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _read_yaml(path: Path) -> Any:
@@ -334,7 +336,19 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
         reason=" ".join(_require_str(path, waiver_id, entry, "reason").split()),
         owner=_require_str(path, waiver_id, entry, "owner"),
         expires=_waiver_expiry(path, waiver_id, entry.get("expires")),
+        code_sha256=_waiver_code(path, waiver_id, entry.get("code_sha256")),
     )
+
+
+def _waiver_code(path: Path, waiver_id: str, raw: Any) -> tuple[str, ...]:
+    """``code_sha256``: one content hash or a list of them (every piece of code the resource carries)."""
+    values = [] if raw is None else [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not all(isinstance(v, str) and _SHA256.fullmatch(v) for v in values):
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'code_sha256' has invalid value {raw!r}: the content hash of the "
+            "waived resource's code, 64 lower-case hex digits or a list of them (the gate:code-review finding names it)"
+        )
+    return tuple(sorted(values))
 
 
 def load_waivers(root: Path = POLICIES_DIR) -> list[Waiver]:

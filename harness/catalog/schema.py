@@ -157,6 +157,7 @@ class Waiver:
     resource_type: str = ""
     stack: str = ""
     subtree: bool = False
+    code_sha256: tuple[str, ...] = ()  # the content hashes of the code the waived resource carries (harness.waivers)
 
     @property
     def target(self) -> str:

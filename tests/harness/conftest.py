@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 
 from infra.stacks.staging_database import STACK_ID
+from tests.harness.assemblies import copy_assets, seal_assembly
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = f"{STACK_ID}.template.json"
-# The files of an assembly the gate reads; assets and the validation report are not needed.
+# The files of an assembly the gate reads besides the asset manifests and their assets (copied by
+# tests.harness.assemblies.copy_assets); the validation report is not needed.
 ASSEMBLY_FILES = ("manifest.json", "tree.json", TEMPLATE)
 # Copied too when the source assembly has it (harness.sources: which infra/ line made each construct).
 OPTIONAL_FILES = ("construct-sources.json",)
@@ -81,17 +83,28 @@ def clean_template(default_template: dict[str, Any]) -> dict[str, Any]:
     return default_template
 
 
-def write_assembly(synthesized: Path, directory: Path, template: Mapping[str, Any] | None = None) -> Path:
-    """A cloud assembly: the synthesized manifest and tree plus ``template`` (default: unchanged)."""
+def write_assembly(
+    synthesized: Path,
+    directory: Path,
+    template: Mapping[str, Any] | None = None,
+    *,
+    extra_files: Mapping[str, Any] | None = None,
+) -> Path:
+    """A cloud assembly: the synthesized manifest, tree, asset manifest and assets plus ``template``
+    (default: unchanged) and ``extra_files`` (name -> JSON, e.g. nested templates), sealed so that
+    what deploys is what was written (tests.harness.assemblies.seal_assembly)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name in ASSEMBLY_FILES:
         shutil.copyfile(synthesized / name, directory / name)
     for name in OPTIONAL_FILES:
         if (synthesized / name).is_file():
             shutil.copyfile(synthesized / name, directory / name)
+    copy_assets(synthesized, directory)
     if template is not None:
         (directory / TEMPLATE).write_text(json.dumps(template, indent=1), encoding="utf-8")
-    return directory
+    for name, document in (extra_files or {}).items():
+        (directory / name).write_text(json.dumps(document, indent=1), encoding="utf-8")
+    return seal_assembly(directory)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.mutations import _db, _db_sg, _props, _resources, _set
@@ -29,6 +30,7 @@ class Evasion:
     expected: frozenset[tuple[str, str]]  # (rule id, status): the gate must report at least one
     apply: Callable[[Template], None]
     extra_files: Callable[[Template], dict[str, Any]] = field(default=lambda t: {})  # name -> JSON, beside the template
+    tamper: Callable[[Path], None] = field(default=lambda p: None)  # edits the written, sealed assembly itself
 
     def mutate(self, template: Template) -> Template:
         mutated = copy.deepcopy(template)
@@ -817,3 +819,6 @@ def names() -> Iterator[str]:
 from tests.harness import corpus_registry  # noqa: E402
 
 EVASIONS += corpus_registry.CASES
+from tests.harness import corpus_deploy  # noqa: E402  (its cases build on this module)
+
+EVASIONS += tuple(corpus_deploy.CASES)
