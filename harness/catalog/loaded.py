@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.catalog import CHECKS_DIR, ControlMapping, Framework, Policy, Requirement, Waiver
-from harness.catalog.registry import Registry, load_registry
 from harness.catalog.code import ReviewedCode, load_reviewed_code
+from harness.catalog.registry import Registry, load_registry
 from harness.errors import HarnessError
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import pytest
 
 from harness.assembly import StackTemplate
+from harness.assets import AssetBook, Environment
 from harness.catalog import POLICIES_DIR, load_policies
 from harness.catalog.registry import load_registry, schema_problems
+from harness.digests import DigestCache
 from harness.reviewed import RULE_ATTRIBUTE, RULE_KEY, RULE_PROPERTY, RULE_TYPE, attribute_uses, unreviewed_findings
 from harness.reviewed import unreviewed_paths as walk
 from tests.policies.conftest import ScanResults
@@ -32,9 +34,11 @@ GATING = ("failed", "not-evaluated")
 
 def _stack(body: dict[str, Any]) -> StackTemplate:
     root = Path("/nonexistent")
+    assets = AssetBook(root=root, environment=Environment(region="us-east-1"), digests=DigestCache())
     return StackTemplate(
-        assembly="a", root=root, path=root / "t.json", stack_id="S", region="us-east-1", body=body, construct_paths={}
-    )
+        assembly="a", root=root, path=root / "t.json", stack_id="S", region="us-east-1", body=body, construct_paths={},
+        assets=assets,
+    )  # fmt: skip
 
 
 def _findings(body: dict[str, Any]) -> list[tuple[str, str, str]]:
