@@ -811,3 +811,8 @@ def by_category() -> dict[str, list[Evasion]]:
 
 def names() -> Iterator[str]:
     return (case.name for case in EVASIONS)
+
+
+from tests.harness import corpus_crypto  # noqa: E402  (issue 16 item 5: encryption, secrets, database settings)
+
+EVASIONS += corpus_crypto.CASES
