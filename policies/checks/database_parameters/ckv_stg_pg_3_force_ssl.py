@@ -3,7 +3,7 @@
 Python (it was a YAML check of the group's value) because the behaviour is the instance's:
 the value of the group it really runs with (``policies/lib/stg_rds.py``), and the certificate
 authority RDS signs its server certificate with (CACertificateIdentifier): one that has
-expired makes every client that verifies the server, as PCI DSS 4.2.1 asks, fail to connect.
+expired makes every client that verifies the server certificate fail to connect.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ METADATA = {
     "category": "ENCRYPTION",
     "severity": "HIGH",
     "rationale": (
-        "Cardholder-data environments must encrypt data in transit with trusted certificates (PCI DSS 4.2.1). "
+        "Administrative access and passwords in transit must be encrypted (PCI DSS 2.2.7, 8.3.2), with a server "
+        "certificate clients can verify. "
         "rds.force_ssl=1 makes PostgreSQL refuse unencrypted connections (RDS takes 1 or 0). The built-in "
         "CKV2_AWS_69 passes when no parameter group is attached; this policy checks the group the instance really "
         "runs with (the template's, of its engine's family). CACertificateIdentifier chooses the CA of the server "
