@@ -136,6 +136,11 @@ class EncryptionSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SecretsSpec:
+    rotation_max_days: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Spec:
     """infra/spec.toml, one attribute per table."""
 
@@ -147,6 +152,7 @@ class Spec:
     monitoring: MonitoringSpec
     logs: LogsSpec
     encryption: EncryptionSpec
+    secrets: SecretsSpec
 
 
 def load_spec(path: Path = SPEC_FILE) -> Spec:

@@ -138,6 +138,8 @@ class PaymentsDatabase(Construct):
             # encrypted snapshot: for a payments database that is the auditable default.
             removal_policy=RemovalPolicy.SNAPSHOT,
             backup_retention=Duration.days(config.backup_retention_days),
+            # Kept for their retention period when the instance is deleted (RDS's default deletes them at once).
+            delete_automated_backups=False,
             preferred_backup_window=config.backup_window.rds_format(),
             preferred_maintenance_window=config.maintenance_window.rds_format(),
             auto_minor_version_upgrade=spec().database.auto_minor_version_upgrade,

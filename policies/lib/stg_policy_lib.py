@@ -41,11 +41,11 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 _REPO = str(Path(__file__).resolve().parents[2])
 if _REPO not in sys.path:  # inside checkov only policies/checks is known; the lib imports by package
@@ -54,12 +54,16 @@ if _REPO not in sys.path:  # inside checkov only policies/checks is known; the l
 from policies.lib import cfn_resolver as cfn  # noqa: E402
 
 Template = Mapping[str, Any]
+T = TypeVar("T")
 
 LOGGER = logging.getLogger("stg_policy_lib")
 VERDICTS_ENV = "STG_POLICY_VERDICTS"
 
 
 _TEMPLATE_CACHE: dict[tuple[str, float], Template] = {}
+# checkov calls every Python check once per resource: one Context per template file serves them
+# all, so what a rule learns about the template (resolved properties, facts) is computed once.
+_CONTEXT_CACHE: dict[tuple[str, int, int], Context] = {}
 
 
 # --------------------------------------------------------------------------------------
@@ -182,10 +186,28 @@ class Context:
         self.resolver = cfn.Resolver(
             template, environment=self.environment, world=self.deploy_world, bindings=self.bindings
         )
+        self._props: dict[str, Any] = {}
+        self._facts: dict[Hashable, Any] = {}
 
     @classmethod
     def from_file(cls, path: str) -> Context:
-        return cls(load_template(path), path=path)
+        """The context of a template file, shared by every check and resource of one scan (keyed by its
+        path, size and modification time, so a rewritten file gets a new one)."""
+        status = os.stat(path)
+        key = (os.path.abspath(path), status.st_mtime_ns, status.st_size)
+        cached = _CONTEXT_CACHE.get(key)
+        if cached is None:
+            if len(_CONTEXT_CACHE) > 64:  # a scan reads each file in turn: keep memory bounded
+                _CONTEXT_CACHE.clear()
+            cached = _CONTEXT_CACHE[key] = cls(load_template(path), path=path)
+        return cached
+
+    def fact(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A fact about this template, computed once (``key`` names it: a module and its arguments)."""
+        if key not in self._facts:
+            self._facts[key] = compute()
+        found: T = self._facts[key]
+        return found
 
     @cached_property
     def raw(self) -> Template:
@@ -239,11 +261,24 @@ class Context:
         return result
 
     def props(self, logical_id: str) -> Any:
-        """A resource's Properties, resolved (literals, symbols, unknowns)."""
-        return self.resolver.value(dict(properties(self.template, logical_id)))
+        """A resource's Properties, resolved (literals, symbols, unknowns), once per resource. Shared: read only."""
+        if logical_id not in self._props:
+            self._props[logical_id] = self.resolver.value(dict(properties(self.template, logical_id)))
+        return self._props[logical_id]
 
     def value(self, logical_id: str, path: str) -> Any:
-        return self.resolver.property(logical_id, path)
+        """The resolved value at a dotted ``path`` of a resource's Properties (cfn.NO_VALUE if absent)."""
+        value: Any = self.props(logical_id)
+        for key in path.split("."):
+            if isinstance(value, Mapping) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+                value = value[int(key)]
+            elif isinstance(value, cfn.Unknown):
+                return value
+            else:
+                return cfn.NO_VALUE
+        return value
 
     def raw_property(self, logical_id: str, path: str) -> Any:
         """The value at a dotted ``path`` of a resource's Properties as written (cfn.NO_VALUE if absent)."""
@@ -372,26 +407,6 @@ def as_number(value: Any) -> float | None:
         except ValueError:
             return None
     return None
-
-
-# Raw-template helpers kept for CKV_STG_NET_1 and CKV_STG_RDS_13 until they judge resolved values too.
-
-
-def ref_target(value: Any) -> str | None:
-    """Logical id a raw ``Ref``/``Fn::GetAtt`` points at, else None."""
-    if isinstance(value, Mapping) and len(value) == 1:
-        if "Ref" in value and isinstance(value["Ref"], str):
-            return value["Ref"]
-        target = value.get("Fn::GetAtt")
-        if isinstance(target, list) and target and isinstance(target[0], str):
-            return target[0]
-        if isinstance(target, str):
-            return target.split(".", 1)[0]
-    return None
-
-
-def is_true(value: Any) -> bool:
-    return truth(value) is True
 
 
 # --------------------------------------------------------------------------------------
@@ -548,49 +563,6 @@ def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
 
 
 # --------------------------------------------------------------------------------------
-# Secrets
-# --------------------------------------------------------------------------------------
-
-# A reference may hold symbols (``${Secret}``: CDK joins the secret's Ref into it).
-_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>(?:\$\{[^}]*\}|[^}])*)\}\}")
-
-
-def secret_text(ctx: Context, logical_id: str, path: str) -> str | cfn.Unknown | None:
-    """A property as written text, dynamic references kept (None if absent).
-
-    The resolver reads a ``{{resolve:...}}`` as unknown (its value is fetched at deploy time);
-    a rule about *where* a secret comes from needs the reference itself. Symbols render as
-    ``${Name}``; anything else the template does not determine is :class:`cfn.Unknown`.
-    """
-    written: Any = properties(ctx.template, logical_id)
-    for key in path.split("."):
-        if not isinstance(written, Mapping) or key not in written:
-            return None
-        written = written[key]
-    if isinstance(written, str):
-        return written
-    value = ctx.resolver.value(written)
-    if value is cfn.NO_VALUE:
-        return None
-    if isinstance(value, str | cfn.Text):
-        return str(value)
-    if isinstance(value, cfn.Unknown):
-        return value
-    return cfn.Unknown(f"{path} is {describe(value)}, not a string")
-
-
-def dynamic_references(text: str) -> list[tuple[str, str]]:
-    """(service, reference) of every ``{{resolve:service:reference}}`` in ``text``."""
-    return [(m["service"], m["reference"]) for m in _DYNAMIC_REFERENCE.finditer(text)]
-
-
-def is_secrets_manager_reference(text: str) -> bool:
-    """True if the whole text is one ``{{resolve:secretsmanager:...}}`` dynamic reference."""
-    match = _DYNAMIC_REFERENCE.fullmatch(text)
-    return match is not None and match["service"] == "secretsmanager"
-
-
-# --------------------------------------------------------------------------------------
 # Naming: <resource-type>-<environment>-<suffix>
 # --------------------------------------------------------------------------------------
 
@@ -733,66 +705,6 @@ def cidr_within(cidr: Any, allowed: Sequence[str]) -> bool:
 
 
 # --------------------------------------------------------------------------------------
-# IAM policy documents
-# --------------------------------------------------------------------------------------
-
-_IAM_WILDCARD = re.compile(r"[*?]")
-
-
-@dataclass(frozen=True)
-class Grants:
-    """What the Allow statements of a policy document grant beyond named actions."""
-
-    wildcards: tuple[str, ...] = ()  # "statement Sid: s3:Get*"
-    undetermined: tuple[str, ...] = ()  # what the template does not fix, with why
-
-
-def _statement_grants(statement: Any, where: str, index: int) -> Grants:
-    """Wildcards one statement allows (nothing for a Deny), and what it leaves open."""
-    if not isinstance(statement, Mapping):
-        return Grants(undetermined=(f"{where} statement #{index}: {undetermined(statement) or describe(statement)}",))
-    sid = statement.get("Sid")
-    label = f"{where} statement {sid if isinstance(sid, str) else f'#{index}'}"
-    effect = statement.get("Effect")
-    if effect == "Deny":
-        return Grants()
-    found = [f"NotAction {describe(statement['NotAction'])}"] if "NotAction" in statement else []
-    actions = statement.get("Action", [])
-    open_ended: list[str] = []
-    for action in actions if isinstance(actions, list) else [actions]:
-        if not isinstance(action, str):
-            open_ended.append(f"{label}: action {undetermined(action) or describe(action)}")
-        elif _IAM_WILDCARD.search(action):
-            found.append(action)
-    if found and not isinstance(effect, str):
-        open_ended.append(f"{label} grants {', '.join(found)} if its Effect ({describe(effect)}) is Allow")
-        found = []
-    return Grants(wildcards=tuple(f"{label}: {f}" for f in found), undetermined=tuple(open_ended))
-
-
-def wildcard_grants(document: Any, *, where: str = "document") -> Grants:
-    """Wildcard actions (``*``/``?``, or any NotAction) granted by Allow statements of a resolved document.
-
-    The document may be a mapping, a JSON string or a :class:`cfn.Text` (Fn::Join/Fn::Sub of
-    JSON): see :func:`parse_json_text`. Statements, effects and actions the template does not
-    determine are listed in ``undetermined``: they may grant anything.
-    """
-    document = parse_json_text(document)
-    if not isinstance(document, Mapping):
-        reason = undetermined(document) or f"not a policy document: {describe(document)}"
-        return Grants(undetermined=(f"{where}: {reason}",))
-    statements = document.get("Statement", [])
-    each = [
-        _statement_grants(s, where, i)
-        for i, s in enumerate(statements if isinstance(statements, list) else [statements])
-    ]
-    return Grants(
-        wildcards=tuple(w for g in each for w in g.wildcards),
-        undetermined=tuple(u for g in each for u in g.undetermined),
-    )
-
-
-# --------------------------------------------------------------------------------------
 # CloudFormation resource type facts (cfn_types.json, generated from cfn-lint's schemas)
 # --------------------------------------------------------------------------------------
 
@@ -816,55 +728,6 @@ def type_facts(resource_type: str) -> Mapping[str, Any]:
 def known_type(resource_type: str) -> bool:
     """Whether CloudFormation's schemas (as cfn-lint ships them) define this resource type."""
     return resource_type in _all_type_facts()
-
-
-# --------------------------------------------------------------------------------------
-# The stack's customer-managed keys
-# --------------------------------------------------------------------------------------
-
-KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
-ALIAS_TYPE = "AWS::KMS::Alias"
-
-
-def alias_target(ctx: Context, alias_name: str) -> Any:
-    for alias in ctx.of_type(ALIAS_TYPE):
-        if ctx.value(alias, "AliasName") == alias_name:
-            return ctx.value(alias, "TargetKeyId")
-    return None
-
-
-def named_key(ctx: Context, value: Any, *, depth: int = 0) -> cfn.Symbol | cfn.Unknown | None:
-    """The KMS key resource (of this stack or its parent) that ``value`` names, directly or through
-    an alias of this template; Unknown when the template cannot tell; None when it names no such key
-    (an AWS managed ``alias/aws/*`` key, another account's key, anything else)."""
-    if isinstance(value, cfn.Unknown):
-        return value
-    found = symbol(value)
-    if found is not None:
-        if found.resource_type in KEY_TYPES:
-            return found if found.attribute in ("", "Arn", "KeyId") else None
-        if found.resource_type == ALIAS_TYPE and found.origin == "this" and depth < 3:
-            return named_key(ctx, ctx.value(found.name, "TargetKeyId"), depth=depth + 1)
-        return None
-    text = str(value) if isinstance(value, cfn.Text) else value
-    if not isinstance(text, str) or not (":alias/" in text or text.startswith("alias/")) or depth >= 3:
-        return None
-    name = "alias/" + text.split("alias/", 1)[1]
-    target = None if name.startswith("alias/aws/") else alias_target(ctx, name)  # alias/aws/*: AWS managed keys
-    return None if target is None else named_key(ctx, target, depth=depth + 1)
-
-
-def is_stack_key(ctx: Context, value: Any) -> bool | None:
-    """True if ``value`` names a KMS key of this stack (or its parent); None if the template cannot tell."""
-    key = named_key(ctx, value)
-    return None if isinstance(key, cfn.Unknown) else key is not None
-
-
-def stack_key_id(ctx: Context, value: Any) -> str | None:
-    """The logical id of the KMS key of this template that ``value`` names; None when it names no key
-    of this template, or cannot be told."""
-    key = named_key(ctx, value)
-    return key.name if isinstance(key, cfn.Symbol) and key.origin == "this" else None
 
 
 def expect(ctx: Context, logical_id: str, path: str, *, wanted: Callable[[Any], bool], expected: str) -> Verdict:

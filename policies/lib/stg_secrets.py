@@ -68,8 +68,12 @@ REFERENCE_NAME = re.compile(
     r"policy|version|stage|kmskey|url|uri|endpoint|enabled|required|secretsmanager|ssm)$"
 )
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
-DYNAMIC_REFERENCE = re.compile(r"^\{\{resolve:(secretsmanager|ssm-secure):[^}]+\}\}$")
+# A reference may hold symbols (``${Secret}``: a Fn::Join of the secret's Ref, as it deploys).
+DYNAMIC_REFERENCE = re.compile(r"^\{\{resolve:(secretsmanager|ssm-secure):(?:\$\{[^}]*\}|[^}])+\}\}$")
 
+
+# A boolean written as a string ("ManageMasterUserPassword": "true") is a setting, not a credential.
+_FLAGS = frozenset({"true", "false"})
 
 # Keys that name a sibling "Value" (a tag's Key, an SSM parameter's Name, an option's name):
 # {"Key": "db_password", "Value": "..."} holds a password as surely as {"db_password": "..."}.
@@ -135,7 +139,7 @@ def problems(value: Any, *, where: str) -> list[str]:
     """Secret material in plaintext inside raw template data, one line each (empty: none)."""
     found = []
     for path, name, text in strings(value):
-        if not text.strip() or DYNAMIC_REFERENCE.match(text.strip()):
+        if not text.strip() or DYNAMIC_REFERENCE.match(text.strip()) or text.strip().lower() in _FLAGS:
             continue
         location = f"{where}.{path}" if path else where
         detectors = detected(text, name=name)

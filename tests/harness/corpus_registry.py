@@ -72,12 +72,13 @@ def _peering_to_a_third_vpc(t: Template) -> None:
         "Tags": TAGS}})  # fmt: skip
 
 
-def _restored_from_a_snapshot(t: Template) -> None:
-    _db(t)["DBSnapshotIdentifier"] = "arn:aws:rds:us-east-1:999988887777:snapshot:unencrypted-copy"
+def _kerberos_login(t: Template) -> None:
+    _db(t)["Domain"] = "d-0123456789"
+    _db(t)["DomainIAMRoleName"] = "rds-directory-access"
 
 
-def _placed_in_a_cluster(t: Template) -> None:
-    _db(t)["DBClusterIdentifier"] = "payments-cluster"
+def _option_group(t: Template) -> None:
+    _db(t)["OptionGroupName"] = "og-payments-with-extras"
 
 
 def _ingress_from_another_accounts_group(t: Template) -> None:
@@ -152,10 +153,9 @@ CASES: tuple[Evasion, ...] = (
        {TYPE}, _automation_on_the_database),
     _e("transit-gateway-into-the-vpc", CATEGORY, "a transit gateway attachment opens a path into the VPC",
        {TYPE, ("CKV_STG_NET_3", NOT_EVALUATED), ("CKV_STG_NET_3", "failed")}, _peering_to_a_third_vpc),
-    _e("restored-from-a-snapshot", CATEGORY, "DBSnapshotIdentifier: data, encryption and credentials come from a "
-       "snapshot of another account", {PROPERTY}, _restored_from_a_snapshot),
-    _e("placed-in-a-cluster", CATEGORY, "DBClusterIdentifier: the cluster decides encryption, backups and access",
-       {PROPERTY}, _placed_in_a_cluster),
+    _e("kerberos-login", CATEGORY, "Domain: a directory's users log in to the database beside the managed "
+       "credentials", {PROPERTY}, _kerberos_login),
+    _e("option-group", CATEGORY, "OptionGroupName: an option group no policy reads", {PROPERTY}, _option_group),
     _e("ingress-from-another-accounts-group", CATEGORY, "SourceSecurityGroupOwnerId: a group of another account",
        {PROPERTY}, _ingress_from_another_accounts_group),
     _e("code-from-a-foreign-layer", CATEGORY, "a Lambda layer of another account adds code to the handler",

@@ -822,3 +822,6 @@ EVASIONS += corpus_registry.CASES
 from tests.harness import corpus_deploy  # noqa: E402  (its cases build on this module)
 
 EVASIONS += tuple(corpus_deploy.CASES)
+from tests.harness import corpus_crypto  # noqa: E402  (issue 16 item 5: encryption, secrets, database settings)
+
+EVASIONS += corpus_crypto.CASES

@@ -102,8 +102,16 @@ def _copy_fixtures(policies: list[Policy], scan_dir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def staging_templates(default_template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The staging templates the registry's fixtures edit: default context, and migration on."""
-    return {"default": default_template, "migration": synth_template(MIGRATION_CONTEXT)}
+    """The staging templates the registry's fixtures edit: default context, migration on, and the behaviour
+    table's two compliant variants (the key by its alias; a generated, rotated master secret)."""
+    from tests.policies.behaviour_table import BASES  # noqa: PLC0415
+
+    return {
+        "default": default_template,
+        "migration": synth_template(MIGRATION_CONTEXT),
+        "alias": BASES["alias"](default_template),
+        "secret": BASES["secret"](default_template),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,7 @@ def _target(template: Template, reviewed: ReviewedType, review: Review, rule: st
     if not candidates and reviewed.example is not None:
         resources[PROBE_ID] = copy.deepcopy(dict(reviewed.example)) | {"Type": reviewed.type}
         candidates = [PROBE_ID]
-    where = review.where_for(rule)
+    where = {key: value for key, value in review.where_for(rule).items() if key != "template"}
     chosen = [lid for lid in candidates if _matches(lid, resources[lid], where)]
     if not chosen:
         raise AssertionError(f"{reviewed.source.name}: no {reviewed.type} matches where {dict(where)}")
@@ -91,7 +91,8 @@ def _property_fixtures(registry: Registry, templates: Mapping[str, Template]) ->
     for reviewed in sorted(registry.types.values(), key=lambda t: t.type):
         for review in sorted(reviewed.properties.values(), key=lambda r: r.path):
             for policy, value in _promises(review):
-                template = copy.deepcopy(dict(templates[reviewed.template]))
+                base = review.where_for(policy).get("template", reviewed.template)
+                template = copy.deepcopy(dict(templates[base]))
                 target = _target(template, reviewed, review, policy)
                 properties = template["Resources"][target].setdefault("Properties", {})
                 put(properties, tuple(review.path.split(SEPARATOR)), value)

@@ -11,7 +11,9 @@ import pytest
 
 from harness.catalog import CHECKS_DIR
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_iam as iam
 from policies.lib import stg_policy_lib as lib
+from policies.lib import stg_secrets_manager as sm
 
 
 @pytest.mark.parametrize(
@@ -114,10 +116,10 @@ def test_taggable_comes_from_the_resource_schemas() -> None:
 
 
 def test_dynamic_references() -> None:
-    assert lib.is_secrets_manager_reference("{{resolve:secretsmanager:arn:aws:secretsmanager:x:SecretString:password}}")
-    assert not lib.is_secrets_manager_reference("{{resolve:ssm-secure:/db/password}}")
-    assert not lib.is_secrets_manager_reference("prefix{{resolve:secretsmanager:s}}")
-    assert lib.dynamic_references("a{{resolve:ssm:/p}}b{{resolve:secretsmanager:s}}") == [
+    assert sm.is_secrets_manager_reference("{{resolve:secretsmanager:arn:aws:secretsmanager:x:SecretString:password}}")
+    assert not sm.is_secrets_manager_reference("{{resolve:ssm-secure:/db/password}}")
+    assert not sm.is_secrets_manager_reference("prefix{{resolve:secretsmanager:s}}")
+    assert sm.dynamic_references("a{{resolve:ssm:/p}}b{{resolve:secretsmanager:s}}") == [
         ("ssm", "/p"),
         ("secretsmanager", "s"),
     ]
@@ -133,20 +135,20 @@ def test_wildcard_grants() -> None:
             {"Effect": "Deny", "Action": "*"},
         ]
     }
-    assert lib.wildcard_grants(document).wildcards == (
+    assert iam.wildcard_grants(document).wildcards == (
         "document statement #0: kms:*",
         "document statement Get: s3:Get*",
         'document statement #2: NotAction "iam:*"',
         "document statement #3: s3:GetObj?ct",
     )
-    assert lib.wildcard_grants({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}}) == lib.Grants()
-    as_string = lib.wildcard_grants(json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]}))
+    assert iam.wildcard_grants({"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole"}}) == iam.Grants()
+    as_string = iam.wildcard_grants(json.dumps({"Statement": [{"Effect": "Allow", "Action": "*"}]}))
     assert as_string.wildcards == ("document statement #0: *",)
-    unknown_action = lib.wildcard_grants({"Statement": [{"Effect": "Allow", "Action": [cfn.Unknown("parameter A")]}]})
+    unknown_action = iam.wildcard_grants({"Statement": [{"Effect": "Allow", "Action": [cfn.Unknown("parameter A")]}]})
     assert unknown_action.wildcards == () and "parameter A" in unknown_action.undetermined[0]
-    unknown_effect = lib.wildcard_grants({"Statement": [{"Effect": cfn.Unknown("parameter E"), "Action": "s3:*"}]})
+    unknown_effect = iam.wildcard_grants({"Statement": [{"Effect": cfn.Unknown("parameter E"), "Action": "s3:*"}]})
     assert "if its Effect" in unknown_effect.undetermined[0]
-    assert lib.wildcard_grants(cfn.Unknown("Fn::ImportValue x")).undetermined == ("document: Fn::ImportValue x",)
+    assert iam.wildcard_grants(cfn.Unknown("Fn::ImportValue x")).undetermined == ("document: Fn::ImportValue x",)
 
 
 def test_context_resolves_a_world_parameter_kept_inside_a_sub() -> None:

@@ -102,7 +102,17 @@ def zone_ids(template: Template) -> None:
 Case = tuple[str, str, Edit, str, str]  # (policy, case, edit, expected status, word of the reason)
 DB = "AWS::RDS::DBInstance"
 IMPORT = {"Fn::ImportValue": "shared-value"}
-SECRET = {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "secret-db-staging-main"}}
+SECRET = {
+    "Type": "AWS::SecretsManager::Secret",
+    "Properties": {
+        "Name": "secret-db-staging-main",
+        "GenerateSecretString": {
+            "SecretStringTemplate": '{"username": "dbadmin"}',
+            "GenerateStringKey": "password",
+            "ExcludeCharacters": '/@"',
+        },
+    },
+}
 
 CASES: list[Case] = [
     # CKV_STG_CW_4: the dashboard must plot the instance
@@ -402,14 +412,14 @@ CASES: list[Case] = [
         "managed, secret under the AWS managed key",
         set_props(DB, MasterUserSecret={"KmsKeyId": "alias/aws/secretsmanager"}),
         "failed",
-        "AWS managed key",
+        "alias/aws/secretsmanager",
     ),
     (
         "CKV_STG_RDS_15",
         "managed, secret without a key",
         set_props(DB, MasterUserSecret=None),
         "failed",
-        "aws/secretsmanager",
+        "AWS managed default key",
     ),
     (
         "CKV_STG_RDS_15",
@@ -455,7 +465,7 @@ CASES: list[Case] = [
             ),
         ),
         "passed",
-        "secret-db-staging-main of the template",
+        "secret Secret of the template",
     ),
     (
         "CKV_STG_RDS_15",
@@ -484,7 +494,7 @@ CASES: list[Case] = [
             ),
         ),
         "passed",
-        "a secret of the template",
+        "secret Secret of the template",
     ),
     (
         "CKV_STG_RDS_15",
@@ -514,8 +524,8 @@ CASES: list[Case] = [
             MasterUserSecret=None,
             SourceDBInstanceIdentifier="rds-staging-main-source",
         ),
-        "not-applicable",
-        "replica",
+        "failed",
+        "read replica",
     ),
     # CKV_STG_SM_1: a schedule with rules and a rotator
     (

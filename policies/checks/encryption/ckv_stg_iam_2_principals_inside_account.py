@@ -21,6 +21,7 @@ if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_iam as iam
 from policies.lib import stg_policy_lib as lib
 
 METADATA = {
@@ -43,16 +44,21 @@ METADATA = {
         "(endpoint.add_to_policy with iam.AccountRootPrincipal()), or it allows everyone."
     ),
     "resource_types": ["*"],
+    "judges": {
+        "AWS::KMS::Key": ["KeyPolicy"],
+        "AWS::SecretsManager::ResourcePolicy": ["ResourcePolicy"],
+        "AWS::EC2::VPCEndpoint": ["PolicyDocument"],
+        "AWS::IAM::Role": ["AssumeRolePolicyDocument"],
+    },
 }
 
-ACCOUNT = "{this-account}"  # the account symbol, spelled without ":" so ARNs still split
+ACCOUNT = iam.ACCOUNT
 _SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?$")
 _ARN_ACCOUNT = re.compile(r"^arn:[^:]+:(iam|sts)::(?P<account>[^:]*):")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Condition keys that pin the caller (or the calling resource) to one account.
 ACCOUNT_KEYS = frozenset({"aws:principalaccount", "aws:sourceaccount", "kms:calleraccount", "aws:sourceowner"})
 PINNING_OPERATORS = frozenset({"stringequals", "stringlike", "arnequals", "arnlike"})
-IDENTITY_TYPES = frozenset({"AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group"})
+IDENTITY_TYPES = iam.IDENTITY_TYPES
 # Permission resources whose Principal/SourceAccount properties this policy has reviewed.
 REVIEWED_PRINCIPAL_TYPES = frozenset({"AWS::Lambda::Permission", "AWS::Lambda::LayerVersionPermission"})
 # Resources whose *missing* policy is not "nothing granted" but AWS's default one, which allows
@@ -61,25 +67,8 @@ DEFAULT_OPEN = {"AWS::EC2::VPCEndpoint": "PolicyDocument"}
 ENDPOINT_TYPES_WITH_POLICIES = frozenset({"Interface", "Gateway"})  # Gateway is the default type
 
 
-def _text(ctx: lib.Context, value: Any) -> str | None:
-    """A principal as text, the account symbol spelled ``${AWS::AccountId}``; None if not determined."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, cfn.Symbol) and value.name == "AWS::AccountId":
-        return ACCOUNT
-    if isinstance(value, cfn.Text):
-        return "".join(
-            p if isinstance(p, str) else ACCOUNT if p.name == "AWS::AccountId" else str(p) for p in value.parts
-        )
-    return None
-
-
-def is_this_account(ctx: lib.Context, account: str) -> bool | None:
-    """True for this stack's account; False for a literal other account (an account-agnostic stack has
-    no literal account of its own); None when the template does not determine it."""
-    if account == ACCOUNT or (ctx.environment.account is not None and account == ctx.environment.account):
-        return True
-    return False if _ACCOUNT_ID.match(account) else None
+_text = iam.text_of
+is_this_account = iam.is_this_account
 
 
 def aws_principal(ctx: lib.Context, value: Any) -> lib.Verdict:
@@ -250,7 +239,7 @@ def _permission(ctx: lib.Context, props: Mapping[str, Any]) -> lib.Verdict:
     if principal is cfn.NO_VALUE:
         return lib.failed("a permission without a Principal")
     text = _text(ctx, principal)
-    if text is not None and _SERVICE.match(text.replace("${AWS::Region}", "region")):
+    if text is not None and _SERVICE.match(text.replace(iam.REGION, "region").replace("{url-suffix}", "amazonaws.com")):
         return lib.passed()
     if principal == "*":
         account = props.get("SourceAccount")

@@ -26,6 +26,7 @@ METADATA = {
     "remediation": 'Set preferred_maintenance_window="sun:08:00-sun:10:00" (cdk.json maintenanceWindow).',
     "resource_types": ["AWS::RDS::DBInstance"],
     "requires": ["AWS::RDS::DBInstance"],
+    "judges": {"AWS::RDS::DBInstance": ["PreferredMaintenanceWindow"]},
 }
 
 

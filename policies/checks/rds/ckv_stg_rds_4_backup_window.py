@@ -34,6 +34,7 @@ METADATA = {
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
     "requires": ["AWS::RDS::DBInstance"],
+    "judges": {"AWS::RDS::DBInstance": ["PreferredBackupWindow", "PreferredMaintenanceWindow"]},
 }
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -25,6 +25,7 @@ METADATA = {
     "remediation": "Set auto_minor_version_upgrade=True on rds.DatabaseInstance (AutoMinorVersionUpgrade: true).",
     "resource_types": ["AWS::RDS::DBInstance"],
     "requires": ["AWS::RDS::DBInstance"],
+    "judges": {"AWS::RDS::DBInstance": ["AutoMinorVersionUpgrade"]},
 }
 
 

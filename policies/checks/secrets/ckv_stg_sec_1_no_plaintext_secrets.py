@@ -10,13 +10,16 @@ judged by the gate itself with the same library, under this policy's id.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
+from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_secrets
 
@@ -30,9 +33,14 @@ METADATA = {
         "copied into pull requests and CI logs: a password, key or token written into it is disclosed to "
         "everyone who can read any of those (PCI DSS 8.3.2, 3.5; NIST IA-5(7), SC-28). Credentials come from "
         "Secrets Manager (the RDS-managed master password, dynamic references), never from literals: not in a "
-        "SecretString, a MasterUserPassword, function code or environment, a tag, a parameter default or an output."
+        "SecretString, a MasterUserPassword, function code or environment, a tag, a parameter default or an output, "
+        "and not split into pieces that Fn::Join, Fn::Sub or Fn::Select put back together at deploy time."
     ),
     "requirements": ["REQ-SEC-01", "REQ-CON-03"],
+    "judges": {
+        "AWS::SecretsManager::Secret": ["SecretString"],
+        "AWS::RDS::DBInstance": ["MasterUserPassword", "TdeCredentialPassword", "Tags"],
+    },
     "remediation": (
         "Let RDS manage the master password (manage_master_user_password), generate secrets with "
         "secretsmanager.Secret(generate_secret_string=...), pass them as {{resolve:secretsmanager:...}} dynamic "
@@ -42,6 +50,27 @@ METADATA = {
 }
 
 CODE_FILENAMES = {"python": "index.py", "nodejs": "index.js", "ruby": "index.rb", "java": "Main.java"}
+
+
+_ARN_TEXT = re.compile(r"^arn:(\$\{[^}]*\}|aws[a-z-]*):")
+
+
+def rendered(value: Any) -> Any:
+    """A resolved value as plain data: a string built with Fn::Join/Fn::Sub/Fn::Select... is the string it
+    deploys as (symbols as ``${Name}``), so a secret split into pieces is read whole. A reference alone, an ARN
+    built from references and what the template does not determine are not literals: dropped."""
+    if isinstance(value, cfn.Text):
+        document = lib.parse_json_text(value)
+        if isinstance(document, Mapping | list):
+            return rendered(document)
+        return None if _ARN_TEXT.match(str(value)) else str(value)
+    if isinstance(value, cfn.Symbol | cfn.Unknown):
+        return None
+    if isinstance(value, Mapping):
+        return {k: rendered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rendered(v) for v in value]
+    return value
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
@@ -58,6 +87,18 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         found += stg_secrets.code_problems(code, where="Code.ZipFile", filename=filename)
         properties = {k: v for k, v in properties.items() if k != "Code"}
     found += stg_secrets.problems(properties, where="Properties")
+    resolved = ctx.props(logical_id)
+    if kind == "AWS::SecretsManager::Secret" and isinstance(resolved, Mapping):
+        secret = resolved.get("SecretString")
+        if isinstance(secret, str) and not isinstance(properties.get("SecretString"), str):
+            found.append(
+                "SecretString is a literal built with intrinsic functions: the secret's value is in the template"
+            )
+    if isinstance(resolved, Mapping):  # what intrinsics assemble at deploy time, each problem reported once
+        deployed = stg_secrets.problems(
+            rendered({k: v for k, v in resolved.items() if k != "Code"}), where="Properties"
+        )
+        found += [f"{p} (as deployed)" for p in deployed if p not in found]
     found += stg_secrets.problems(resource.get("Metadata"), where="Metadata")
     if found:
         return lib.failed("; ".join(dict.fromkeys(found)))

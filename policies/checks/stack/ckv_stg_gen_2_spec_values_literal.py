@@ -39,7 +39,12 @@ METADATA = {
     "resource_types": ["*"],
 }
 
-# Per type, the properties whose value the spec fixes (dotted paths into Properties).
+# Per type, the properties whose value the spec fixes (dotted paths into Properties), and the
+# properties that decide whether those values mean what they say (the key a setting names and
+# whether that key works, where the instance's data and settings come from, the group it runs with):
+# a choice left to deploy time in either is outside review. tests/policies/test_behaviour.py keeps
+# this list a superset of what the encryption, secrets, RDS and parameter policies declare they judge
+# (credentials themselves are CKV_STG_RDS_15's and CKV_STG_SEC_1's: a dynamic reference is right there).
 SPEC_FIXED: Mapping[str, tuple[str, ...]] = {
     "AWS::RDS::DBInstance": (
         "Engine",
@@ -57,13 +62,57 @@ SPEC_FIXED: Mapping[str, tuple[str, ...]] = {
         "DBParameterGroupName",
         "PubliclyAccessible",
         "ManageMasterUserPassword",
+        "AllowMajorVersionUpgrade",
+        "EngineLifecycleSupport",
+        "DeleteAutomatedBackups",
+        "BackupTarget",
+        "AvailabilityZone",
+        "ProcessorFeatures",
+        "CACertificateIdentifier",
+        "PerformanceInsightsKMSKeyId",
+        "EnablePerformanceInsights",
+        "MasterUserSecret",
+        "MasterUsername",
+        "MasterUserAuthenticationType",
+        "AutomaticBackupReplicationKmsKeyId",
+        "AutomaticBackupReplicationRegion",
+        "DBClusterIdentifier",
+        "DBSnapshotIdentifier",
+        "DBClusterSnapshotIdentifier",
+        "SourceDBInstanceIdentifier",
+        "SourceDBClusterIdentifier",
+        "SourceDbiResourceId",
+        "SourceDBInstanceAutomatedBackupsArn",
+        "SourceRegion",
+        "RestoreTime",
+        "UseLatestRestorableTime",
     ),
-    "AWS::RDS::DBParameterGroup": ("Family", "Parameters"),
+    "AWS::RDS::DBParameterGroup": ("Family", "Parameters", "DBParameterGroupName"),
     "AWS::CloudWatch::Alarm": ("Namespace", "MetricName", "ComparisonOperator", "Threshold", "EvaluationPeriods"),
     "AWS::EC2::VPC": ("CidrBlock",),
     "AWS::EC2::SecurityGroup": ("SecurityGroupIngress",),
     "AWS::EC2::SecurityGroupIngress": ("CidrIp", "CidrIpv6", "SourcePrefixListId", "SourceSecurityGroupId"),
-    "AWS::KMS::Key": ("EnableKeyRotation", "KeyPolicy"),
+    "AWS::KMS::Key": (
+        "EnableKeyRotation",
+        "KeyPolicy",
+        "RotationPeriodInDays",
+        "Enabled",
+        "KeySpec",
+        "KeyUsage",
+        "Origin",
+        "MultiRegion",
+    ),
+    "AWS::KMS::Alias": ("AliasName", "TargetKeyId"),
+    "AWS::SecretsManager::Secret": ("KmsKeyId", "ReplicaRegions", "GenerateSecretString"),
+    "AWS::SecretsManager::RotationSchedule": ("SecretId", "RotationRules", "RotationLambdaARN", "HostedRotationLambda"),
+    "AWS::SecretsManager::SecretTargetAttachment": ("SecretId", "TargetId", "TargetType"),
+    "AWS::SecretsManager::ResourcePolicy": ("ResourcePolicy", "SecretId"),
+    "AWS::IAM::Role": ("Policies", "ManagedPolicyArns", "AssumeRolePolicyDocument"),
+    "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
+    "AWS::IAM::Policy": ("PolicyDocument",),
+    "AWS::EC2::VPCEndpoint": ("PolicyDocument", "VpcEndpointType"),
+    "AWS::Logs::LogGroup": ("KmsKeyId",),
+    "AWS::SNS::Topic": ("KmsMasterKeyId",),
 }
 REQUIRED_TAG_KEYS = tuple(lib.REQUIRED_TAGS)
 
