@@ -194,9 +194,11 @@ class Reach:
             return lib.not_evaluated(f"{key} {lib.undetermined(value) or lib.describe(value)} is not a CIDR the template fixes")
         if target.key is None and topo.within(cidr, self.tiers.database_networks):
             return lib.passed(f"{cidr}: a path out of the database subnets, not into them")
-        if cidr.prefixlen >= MIN_PREFIX[cidr.version] and topo.within(cidr, self.tiers.app_networks):
+        if cidr.prefixlen < MIN_PREFIX[cidr.version]:
+            return lib.failed(f"{key} {cidr} is wider than any subnet, so it is not the application tier")
+        if topo.within(cidr, self.tiers.app_networks):
             return lib.passed(f"{cidr} (application tier)")
-        if cidr.prefixlen >= MIN_PREFIX[cidr.version] and self.tiers.app_unknown:
+        if self.tiers.app_unknown:
             return lib.not_evaluated(f"{key} {cidr}: {self.tiers.app_unknown[0]}")
         if not self.tiers.app and self.topology.ctx.bindings:
             return lib.not_evaluated(f"{key} {cidr}: the application tier is not in this (nested) template")
@@ -208,8 +210,6 @@ class Reach:
         return ", ".join(str(n) for n in self.tiers.app_networks)
 
     def _where_is(self, cidr: topo.Network) -> str:
-        if cidr.prefixlen < MIN_PREFIX[cidr.version]:
-            return "wider than any subnet"
         inside = [s for s in self.topology.subnets.values() if topo.overlaps(cidr, s.cidrs)]
         named = ", ".join(f"{s.id} ({self._tier_text(s.id)})" for s in inside)
         if inside and topo.within(cidr, [n for s in inside for n in s.cidrs]):

@@ -104,12 +104,14 @@ NOT_PLACING = frozenset(
         "AWS::EC2::RouteTable", topo.ROUTE, *SUBNET_GROUPS,
     }
 )  # fmt: skip
-# Something in front of a load balancer (or instance) that takes traffic from outside the VPC to it.
+# Something in front of a load balancer, instance or interface that takes traffic from outside the VPC to it.
 EXPOSURES = {
     "AWS::EC2::VPCEndpointService": ("NetworkLoadBalancerArns", "GatewayLoadBalancerArns"),
     "AWS::ApiGateway::VpcLink": ("TargetArns",),
     "AWS::GlobalAccelerator::EndpointGroup": ("EndpointConfigurations.*.EndpointId",),
     "AWS::CloudFront::VpcOrigin": ("VpcOriginEndpointConfig.Arn",),
+    "AWS::EC2::EIP": ("InstanceId",),  # a public address on an instance or interface
+    "AWS::EC2::EIPAssociation": ("InstanceId", "NetworkInterfaceId"),
 }
 
 

@@ -270,7 +270,9 @@ class Paths:
 
     def _plan(self) -> list[topo.Finding]:
         if self.tiers.vpc is None:
-            return []
+            vpcs = self.topology.of_type(topo.VPC)
+            why = "the database subnets are in several VPCs" if self.tiers.database else "the template has several VPCs"
+            return [topo.Finding(topo.PLAN, vpcs[0], lib.NOT_EVALUATED, f"which VPC holds the database cannot be told ({why})")] if vpcs else []
         plan = {topo.network(c) for c in lib.spec().network.app_subnet_cidrs}
         found = []
         held: set[topo.Network] = set()

@@ -811,3 +811,8 @@ def by_category() -> dict[str, list[Evasion]]:
 
 def names() -> Iterator[str]:
     return (case.name for case in EVASIONS)
+
+
+from tests.harness import corpus_network  # noqa: E402  (registered last: it builds on this module's Evasion)
+
+EVASIONS += tuple(corpus_network.CASES)

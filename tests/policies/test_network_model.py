@@ -224,6 +224,11 @@ CASES: list[tuple[str, Edit, Expected]] = [
      lambda t: add(t, "Box", "AWS::EC2::Instance", ImageId="ami-1",
                    NetworkInterfaces=[{"DeviceIndex": "0", "SubnetId": ref("App1"), "AssociatePublicIpAddress": True}]),
      (R, "Box", F, "AssociatePublicIpAddress")),
+    ("Elastic IP on an instance in an application subnet",
+     both(lambda t: add(t, "Box", "AWS::EC2::Instance", ImageId="ami-1", SubnetId=ref("App2"), SecurityGroupIds=[ref("DbSg")]),
+          lambda t: add(t, "Address", "AWS::EC2::EIP", Domain="vpc", InstanceId=ref("Box"))), (R, "Box", F, "Address")),
+    ("instance without public address in an application subnet",
+     lambda t: add(t, "Box", "AWS::EC2::Instance", ImageId="ami-1", SubnetId=ref("App2"), SecurityGroupIds=[ref("DbSg")]), None),
     ("RAM share of an application subnet",
      lambda t: add(t, "Share", "AWS::RAM::ResourceShare", Name="s", Principals=["111122223333"],
                    ResourceArns=[{"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/${App1}"}]),
@@ -331,6 +336,14 @@ def test_an_application_subnet_outside_the_plan() -> None:
     props(template, "DbSg")["SecurityGroupIngress"][1]["CidrIp"] = "10.1.5.0/24"
     found = findings(template)
     assert [(f.policy, f.culprit) for f in found if f.status == F] == [(P, "App2"), (P, "Vpc")], found
+
+
+def test_a_second_vpc_leaves_the_database_vpc_undecided_for_the_plan() -> None:
+    template = staging_network()
+    add(template, "Other", "AWS::EC2::VPC", CidrBlock="10.9.0.0/16")
+    props(template, "Db2")["VpcId"] = ref("Other")
+    plan = [f for f in findings(template) if f.policy == P]
+    assert [(f.culprit, f.status) for f in plan] == [("Other", NE)], plan
 
 
 def test_the_condition_false_world_has_no_such_rule() -> None:
