@@ -14,10 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from harness.mutations import _db, _db_port, _resources
+from policies.lib import stg_policy_lib as lib
 from tests.harness.evasions import FAILED, Evasion, Template
 
 F = FAILED
 TIER_TAG = "aws-cdk:subnet-name"
+# What a careful author adds to every new resource, so nothing but the hidden path can fail it.
+TAGS = [{"Key": key, "Value": value} for key, value in sorted(lib.REQUIRED_TAGS.items())]
+ACM = "arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-0b0a-0908-0706-050403020100"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -29,6 +33,8 @@ def _getatt(name: str, attribute: str) -> dict[str, list[str]]:
 
 
 def _add(t: Template, logical_id: str, resource_type: str, **properties: Any) -> None:
+    if lib.taggable(resource_type):
+        properties = {**properties, "Tags": TAGS}
     t["Resources"][logical_id] = {"Type": resource_type, "Properties": properties}
 
 
@@ -157,22 +163,26 @@ def _endpoint_service_to_the_database(t: Template) -> None:
     # An internal NLB in the application subnets forwards to the database's address; PrivateLink exposes it.
     app = [_ref(s) for s in _tier(t, "app")]
     _add(t, "Forwarder", "AWS::ElasticLoadBalancingV2::LoadBalancer", Type="network", Scheme="internal", Subnets=app,
-         LoadBalancerAttributes=[{"Key": "deletion_protection.enabled", "Value": "true"}])  # fmt: skip
+         LoadBalancerAttributes=[{"Key": "deletion_protection.enabled", "Value": "true"},
+                                 {"Key": "access_logs.s3.enabled", "Value": "true"},
+                                 {"Key": "access_logs.s3.bucket", "Value": "logs-staging-main"}])  # fmt: skip
     _add(t, "ForwarderTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", TargetType="ip", Protocol="TCP",
          Port=_db_port(t), VpcId=_ref(_vpc(t)), Targets=[{"Id": "10.1.10.10", "Port": _db_port(t)}])  # fmt: skip
-    _add(t, "ForwarderListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn=_ref("Forwarder"), Protocol="TCP",
-         Port=_db_port(t), DefaultActions=[{"Type": "forward", "TargetGroupArn": _ref("ForwarderTargets")}])  # fmt: skip
-    _add(t, "Exposure", "AWS::EC2::VPCEndpointService", NetworkLoadBalancerArns=[_ref("Forwarder")], AcceptanceRequired=False)
+    _add(t, "ForwarderListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn=_ref("Forwarder"), Protocol="TLS",
+         Port=_db_port(t), Certificates=[{"CertificateArn": ACM}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+         DefaultActions=[{"Type": "forward", "TargetGroupArn": _ref("ForwarderTargets")}])  # fmt: skip
+    # Acceptance required: every consumer the owner accepts (any account) reaches the database through it.
+    _add(t, "Exposure", "AWS::EC2::VPCEndpointService", NetworkLoadBalancerArns=[_ref("Forwarder")], AcceptanceRequired=True)
 
 
 def _lattice_resource_gateway(t: Template) -> None:
     database = next(lid for lid, _ in _resources(t, "AWS::RDS::DBInstance"))
-    _add(t, "Gateway", "AWS::VpcLattice::ResourceGateway", Name="rgw-staging-main", VpcIdentifier=_ref(_vpc(t)),
+    _add(t, "Gateway", "AWS::VpcLattice::ResourceGateway", Name="gateway-staging-main", VpcIdentifier=_ref(_vpc(t)),
          SubnetIds=[_ref(s) for s in _tier(t, "app")], SecurityGroupIds=[_getatt(_group(t, "Secrets Manager"), "GroupId")])  # fmt: skip
-    _add(t, "DatabaseResource", "AWS::VpcLattice::ResourceConfiguration", Name="rcfg-staging-main",
+    _add(t, "DatabaseResource", "AWS::VpcLattice::ResourceConfiguration", Name="database-staging-main",
          ResourceGatewayId=_ref("Gateway"), ResourceConfigurationType="ARN",
          ResourceConfigurationDefinition={"ArnResource": _getatt(database, "DBInstanceArn")})  # fmt: skip
-    _add(t, "Network", "AWS::VpcLattice::ServiceNetwork", Name="sn-staging-main")
+    _add(t, "Network", "AWS::VpcLattice::ServiceNetwork", Name="network-staging-main")
     _add(t, "Published", "AWS::VpcLattice::ServiceNetworkResourceAssociation",
          ResourceConfigurationId=_ref("DatabaseResource"), ServiceNetworkId=_ref("Network"))  # fmt: skip
 
@@ -201,8 +211,8 @@ def _interface_endpoint_in_database_subnets(t: Template) -> None:
 
 def _database_subnet_shared(t: Template) -> None:
     subnet = _tier(t, "database")[0]
+    # No principals in the template: whom it is shared with is associated later, outside it.
     _add(t, "Shared", "AWS::RAM::ResourceShare", Name="share-staging-main", AllowExternalPrincipals=True,
-         Principals=["111122223333"],
          ResourceArns=[{"Fn::Sub": f"arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/${{{subnet}}}"}])  # fmt: skip
 
 
@@ -273,7 +283,7 @@ CASES: list[Evasion] = [
        {NET_1}, _instance_connect_in_application),
     _e("interface-endpoint-in-database-subnets", "network-paths", "an interface endpoint with a reviewed policy placed in the database subnets",
        {NET_3}, _interface_endpoint_in_database_subnets),
-    _e("database-subnet-shared", "network-paths", "a RAM share of a database subnet with another account",
+    _e("database-subnet-shared", "network-paths", "a RAM share of a database subnet (its principals associated outside the template)",
        {NET_3}, _database_subnet_shared),
     _e("gateway-endpoint-on-database-tables", "network-paths", "an S3 gateway endpoint (with a policy) on the database route tables",
        {NET_3}, _gateway_endpoint_on_database_tables),
