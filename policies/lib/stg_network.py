@@ -31,11 +31,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_network_groups as groups
 from policies.lib import stg_network_members as mem
 from policies.lib import stg_network_paths as paths
 from policies.lib import stg_network_topology as topo
+from policies.lib import stg_policy_lib as lib
 from policies.lib.stg_network_topology import ISOLATION, PLAN, REACH, Finding
 
 __all__ = ["ISOLATION", "PLAN", "REACH", "Finding", "NetworkModel", "model", "verdict"]
@@ -99,12 +99,30 @@ def _present(topology: topo.Topology, findings: list[Finding]) -> list[Finding]:
     return list(dict.fromkeys(placed))
 
 
-def _passes(topology: topo.Topology, reach: groups.Reach, tiers: topo.Tiers, summaries: dict[str, str]) -> dict[str, dict[str, str]]:
+def _passes(
+    topology: topo.Topology, reach: groups.Reach, tiers: topo.Tiers, summaries: dict[str, str]
+) -> dict[str, dict[str, str]]:
     reach_passes = dict(summaries)
-    reach_passes.update({g: "a security group of the database: every source it admits is judged" for g in reach.door_groups if g in topology.types})
-    reach_passes.update({s: "application subnet: private (no public IPs, no path in from outside the VPC)" for s in tiers.app})
-    isolation = {s: "database subnet: no public IPs, no route out but the approved peering, nothing else in it" for s in tiers.database}
-    isolation.update({g: "lists only isolated database subnets: no public IPs, no route out but the approved peering to the dev VPC" for g in topology.subnet_groups})
+    reach_passes.update(
+        {
+            g: "a security group of the database: every source it admits is judged"
+            for g in reach.door_groups
+            if g in topology.types
+        }
+    )
+    reach_passes.update(
+        {s: "application subnet: private (no public IPs, no path in from outside the VPC)" for s in tiers.app}
+    )
+    isolation = {
+        s: "database subnet: no public IPs, no route out but the approved peering, nothing else in it"
+        for s in tiers.database
+    }
+    isolation.update(
+        {
+            g: "lists only isolated database subnets: no public IPs, no route out but the approved peering to the dev VPC"
+            for g in topology.subnet_groups
+        }
+    )
     plan = {s: "application subnet of the network plan" for s in tiers.app}
     if tiers.vpc:
         plan[tiers.vpc] = "its application tier is the network plan: " + ", ".join(lib.spec().network.app_subnet_cidrs)

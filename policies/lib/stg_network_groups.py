@@ -28,9 +28,9 @@ from functools import cached_property
 from typing import Any
 
 from policies.lib import cfn_resolver as cfn
-from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_network_members as mem
 from policies.lib import stg_network_topology as topo
+from policies.lib import stg_policy_lib as lib
 
 INGRESS = "AWS::EC2::SecurityGroupIngress"
 PREFIX_LIST = "AWS::EC2::PrefixList"
@@ -114,7 +114,11 @@ class Reach:
                 if rule.culprit != rule.target.key:
                     rules_passed[rule.culprit] = f"admits {passed}"
         for classic in self.topology.of_type(*CLASSIC):
-            found.append(self._fail(classic, "EC2-Classic DB security groups admit CIDRs and groups outside any VPC security group"))
+            found.append(
+                self._fail(
+                    classic, "EC2-Classic DB security groups admit CIDRs and groups outside any VPC security group"
+                )
+            )
         found += self._default_groups()
         summary = {
             door.id: "reachable only from: " + "; ".join(
@@ -140,39 +144,54 @@ class Reach:
         for group in door.groups:
             if mem.is_default(group.key):
                 named = isinstance(props, Mapping) and bool(props.get(key))
-                why = f"{what} is in {group.text}" if named else f"{what} names no {key}, so it uses the VPC's default group"
-                found.append(self._fail(door.id, f"{why}: every resource of the VPC that names no group joins it, and anyone may add rules to it"))
+                why = (
+                    f"{what} is in {group.text}"
+                    if named
+                    else f"{what} names no {key}, so it uses the VPC's default group"
+                )
+                found.append(
+                    self._fail(
+                        door.id,
+                        f"{why}: every resource of the VPC that names no group joins it, and anyone may add rules to it",
+                    )
+                )
             elif group.key is None:
-                reason = f"{key}: {group.unknown}" if group.unknown else f"security group {group.text} is not defined in the template: its rules cannot be judged"
+                reason = (
+                    f"{key}: {group.unknown}"
+                    if group.unknown
+                    else f"security group {group.text} is not defined in the template: its rules cannot be judged"
+                )
                 found.append(self._unknown(door.id, reason))
             elif group.key.startswith("parent:"):
-                found.append(self._unknown(door.id, f"security group {group.text} is defined in the parent stack: its rules are not in this template"))
+                found.append(
+                    self._unknown(
+                        door.id,
+                        f"security group {group.text} is defined in the parent stack: its rules are not in this template",
+                    )
+                )
         for where in door.unplaced:
-            found.append(self._unknown(door.id, f"cannot tell where {what} sits ({where}): who reaches it cannot be judged"))
+            found.append(
+                self._unknown(door.id, f"cannot tell where {what} sits ({where}): who reaches it cannot be judged")
+            )
         return found
 
     def _rule(self, rule: Rule) -> tuple[topo.Finding | None, str]:
         """A finding for one ingress rule (None when harmless), and what it admits when it passes."""
         target = rule.target
-        on_door = target.key in self.door_groups
-        foreign = target.key is None
         parent = bool(target.key) and str(target.key).startswith("parent:")
-        if not (on_door or foreign or parent):
+        if not (target.key in self.door_groups or target.key is None or parent):
             return None, ""  # a group no door of the database uses: whom it admits does not reach the database
-        where = rule.where
-        if isinstance(rule.spec, cfn.Unknown):
-            return self._unknown(rule.culprit, f"{where}: {rule.spec.reason}"), ""
-        if not isinstance(rule.spec, Mapping):
-            return self._unknown(rule.culprit, f"{where}: the rule is {lib.describe(rule.spec)}"), ""
-        verdict = self._source(rule.spec, target)
+        if isinstance(rule.spec, Mapping):
+            verdict = self._source(rule.spec, target)
+        else:
+            verdict = lib.not_evaluated(lib.undetermined(rule.spec) or f"the rule is {lib.describe(rule.spec)}")
         if verdict.status == lib.PASSED:
             return None, verdict.reason
-        if foreign:
-            if target.unknown:
-                return self._unknown(rule.culprit, f"{where}: the group {target.unknown}; {verdict.reason}"), ""
-            return self._unknown(rule.culprit, f"{where}: {verdict.reason}, on a security group the template does not define (it may be the database's)"), ""  # noqa: E501
-        status = verdict.status
-        return topo.Finding(topo.REACH, rule.culprit, status, f"{where}: {verdict.reason}"), ""
+        if target.key is None and isinstance(rule.spec, Mapping):
+            # The group is known only by an id: it may be one of the doors' groups, so a failing source is unknown.
+            on = f"the group {target.unknown}" if target.unknown else "a security group the template does not define"
+            verdict = lib.not_evaluated(f"{verdict.reason}, on {on} (it may be the database's)")
+        return topo.Finding(topo.REACH, rule.culprit, verdict.status, f"{rule.where}: {verdict.reason}"), ""
 
     def _source(self, rule: Mapping[str, Any], target: mem.GroupRef) -> lib.Verdict:
         if "CidrIp" in rule:
@@ -184,20 +203,23 @@ class Reach:
         return self._group_source(rule, target)
 
     def _cidr(self, value: Any, key: str, target: mem.GroupRef) -> lib.Verdict:
-        if isinstance(value, cfn.Unknown):
-            return lib.not_evaluated(f"{key} {value.reason}")
         subnet = self.topology.named(value, topo.SUBNET, attributes=("CidrBlock", "Ipv6CidrBlock"))
         if subnet is not None:
             value = self.topology.prop(subnet, "CidrBlock")
         cidr = topo.network(value)
         if cidr is None:
-            return lib.not_evaluated(f"{key} {lib.undetermined(value) or lib.describe(value)} is not a CIDR the template fixes")
+            return lib.not_evaluated(
+                f"{key} {lib.undetermined(value) or lib.describe(value)} is not a CIDR the template fixes"
+            )
         if target.key is None and topo.within(cidr, self.tiers.database_networks):
             return lib.passed(f"{cidr}: a path out of the database subnets, not into them")
         if cidr.prefixlen < MIN_PREFIX[cidr.version]:
             return lib.failed(f"{key} {cidr} is wider than any subnet, so it is not the application tier")
         if topo.within(cidr, self.tiers.app_networks):
             return lib.passed(f"{cidr} (application tier)")
+        return self._outside_the_tier(cidr, key)
+
+    def _outside_the_tier(self, cidr: topo.Network, key: str) -> lib.Verdict:
         if self.tiers.app_unknown:
             return lib.not_evaluated(f"{key} {cidr}: {self.tiers.app_unknown[0]}")
         if not self.tiers.app and self.topology.ctx.bindings:
@@ -219,7 +241,11 @@ class Reach:
         return f"{named} and addresses {rest}" if inside else rest
 
     def _tier_text(self, subnet: str) -> str:
-        return "database tier" if subnet in self.tiers.database else f"{self.topology.subnets[subnet].tier or 'untiered'} subnet"
+        return (
+            "database tier"
+            if subnet in self.tiers.database
+            else f"{self.topology.subnets[subnet].tier or 'untiered'} subnet"
+        )
 
     def _prefix_list(self, value: Any, target: mem.GroupRef) -> lib.Verdict:
         listed = self.topology.named(value, PREFIX_LIST, attributes=("", "PrefixListId"))
@@ -229,41 +255,59 @@ class Reach:
             )
         entries = self.topology.prop(listed, "Entries")
         if not isinstance(entries, list):
-            return lib.unknown_in(entries, f"prefix list {listed}") or lib.failed(f"prefix list {listed} has no entries the template fixes")
+            return lib.unknown_in(entries, f"prefix list {listed}") or lib.failed(
+                f"prefix list {listed} has no entries the template fixes"
+            )
         verdicts = [
-            self._cidr(e.get("Cidr") if isinstance(e, Mapping) else e, f"prefix list {listed} entry", target) for e in entries
+            self._cidr(e.get("Cidr") if isinstance(e, Mapping) else e, f"prefix list {listed} entry", target)
+            for e in entries
         ]
         worst = lib.worst(verdicts)
-        return worst if worst.status != lib.PASSED else lib.passed(f"prefix list {listed}: " + ", ".join(v.reason for v in verdicts))
+        return (
+            worst
+            if worst.status != lib.PASSED
+            else lib.passed(f"prefix list {listed}: " + ", ".join(v.reason for v in verdicts))
+        )
 
     def _group_source(self, rule: Mapping[str, Any], target: mem.GroupRef) -> lib.Verdict:
-        keys = [k for k in SOURCE_GROUP_KEYS if k in rule]
-        if not keys:
-            return lib.failed("a rule without a source")
-        if "SourceSecurityGroupId" not in rule:
-            return lib.unknown_in([rule[k] for k in keys], "source group") or lib.failed(
-                f"source security group {lib.describe(rule[keys[0]])} named by {keys[0]}: a group of another VPC or account"
-            )
-        source = mem.group_ref(rule["SourceSecurityGroupId"])
-        if source.key is None:
-            return lib.unknown_in(rule["SourceSecurityGroupId"], "SourceSecurityGroupId") or lib.failed(
-                f"source security group {source.text} is not defined in the template: whatever joins it reaches the database, from any subnet"
-            )
-        if mem.is_default(source.key):
-            return lib.failed(f"source {source.text}: every resource of the VPC that names no group joins it, from any subnet")
-        if source.key.startswith("parent:"):
-            return lib.not_evaluated(f"source security group {source.text} is defined in the parent stack: its members are not in this template")
+        source = mem.group_ref(rule.get("SourceSecurityGroupId"))
+        if source.key is None or mem.is_default(source.key) or source.key.startswith("parent:"):
+            return self._outside_group_source(rule, source)
         members = self.members.of_group(source.key)
         if members and all(m.door for m in members):
             doors = ", ".join(m.id for m in members)
-            if target.key in self.door_groups or target.key is None or target.key.startswith("parent:"):
-                return lib.passed(f"group {source.key}, whose members are the database's own doors ({doors})")
+            return lib.passed(f"group {source.key}, whose members are the database's own doors ({doors})")
         if not members:
             return lib.failed(
-                f"source security group {source.key} has no member in the template: whatever joins it (anything, from any subnet) reaches the database"
+                f"source security group {source.key} has no member in the template: whatever joins it "
+                "(anything, from any subnet) reaches the database"
             )
         others = ", ".join(self._member_text(m) for m in members if not m.door)
         return lib.failed(f"source security group {source.key} admits its members from wherever they sit: {others}")
+
+    def _outside_group_source(self, rule: Mapping[str, Any], source: mem.GroupRef) -> lib.Verdict:
+        """A source group whose members the template does not list: another VPC's or account's, the default, the parent's."""
+        keys = [k for k in SOURCE_GROUP_KEYS if k in rule]
+        if not keys:
+            return lib.failed("a rule without a source")
+        unknown = lib.unknown_in([rule[k] for k in keys], keys[0])
+        if unknown is not None:
+            return unknown
+        if mem.is_default(source.key):
+            return lib.failed(
+                f"source {source.text}: every resource of the VPC that names no group joins it, from any subnet"
+            )
+        if source.key is not None:
+            return lib.not_evaluated(
+                f"source security group {source.text} is defined in the parent stack: its members are not in this template"
+            )
+        if "SourceSecurityGroupId" not in rule:
+            return lib.failed(
+                f"source security group {lib.describe(rule[keys[0]])} named by {keys[0]}: a group of another VPC or account"
+            )
+        return lib.failed(
+            f"source security group {source.text} is not defined in the template: whatever joins it reaches the database, from any subnet"
+        )
 
     def _member_text(self, member: mem.Member) -> str:
         places = [f"{s} ({self._tier_text(s)})" for s in member.subnets]
@@ -274,21 +318,31 @@ class Reach:
     # -- the VPC default group --------------------------------------------------------
 
     def _default_groups(self) -> list[topo.Finding]:
-        vpcs = sorted({self.topology.subnets[s].vpc for d in self.doors for s in d.subnets} - {None})  # type: ignore[type-var]
+        vpcs = sorted({v for d in self.doors for s in d.subnets if (v := self.topology.subnets[s].vpc) is not None})
         if not vpcs and self.doors and self.tiers.vpc:
             vpcs = [self.tiers.vpc]
         found = []
         restrictors = self.topology.of_type(RESTRICT_DEFAULT)
         for vpc in vpcs:
             key = f"{vpc}.DefaultSecurityGroup"
-            closing = [r for r in restrictors if mem.group_ref(self.topology.prop(r, "DefaultSecurityGroupId")).key == key]
+            closing = [
+                r for r in restrictors if mem.group_ref(self.topology.prop(r, "DefaultSecurityGroupId")).key == key
+            ]
             for rule in self.rules:
                 if rule.target.key == key:
-                    found.append(self._fail(rule.culprit, f"{rule.where}: re-opens the default security group of {vpc}, the group of everything in the VPC that names none"))
+                    found.append(
+                        self._fail(
+                            rule.culprit,
+                            f"{rule.where}: re-opens the default security group of {vpc}, the group of everything in the VPC that names none",
+                        )
+                    )
             if closing:
                 continue
             members = [m for m in self.members.of_group(key)]
-            who = ", ".join(self._member_text(m) for m in members) or "none in the template; any resource of the VPC that names no group"
+            who = (
+                ", ".join(self._member_text(m) for m in members)
+                or "none in the template; any resource of the VPC that names no group"
+            )
             open_text = f"the default security group of {vpc} stays open: its implicit rule admits every member on every port (members: {who})"
             wrong = [r for r in restrictors if r not in closing]
             if wrong:
@@ -296,7 +350,14 @@ class Reach:
                 ref = mem.group_ref(value)
                 named = ref.unknown or f"names {ref.text}"
                 status = lib.NOT_EVALUATED if ref.key is None else lib.FAILED
-                found.append(topo.Finding(topo.REACH, wrong[0], status, f"{wrong[0]} DefaultSecurityGroupId {named}, not {vpc}'s DefaultSecurityGroup: {open_text}"))
+                found.append(
+                    topo.Finding(
+                        topo.REACH,
+                        wrong[0],
+                        status,
+                        f"{wrong[0]} DefaultSecurityGroupId {named}, not {vpc}'s DefaultSecurityGroup: {open_text}",
+                    )
+                )
             else:
                 found.append(self._fail(vpc, f"{open_text}; no {RESTRICT_DEFAULT} closes it"))
         return found

@@ -22,8 +22,8 @@ from functools import cached_property
 from typing import Any
 
 from policies.lib import cfn_resolver as cfn
-from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_network_topology as topo
+from policies.lib import stg_policy_lib as lib
 
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 DOOR_TYPES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::RDS::DBProxy", "AWS::RDS::DBProxyEndpoint")
@@ -219,9 +219,13 @@ class Members:
                 continue
             group = self.subnet_group(value)
             if group is None:
-                unplaced.append(f"{path} {lib.undetermined(value) or lib.describe(value)} is not a subnet group of the template")
+                unplaced.append(
+                    f"{path} {lib.undetermined(value) or lib.describe(value)} is not a subnet group of the template"
+                )
                 continue
-            ours, others = self.topology.subnet_list(self.topology.prop(group, SUBNET_GROUPS[self.topology.types[group]][1]))
+            ours, others = self.topology.subnet_list(
+                self.topology.prop(group, SUBNET_GROUPS[self.topology.types[group]][1])
+            )
             subnets += ours
             unplaced += [f"subnet group {group}: {o}" for o in others]
         return list(dict.fromkeys(subnets)), unplaced
@@ -250,7 +254,9 @@ class Members:
         subnets, groups = _scan(self.topology, props)
         if not subnets and not groups:
             return None
-        unplaced = (f"{kind_name} is not a type the network model knows: where it sits and what it opens are not decided",)
+        unplaced = (
+            f"{kind_name} is not a type the network model knows: where it sits and what it opens are not decided",
+        )
         return Member(logical_id, kind_name, tuple(groups), tuple(subnets), unplaced, known=False)
 
     def _add_exposures(self, found: dict[str, Member]) -> None:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.lib import cfn_resolver as cfn
-from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_network_members as mem
 from policies.lib import stg_network_topology as topo
+from policies.lib import stg_policy_lib as lib
 
 RESOURCE_SHARE = "AWS::RAM::ResourceShare"
 EDGE_ASSOCIATION = "AWS::EC2::GatewayRouteTableAssociation"
@@ -63,7 +63,11 @@ class Paths:
         if facts.public_ip is not False:
             status = lib.FAILED if facts.public_ip else lib.NOT_EVALUATED
             value = self.topology.prop(subnet, "MapPublicIpOnLaunch")
-            found.append(topo.Finding(policy, subnet, status, f"{tier} subnet {subnet}: MapPublicIpOnLaunch {lib.describe(value)}"))
+            found.append(
+                topo.Finding(
+                    policy, subnet, status, f"{tier} subnet {subnet}: MapPublicIpOnLaunch {lib.describe(value)}"
+                )
+            )
         tables, open_ended = self.topology.tables_of(subnet)
         found += [topo.Finding(policy, culprit, lib.NOT_EVALUATED, why) for culprit, why in open_ended]
         for table in tables:
@@ -71,14 +75,30 @@ class Paths:
                 problem = self._route(route, tier)
                 if problem is not None:
                     status, why = problem
-                    found.append(topo.Finding(policy, route.id, status, f"{tier} subnet {subnet}'s route table {table}: {why}"))
+                    found.append(
+                        topo.Finding(policy, route.id, status, f"{tier} subnet {subnet}'s route table {table}: {why}")
+                    )
         for edge in self.topology.of_type(EDGE_ASSOCIATION):
             if self.topology.table_key(self.topology.prop(edge, "RouteTableId")) in tables:
-                found.append(topo.Finding(policy, edge, lib.FAILED, f"{edge} sends a gateway's inbound traffic through {tier} subnet {subnet}'s route table"))
+                found.append(
+                    topo.Finding(
+                        policy,
+                        edge,
+                        lib.FAILED,
+                        f"{edge} sends a gateway's inbound traffic through {tier} subnet {subnet}'s route table",
+                    )
+                )
         for member in self.members.in_subnet(subnet):
-            problem = self._placed(member, tier)
-            if problem:
-                found.append(topo.Finding(policy, member.id, lib.FAILED if member.known else lib.NOT_EVALUATED, f"{member.id} ({member.type}) in {tier} subnet {subnet}: {problem}"))
+            why_placed = self._placed(member, tier)
+            if why_placed:
+                found.append(
+                    topo.Finding(
+                        policy,
+                        member.id,
+                        lib.FAILED if member.known else lib.NOT_EVALUATED,
+                        f"{member.id} ({member.type}) in {tier} subnet {subnet}: {why_placed}",
+                    )
+                )
         return found
 
     def _route(self, route: topo.Route, tier: str) -> tuple[str, str] | None:
@@ -109,11 +129,20 @@ class Paths:
         for destination in route.destinations:
             cidr = topo.network(destination)
             if cidr is None:
-                return lib.NOT_EVALUATED, f"peering route {route.id}: destination {lib.undetermined(destination) or lib.describe(destination)}"
+                return (
+                    lib.NOT_EVALUATED,
+                    f"peering route {route.id}: destination {lib.undetermined(destination) or lib.describe(destination)}",
+                )
             if cidr.prefixlen == 0:
-                return lib.FAILED, f"peering route {route.id} is a default route ({cidr}): everything leaves the database tier"
+                return (
+                    lib.FAILED,
+                    f"peering route {route.id} is a default route ({cidr}): everything leaves the database tier",
+                )
             if dev is None or not topo.within(cidr, [dev]):
-                return lib.FAILED, f"peering route {route.id} to {cidr}: the one approved path out of the database tier is the migration's peering to the dev VPC ({dev})"
+                return (
+                    lib.FAILED,
+                    f"peering route {route.id} to {cidr}: the one approved path out of the database tier is the migration's peering to the dev VPC ({dev})",
+                )
         return None
 
     def _placed(self, member: mem.Member, tier: str) -> str:
@@ -121,7 +150,9 @@ class Paths:
         if tier == "database":
             if member.door:
                 return ""
-            return "the database tier holds only the database and its proxies" + (f" ({member.unplaced[0]})" if not member.known else "")
+            return "the database tier holds only the database and its proxies" + (
+                f" ({member.unplaced[0]})" if not member.known else ""
+            )
         if member.relay:
             return "forwards connections from outside the VPC with the application tier's addresses"
         if member.public:
@@ -139,9 +170,17 @@ class Paths:
             listed = self.topology.prop(group, "SubnetIds")
             if not ours and not others:
                 found.append(topo.Finding(topo.ISOLATION, group, lib.FAILED, "the subnet group lists no subnets"))
-            found += [topo.Finding(topo.ISOLATION, group, lib.NOT_EVALUATED, f"subnet {o}: its routes cannot be checked") for o in others]
             found += [
-                topo.Finding(topo.ISOLATION, group, lib.FAILED, f"lists {s}, a subnet of the application tier ({topo.TIER_TAG}={topo.APP_TIER})")
+                topo.Finding(topo.ISOLATION, group, lib.NOT_EVALUATED, f"subnet {o}: its routes cannot be checked")
+                for o in others
+            ]
+            found += [
+                topo.Finding(
+                    topo.ISOLATION,
+                    group,
+                    lib.FAILED,
+                    f"lists {s}, a subnet of the application tier ({topo.TIER_TAG}={topo.APP_TIER})",
+                )
                 for s in ours
                 if s in app
             ]
@@ -161,7 +200,12 @@ class Paths:
             return []
         first, *others = sorted(used.items())
         return [
-            topo.Finding(topo.ISOLATION, route, lib.FAILED, f"{route} routes the database tier through peering {connection}, a second path besides {first[0]}")
+            topo.Finding(
+                topo.ISOLATION,
+                route,
+                lib.FAILED,
+                f"{route} routes the database tier through peering {connection}, a second path besides {first[0]}",
+            )
             for connection, route in others
         ]
 
@@ -178,7 +222,14 @@ class Paths:
             table = self.topology.prop(route.id, "RouteTableId")
             where = lib.undetermined(table) or f"{lib.describe(table)}, which the template does not define"
             policy, tier = (topo.ISOLATION, "a database") if self.tiers.database else (topo.REACH, "an application")
-            found.append(topo.Finding(policy, route.id, lib.NOT_EVALUATED, f"{route.id} routes to {route.target} {lib.describe(route.target_value)} in route table {where}: it may be {tier} subnet's"))  # noqa: E501
+            found.append(
+                topo.Finding(
+                    policy,
+                    route.id,
+                    lib.NOT_EVALUATED,
+                    f"{route.id} routes to {route.target} {lib.describe(route.target_value)} in route table {where}: it may be {tier} subnet's",
+                )
+            )
         return found
 
     def _shares(self) -> list[topo.Finding]:
@@ -198,14 +249,35 @@ class Paths:
         found = []
         for subnet in subnets:
             if subnet in self.tiers.database:
-                found.append(topo.Finding(topo.ISOLATION, share, lib.FAILED, f"{share} shares database subnet {subnet} with other accounts, which may place interfaces in it"))
+                found.append(
+                    topo.Finding(
+                        topo.ISOLATION,
+                        share,
+                        lib.FAILED,
+                        f"{share} shares database subnet {subnet} with other accounts, which may place interfaces in it",
+                    )
+                )
             elif subnet in self.tiers.app:
-                found.append(topo.Finding(topo.REACH, share, lib.FAILED, f"{share} shares application subnet {subnet} with other accounts: their interfaces get the tier's addresses"))
+                found.append(
+                    topo.Finding(
+                        topo.REACH,
+                        share,
+                        lib.FAILED,
+                        f"{share} shares application subnet {subnet} with other accounts: their interfaces get the tier's addresses",
+                    )
+                )
         text = str(arn) if isinstance(arn, str | cfn.Text) else ""
         if not subnets and (isinstance(arn, cfn.Unknown) or ":subnet/" in text):
             why = lib.undetermined(arn) if isinstance(arn, cfn.Unknown) else f"{text} names a subnet by its id"
             policy = topo.ISOLATION if self.tiers.database else topo.REACH
-            found.append(topo.Finding(policy, share, lib.NOT_EVALUATED, f"{share} shares {why}: it may be a subnet of the database or application tier"))
+            found.append(
+                topo.Finding(
+                    policy,
+                    share,
+                    lib.NOT_EVALUATED,
+                    f"{share} shares {why}: it may be a subnet of the database or application tier",
+                )
+            )
         return found
 
     # -- the application tier reaches the database through the NACLs --------------------
@@ -233,7 +305,14 @@ class Paths:
         seen: set[str] = set()
         for door, port in self._ports():
             if port is None:
-                found.append(topo.Finding(topo.REACH, door, lib.NOT_EVALUATED, "its port is not fixed by the template: the network ACLs cannot be judged"))
+                found.append(
+                    topo.Finding(
+                        topo.REACH,
+                        door,
+                        lib.NOT_EVALUATED,
+                        "its port is not fixed by the template: the network ACLs cannot be judged",
+                    )
+                )
                 continue
             for app in self.tiers.app:
                 for database in self.tiers.database:
@@ -243,7 +322,9 @@ class Paths:
                             found.append(finding)
         return found
 
-    def _acl_pair(self, entries: Mapping[str, list[topo.AclEntry]], app: str, database: str, port: int) -> list[topo.Finding]:
+    def _acl_pair(
+        self, entries: Mapping[str, list[topo.AclEntry]], app: str, database: str, port: int
+    ) -> list[topo.Finding]:
         subnets = self.topology.subnets
         legs = []
         for app_net in (n for n in subnets[app].cidrs if n.version == 4):
@@ -251,19 +332,40 @@ class Paths:
                 legs += [
                     (app, db_net, True, (port, port), f"{app} -> {db_net} port {port} (out)"),
                     (database, app_net, False, (port, port), f"{app_net} -> {database} port {port} (in)"),
-                    (database, app_net, True, EPHEMERAL, f"replies {database} -> {app_net} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (out)"),
-                    (app, db_net, False, EPHEMERAL, f"replies {db_net} -> {app} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (in)"),
+                    (
+                        database,
+                        app_net,
+                        True,
+                        EPHEMERAL,
+                        f"replies {database} -> {app_net} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (out)",
+                    ),
+                    (
+                        app,
+                        db_net,
+                        False,
+                        EPHEMERAL,
+                        f"replies {db_net} -> {app} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (in)",
+                    ),
                 ]
         found = []
         for subnet, peer, egress, ports, leg in legs:
             acl, via = self.topology.acl_of(subnet)
             if acl is None:
-                found.append(topo.Finding(topo.REACH, via.split(":", 1)[0] if ":" in via else subnet, lib.NOT_EVALUATED, via))
+                found.append(
+                    topo.Finding(topo.REACH, via.split(":", 1)[0] if ":" in via else subnet, lib.NOT_EVALUATED, via)
+                )
                 continue
             blocker = _blocked(entries.get(acl, []), egress=egress, peer=peer, ports=ports)
             if blocker is not None:
                 culprit = blocker or (acl if acl in self.topology.types else via or subnet)
-                found.append(topo.Finding(topo.REACH, culprit, lib.FAILED, f"network ACL {acl} blocks the application tier's path to the database: {leg}"))
+                found.append(
+                    topo.Finding(
+                        topo.REACH,
+                        culprit,
+                        lib.FAILED,
+                        f"network ACL {acl} blocks the application tier's path to the database: {leg}",
+                    )
+                )
         return found
 
     # -- the spec's network plan ------------------------------------------------------
@@ -272,7 +374,15 @@ class Paths:
         if self.tiers.vpc is None:
             vpcs = self.topology.of_type(topo.VPC)
             why = "the database subnets are in several VPCs" if self.tiers.database else "the template has several VPCs"
-            return [topo.Finding(topo.PLAN, vpcs[0], lib.NOT_EVALUATED, f"which VPC holds the database cannot be told ({why})")] if vpcs else []
+            return (
+                [
+                    topo.Finding(
+                        topo.PLAN, vpcs[0], lib.NOT_EVALUATED, f"which VPC holds the database cannot be told ({why})"
+                    )
+                ]
+                if vpcs
+                else []
+            )
         plan = {topo.network(c) for c in lib.spec().network.app_subnet_cidrs}
         found = []
         held: set[topo.Network] = set()
@@ -281,18 +391,43 @@ class Paths:
             facts = self.topology.subnets[subnet]
             if facts.unknown:
                 open_ended = True
-                found.append(topo.Finding(topo.PLAN, subnet, lib.NOT_EVALUATED, f"application subnet {subnet}: {facts.unknown[0]}"))
+                found.append(
+                    topo.Finding(
+                        topo.PLAN, subnet, lib.NOT_EVALUATED, f"application subnet {subnet}: {facts.unknown[0]}"
+                    )
+                )
             for cidr in (n for n in facts.cidrs if n.version == 4):
                 held.add(cidr)
                 if cidr not in plan:
-                    found.append(topo.Finding(topo.PLAN, subnet, lib.FAILED, f"application subnet {subnet} is {cidr}, which is not in the network plan ({_plan_text()})"))
+                    found.append(
+                        topo.Finding(
+                            topo.PLAN,
+                            subnet,
+                            lib.FAILED,
+                            f"application subnet {subnet} is {cidr}, which is not in the network plan ({_plan_text()})",
+                        )
+                    )
         for missing in sorted(n for n in plan - held if n is not None):
             holder = next((s.id for s in self.topology.subnets.values() if missing in s.cidrs), None)
             if holder is not None:
                 tier = self.topology.subnets[holder].tier
-                found.append(topo.Finding(topo.PLAN, holder, lib.FAILED, f"subnet {holder} holds the plan's application subnet {missing} but is not in the application tier ({topo.TIER_TAG} {tier!r})"))
+                found.append(
+                    topo.Finding(
+                        topo.PLAN,
+                        holder,
+                        lib.FAILED,
+                        f"subnet {holder} holds the plan's application subnet {missing} but is not in the application tier ({topo.TIER_TAG} {tier!r})",
+                    )
+                )
             elif not open_ended:
-                found.append(topo.Finding(topo.PLAN, self.tiers.vpc, lib.FAILED, f"no application-tier subnet holds the plan's {missing} ({_plan_text()})"))
+                found.append(
+                    topo.Finding(
+                        topo.PLAN,
+                        self.tiers.vpc,
+                        lib.FAILED,
+                        f"no application-tier subnet holds the plan's {missing} ({_plan_text()})",
+                    )
+                )
         return found
 
 
@@ -305,7 +440,7 @@ def _blocked(entries: list[topo.AclEntry], *, egress: bool, peer: topo.Network, 
     blocks part of it, or "" when nothing allows it (the NACL's final deny)."""
     remaining = [ports]
     for entry in sorted((e for e in entries if e.egress == egress), key=lambda e: e.rule):
-        if entry.protocol not in (-1, 6) or entry.cidr.version != peer.version or not entry.cidr.overlaps(peer):  # type: ignore[arg-type]
+        if entry.protocol not in (-1, 6) or not topo.overlaps(peer, [entry.cidr]):
             continue
         hit = _intersect(remaining, entry.ports if entry.protocol == 6 else (0, 65535))
         if not hit:

@@ -71,8 +71,13 @@ def network(value: Any) -> Network | None:
 
 def within(inner: Network, outer: Iterable[Network]) -> bool:
     """True if ``inner`` lies inside the union of ``outer`` (same IP version)."""
-    same = [n for n in outer if n.version == inner.version]
-    return any(inner.subnet_of(n) for n in ipaddress.collapse_addresses(same))  # type: ignore[arg-type]
+    if inner.version == 4:
+        merged: list[Network] = list(
+            ipaddress.collapse_addresses(n for n in outer if isinstance(n, ipaddress.IPv4Network))
+        )
+    else:
+        merged = list(ipaddress.collapse_addresses(n for n in outer if isinstance(n, ipaddress.IPv6Network)))
+    return any(inner.subnet_of(n) for n in merged)  # type: ignore[arg-type]
 
 
 def overlaps(inner: Network, outer: Iterable[Network]) -> bool:
@@ -159,7 +164,7 @@ class Topology:
     @cached_property
     def vpc_ranges(self) -> dict[str, tuple[Network, ...]]:
         """Every VPC's primary IPv4 range (empty when the template does not fix it)."""
-        ranges = {}
+        ranges: dict[str, tuple[Network, ...]] = {}
         for vpc in self.of_type(VPC):
             cidr = network(self.prop(vpc, "CidrBlock"))
             ranges[vpc] = (cidr,) if cidr is not None else ()
@@ -174,7 +179,9 @@ class Topology:
         vpc_value = self.prop(logical_id, "VpcId")
         vpc = self.vpc_ref(vpc_value)
         if vpc is None:
-            unknown.append(f"its VpcId {lib.undetermined(vpc_value) or lib.describe(vpc_value)} is not a VPC of the template")
+            unknown.append(
+                f"its VpcId {lib.undetermined(vpc_value) or lib.describe(vpc_value)} is not a VPC of the template"
+            )
         cidrs: list[Network] = []
         for key in ("CidrBlock", "Ipv6CidrBlock"):
             value = self.prop(logical_id, key)
@@ -278,7 +285,9 @@ class Topology:
         if not associations.get(subnet):
             vpc = self.subnets[subnet].vpc if subnet in self.subnets else None
             if vpc is None:
-                open_ended.append((subnet, f"subnet {subnet} uses the main route table of a VPC the template does not define"))
+                open_ended.append(
+                    (subnet, f"subnet {subnet} uses the main route table of a VPC the template does not define")
+                )
             else:
                 tables.append(f"{vpc}.main")
         return tables, open_ended
@@ -303,7 +312,9 @@ class Topology:
             for entry in listed if isinstance(listed, list) else [listed]:
                 table = self.table_key(entry)
                 gateway = self.prop(propagation, "VpnGatewayId")
-                found.setdefault(table or "", []).append(Route(propagation, table or "", "VPNGatewayRoutePropagation", gateway))
+                found.setdefault(table or "", []).append(
+                    Route(propagation, table or "", "VPNGatewayRoutePropagation", gateway)
+                )
         for endpoint in self.of_type(ENDPOINT):
             listed = self.prop(endpoint, "RouteTableIds")
             if listed is cfn.NO_VALUE:
@@ -331,9 +342,16 @@ class Topology:
                 continue
             value = self.prop(association, "NetworkAclId")
             key = self.acl_key(value)
-            return key, association if key else f"{association}: NetworkAclId {lib.undetermined(value) or lib.describe(value)}"
+            return (
+                key,
+                association if key else f"{association}: NetworkAclId {lib.undetermined(value) or lib.describe(value)}",
+            )
         vpc = self.subnets[subnet].vpc if subnet in self.subnets else None
-        return (f"{vpc}.DefaultNetworkAcl", "") if vpc else (None, f"subnet {subnet} is in a VPC the template does not define")
+        return (
+            (f"{vpc}.DefaultNetworkAcl", "")
+            if vpc
+            else (None, f"subnet {subnet} is in a VPC the template does not define")
+        )
 
     @cached_property
     def acl_entries(self) -> tuple[dict[str, list[AclEntry]], list[tuple[str, str]]]:
@@ -354,7 +372,9 @@ class Topology:
                 open_ended.append((entry_id, parsed))
             elif key is None:
                 if not parsed.allow:
-                    open_ended.append((entry_id, f"{entry_id} denies traffic on a network ACL the template does not define"))
+                    open_ended.append(
+                        (entry_id, f"{entry_id} denies traffic on a network ACL the template does not define")
+                    )
             else:
                 entries.setdefault(key, []).append(parsed)
         return entries, open_ended
@@ -415,9 +435,7 @@ def tiers_of(topology: Topology) -> Tiers:
     vpcs = {topology.subnets[s].vpc for s in database}
     template_vpcs = topology.of_type(VPC)
     vpc = vpcs.pop() if len(vpcs) == 1 else (template_vpcs[0] if not database and len(template_vpcs) == 1 else None)
-    app = [
-        s for s in topology.tier_subnets(APP_TIER) if vpc is None or topology.subnets[s].vpc in (vpc, None)
-    ]
+    app = [s for s in topology.tier_subnets(APP_TIER) if vpc is None or topology.subnets[s].vpc in (vpc, None)]
     unknown = [f"application subnet {s}: {topology.subnets[s].unknown[0]}" for s in app if topology.subnets[s].unknown]
     unknown += [
         f"subnet {s.id} may be in the application tier: {s.unknown[0]}"

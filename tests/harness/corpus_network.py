@@ -50,15 +50,17 @@ def _vpc(t: Template) -> str:
 def _tier(t: Template, name: str) -> list[str]:
     """The subnets CDK tagged with the subnet group ``name``, in template order."""
     return [
-        lid
-        for lid, props in _each(t, "AWS::EC2::Subnet")
-        if {"Key": TIER_TAG, "Value": name} in props.get("Tags", [])
+        lid for lid, props in _each(t, "AWS::EC2::Subnet") if {"Key": TIER_TAG, "Value": name} in props.get("Tags", [])
     ]
 
 
 def _table(t: Template, subnet: str) -> str:
-    return next(
-        p["RouteTableId"]["Ref"] for _, p in _each(t, "AWS::EC2::SubnetRouteTableAssociation") if p["SubnetId"] == _ref(subnet)
+    return str(
+        next(
+            p["RouteTableId"]["Ref"]
+            for _, p in _each(t, "AWS::EC2::SubnetRouteTableAssociation")
+            if p["SubnetId"] == _ref(subnet)
+        )
     )
 
 
@@ -72,7 +74,9 @@ def _database_group(t: Template) -> str:
 
 def _internet_gateway(t: Template) -> str:
     _add(t, "Gateway", "AWS::EC2::InternetGateway")
-    _add(t, "GatewayAttachment", "AWS::EC2::VPCGatewayAttachment", VpcId=_ref(_vpc(t)), InternetGatewayId=_ref("Gateway"))
+    _add(
+        t, "GatewayAttachment", "AWS::EC2::VPCGatewayAttachment", VpcId=_ref(_vpc(t)), InternetGatewayId=_ref("Gateway")
+    )
     return "Gateway"
 
 
@@ -131,7 +135,9 @@ def _added_cidr_block(t: Template) -> None:
 def _second_peering_into_database(t: Template) -> None:
     _add(t, "PartnerPeering", "AWS::EC2::VPCPeeringConnection", VpcId=_ref(_vpc(t)), PeerVpcId="vpc-0fedcba9876543210")
     for index, subnet in enumerate(_tier(t, "database")):
-        _route(t, f"PartnerRoute{index}", _table(t, subnet), "172.16.0.0/16", VpcPeeringConnectionId=_ref("PartnerPeering"))
+        _route(
+            t, f"PartnerRoute{index}", _table(t, subnet), "172.16.0.0/16", VpcPeeringConnectionId=_ref("PartnerPeering")
+        )
 
 
 def _peering_on_the_application_tier(t: Template) -> None:
@@ -172,7 +178,13 @@ def _endpoint_service_to_the_database(t: Template) -> None:
          Port=_db_port(t), Certificates=[{"CertificateArn": ACM}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
          DefaultActions=[{"Type": "forward", "TargetGroupArn": _ref("ForwarderTargets")}])  # fmt: skip
     # Acceptance required: every consumer the owner accepts (any account) reaches the database through it.
-    _add(t, "Exposure", "AWS::EC2::VPCEndpointService", NetworkLoadBalancerArns=[_ref("Forwarder")], AcceptanceRequired=True)
+    _add(
+        t,
+        "Exposure",
+        "AWS::EC2::VPCEndpointService",
+        NetworkLoadBalancerArns=[_ref("Forwarder")],
+        AcceptanceRequired=True,
+    )
 
 
 def _lattice_resource_gateway(t: Template) -> None:
@@ -233,7 +245,13 @@ def _restrict_names_another_group(t: Template) -> None:
 def _network_acl_blocks_the_application(t: Template) -> None:
     _add(t, "DatabaseAcl", "AWS::EC2::NetworkAcl", VpcId=_ref(_vpc(t)))
     for index, subnet in enumerate(_tier(t, "database")):
-        _add(t, f"DatabaseAclOn{index}", "AWS::EC2::SubnetNetworkAclAssociation", SubnetId=_ref(subnet), NetworkAclId=_ref("DatabaseAcl"))
+        _add(
+            t,
+            f"DatabaseAclOn{index}",
+            "AWS::EC2::SubnetNetworkAclAssociation",
+            SubnetId=_ref(subnet),
+            NetworkAclId=_ref("DatabaseAcl"),
+        )
     for egress in (False, True):
         _add(t, f"DatabaseAclVpc{egress}", "AWS::EC2::NetworkAclEntry", NetworkAclId=_ref("DatabaseAcl"), RuleNumber=100,
              Protocol=6, RuleAction="allow", Egress=egress, CidrBlock="10.1.0.0/16", PortRange={"From": 0, "To": 65535})  # fmt: skip

@@ -35,7 +35,9 @@ def evasion_run(synthesized: Path, clean_template: dict[str, Any], tmp_path_fact
             (path / name).write_text(json.dumps(document, indent=1), encoding="utf-8")
         paths.append(path)
     # One gate over every corpus (each area adds its module): allow for a loaded CI machine.
-    return run_gate([arg for path in paths for arg in ("--assembly", str(path))], reports=base / "reports", timeout=1200)
+    return run_gate(
+        [arg for path in paths for arg in ("--assembly", str(path))], reports=base / "reports", timeout=1200
+    )
 
 
 def _findings(run: GateRun, label: str) -> list[dict[str, Any]]:

@@ -34,7 +34,10 @@ def _tier(prefix: str, tier: str, cidrs: tuple[str, ...], *, route_tables: bool)
             "Tags": [{"Key": "aws-cdk:subnet-name", "Value": tier}, *TAGS]}}  # fmt: skip
         if not route_tables:
             continue  # the subnet uses the VPC's main route table: local routes only
-        resources[f"{prefix}Rt{index}"] = {"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": ref("Vpc"), "Tags": TAGS}}
+        resources[f"{prefix}Rt{index}"] = {
+            "Type": "AWS::EC2::RouteTable",
+            "Properties": {"VpcId": ref("Vpc"), "Tags": TAGS},
+        }
         resources[f"{prefix}Rta{index}"] = {"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
             "RouteTableId": ref(f"{prefix}Rt{index}"), "SubnetId": ref(f"{prefix}{index}")}}  # fmt: skip
     return resources
@@ -84,7 +87,9 @@ def add(template: Template, logical_id: str, resource_type: str, **properties: A
 
 
 def route(template: Template, logical_id: str, table: str, destination: str = "0.0.0.0/0", **target: Any) -> Template:
-    return add(template, logical_id, "AWS::EC2::Route", RouteTableId=ref(table), DestinationCidrBlock=destination, **target)
+    return add(
+        template, logical_id, "AWS::EC2::Route", RouteTableId=ref(table), DestinationCidrBlock=destination, **target
+    )
 
 
 def props(template: Template, logical_id: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from tests.policies.network_base import (
 )
 
 Edit = Callable[[Template], Any]
-R, I, P = network.REACH, network.ISOLATION, network.PLAN
+R, ISO, P = network.REACH, network.ISOLATION, network.PLAN
 F, NE = lib.FAILED, lib.NOT_EVALUATED
 IMPORT = {"Fn::ImportValue": "shared-value"}
 APP_SUBNETS = [ref("App1"), ref("App2"), ref("App3")]
@@ -69,6 +69,12 @@ def public_subnet(t: Template) -> None:
     route(t, "PubDefault", "PubRt", GatewayId=ref("Igw"))
 
 
+def swap_tiers(t: Template) -> None:
+    for index in (1, 2, 3):
+        app, database = props(t, f"App{index}"), props(t, f"Db{index}")
+        app["CidrBlock"], database["CidrBlock"] = database["CidrBlock"], app["CidrBlock"]
+
+
 def both(*edits: Edit) -> Edit:
     def edit(t: Template) -> None:
         for step in edits:
@@ -77,13 +83,21 @@ def both(*edits: Edit) -> Edit:
     return edit
 
 
-def nacl(*entries: tuple[int, bool, str, str, tuple[int, int]], subnets: tuple[str, ...] = ("Db1", "Db2", "Db3")) -> Edit:
+def nacl(
+    *entries: tuple[int, bool, str, str, tuple[int, int]], subnets: tuple[str, ...] = ("Db1", "Db2", "Db3")
+) -> Edit:
     """A NACL on ``subnets`` with entries (rule, egress, action, cidr, ports)."""
 
     def edit(t: Template) -> None:
         add(t, "Acl", "AWS::EC2::NetworkAcl", VpcId=ref("Vpc"))
         for subnet in subnets:
-            add(t, f"AclOn{subnet}", "AWS::EC2::SubnetNetworkAclAssociation", SubnetId=ref(subnet), NetworkAclId=ref("Acl"))
+            add(
+                t,
+                f"AclOn{subnet}",
+                "AWS::EC2::SubnetNetworkAclAssociation",
+                SubnetId=ref(subnet),
+                NetworkAclId=ref("Acl"),
+            )
         for number, (rule, egress, action, cidr, (low, high)) in enumerate(entries):
             add(t, f"AclEntry{number}", "AWS::EC2::NetworkAclEntry", NetworkAclId=ref("Acl"), RuleNumber=rule, Protocol=6,
                 RuleAction=action, Egress=egress, CidrBlock=cidr, PortRange={"From": low, "To": high})  # fmt: skip
@@ -240,46 +254,46 @@ CASES: list[tuple[str, Edit, Expected]] = [
     ("peering route from the database tier to the dev VPC (the migration)",
      lambda t: route(t, "Peer", "DbRt1", "10.0.0.0/16", VpcPeeringConnectionId="pcx-1"), None),
     ("peering route from the database tier to another range",
-     lambda t: route(t, "Peer", "DbRt1", "172.16.0.0/16", VpcPeeringConnectionId="pcx-1"), (I, "Peer", F, "approved")),
+     lambda t: route(t, "Peer", "DbRt1", "172.16.0.0/16", VpcPeeringConnectionId="pcx-1"), (ISO, "Peer", F, "approved")),
     ("a second peering connection into the database tier",
      both(lambda t: route(t, "Peer", "DbRt1", "10.0.0.0/16", VpcPeeringConnectionId="pcx-1"),
-          lambda t: route(t, "Peer2", "DbRt2", "10.0.0.0/16", VpcPeeringConnectionId="pcx-2")), (I, "Peer2", F, "second path")),
-    ("NAT route from the database tier", lambda t: route(t, "Nat", "DbRt2", NatGatewayId="nat-1"), (I, "Nat", F, "outbound path")),
+          lambda t: route(t, "Peer2", "DbRt2", "10.0.0.0/16", VpcPeeringConnectionId="pcx-2")), (ISO, "Peer2", F, "second path")),
+    ("NAT route from the database tier", lambda t: route(t, "Nat", "DbRt2", NatGatewayId="nat-1"), (ISO, "Nat", F, "outbound path")),
     ("transit gateway route into the database tier", lambda t: route(t, "Tgw", "DbRt3", "172.16.0.0/12", TransitGatewayId="tgw-1"),
-     (I, "Tgw", F, "both ways")),
+     (ISO, "Tgw", F, "both ways")),
     ("gateway endpoint on a database table", lambda t: add(t, "S3", "AWS::EC2::VPCEndpoint", ServiceName="com.amazonaws.us-east-1.s3",
-                                                           VpcId=ref("Vpc"), RouteTableIds=[ref("DbRt2")]), (I, "S3", F, "GatewayEndpoint")),
+                                                           VpcId=ref("Vpc"), RouteTableIds=[ref("DbRt2")]), (ISO, "S3", F, "GatewayEndpoint")),
     ("internet route into a route table known only by its id",
      lambda t: add(t, "Lit", "AWS::EC2::Route", RouteTableId="rtb-0abc", DestinationCidrBlock="0.0.0.0/0", GatewayId="igw-1"),
-     (I, "Lit", NE, "may be a database subnet's")),
+     (ISO, "Lit", NE, "may be a database subnet's")),
     ("a route toward this VPC in a table known only by its id (the dev side of the migration)",
      lambda t: add(t, "DevSide", "AWS::EC2::Route", RouteTableId="rtb-0abc", DestinationCidrBlock="10.1.10.0/24", VpcPeeringConnectionId="pcx-1"),
      None),
     ("interface endpoint in the database subnets",
      lambda t: add(t, "Ssm", "AWS::EC2::VPCEndpoint", VpcEndpointType="Interface", ServiceName="com.amazonaws.us-east-1.ssm",
-                   VpcId=ref("Vpc"), SubnetIds=DB_SUBNETS, SecurityGroupIds=[ref("DbSg")]), (I, "Ssm", F, "holds only the database")),
-    ("function in a database subnet", lambda_in([ref("Db1")], [ref("DbSg")]), (I, "Worker", F, "holds only the database")),
+                   VpcId=ref("Vpc"), SubnetIds=DB_SUBNETS, SecurityGroupIds=[ref("DbSg")]), (ISO, "Ssm", F, "holds only the database")),
+    ("function in a database subnet", lambda_in([ref("Db1")], [ref("DbSg")]), (ISO, "Worker", F, "holds only the database")),
     ("proxy in the database subnets (a door: allowed)",
      both(group("ProxySg", ingress("10.1.0.0/24")),
           lambda t: add(t, "Proxy", "AWS::RDS::DBProxy", DBProxyName="p", EngineFamily="POSTGRESQL", RoleArn="arn:r",
                         Auth=[], VpcSubnetIds=DB_SUBNETS, VpcSecurityGroupIds=[ref("ProxySg")])), None),
     ("transit gateway attachment in the database subnets",
      lambda t: add(t, "Attach", "AWS::EC2::TransitGatewayVpcAttachment", TransitGatewayId="tgw-1", VpcId=ref("Vpc"), SubnetIds=DB_SUBNETS),
-     (I, "Attach", F, "holds only the database")),
+     (ISO, "Attach", F, "holds only the database")),
     ("RAM share of a database subnet",
      lambda t: add(t, "Share", "AWS::RAM::ResourceShare", Name="s", Principals=["111122223333"],
                    ResourceArns=[{"Fn::Join": ["", ["arn:aws:ec2:us-east-1:123456789012:subnet/", ref("Db2")]]}]),
-     (I, "Share", F, "database subnet Db2")),
+     (ISO, "Share", F, "database subnet Db2")),
     ("RAM share of a subnet named by its id",
      lambda t: add(t, "Share", "AWS::RAM::ResourceShare", Name="s", ResourceArns=["arn:aws:ec2:us-east-1:1:subnet/subnet-0abc"]),
-     (I, "Share", NE, "names a subnet by its id")),
+     (ISO, "Share", NE, "names a subnet by its id")),
     ("the DB subnet group lists an application subnet", lambda t: props(t, "DbSubnetGroup")["SubnetIds"].append(ref("App1")),
-     (I, "DbSubnetGroup", F, "application tier")),
+     (ISO, "DbSubnetGroup", F, "application tier")),
     ("database subnet mapping public IPs", lambda t: props(t, "Db3").__setitem__("MapPublicIpOnLaunch", True),
-     (I, "Db3", F, "MapPublicIpOnLaunch")),
+     (ISO, "Db3", F, "MapPublicIpOnLaunch")),
     ("database subnet on the main table of an imported VPC",
      both(lambda t: t["Resources"].pop("DbRta1"), lambda t: props(t, "Db1").__setitem__("VpcId", IMPORT)),
-     (I, "Db1", NE, "main route table")),
+     (ISO, "Db1", NE, "main route table")),
     # --- network ACLs: the application tier must get through --------------------------------------
     ("a NACL on the database subnets that lets the application tier through", nacl(*OPEN_ACL), None),
     ("a NACL on the database subnets that denies the application tier",
@@ -293,9 +307,7 @@ CASES: list[tuple[str, Edit, Expected]] = [
      lambda t: add(t, "Deny", "AWS::EC2::NetworkAclEntry", NetworkAclId="acl-0abc", RuleNumber=10, Protocol=-1,
                    RuleAction="deny", Egress=False, CidrBlock="10.1.1.0/24"), (R, "Deny", NE, "does not define")),
     # --- the plan --------------------------------------------------------------------------
-    ("application and database CIDRs swapped",
-     lambda t: [props(t, f"App{i}").__setitem__("CidrBlock", f"10.1.1{i - 1}.0/24") or props(t, f"Db{i}").__setitem__("CidrBlock", f"10.1.{i - 1}.0/24")
-                for i in (1, 2, 3)], (R, "DbSg", F, "database tier")),
+    ("application and database CIDRs swapped", swap_tiers, (R, "DbSg", F, "database tier")),
     ("an application subnet re-tagged out of the tier",
      lambda t: props(t, "App3")["Tags"].__setitem__(0, {"Key": "aws-cdk:subnet-name", "Value": "public"}), (R, "DbSg", F, "App3")),
 ]  # fmt: skip
@@ -348,7 +360,9 @@ def test_a_second_vpc_leaves_the_database_vpc_undecided_for_the_plan() -> None:
 
 def test_the_condition_false_world_has_no_such_rule() -> None:
     template = staging_network()
-    dict((c[0], c[1]) for c in CASES)["rule hidden behind an undecidable condition (the world where it exists)"](template)
+    dict((c[0], c[1]) for c in CASES)["rule hidden behind an undecidable condition (the world where it exists)"](
+        template
+    )
     assert findings(template, {"conditions": {"Debug": False}}) == []
 
 
@@ -359,7 +373,7 @@ def test_verdicts_land_on_the_culprit_and_the_subjects_pass() -> None:
     assert built.verdict(R, "Extra").status == F
     assert built.verdict(R, "Db").status == lib.PASSED
     assert "10.1.0.0/24 (application tier)" in built.verdict(R, "Db").reason
-    assert built.verdict(I, "DbSubnetGroup").status == lib.PASSED
+    assert built.verdict(ISO, "DbSubnetGroup").status == lib.PASSED
     assert built.verdict(R, "Restrict").status == lib.NOT_APPLICABLE
 
 

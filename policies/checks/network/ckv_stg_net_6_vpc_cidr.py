@@ -33,7 +33,14 @@ METADATA = {
 }
 
 
-BLOCK_KEYS = ("CidrBlock", "Ipv6CidrBlock", "AmazonProvidedIpv6CidrBlock", "Ipv4IpamPoolId", "Ipv6IpamPoolId", "Ipv6Pool")
+BLOCK_KEYS = (
+    "CidrBlock",
+    "Ipv6CidrBlock",
+    "AmazonProvidedIpv6CidrBlock",
+    "Ipv4IpamPoolId",
+    "Ipv6IpamPoolId",
+    "Ipv6Pool",
+)
 
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
@@ -41,7 +48,14 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     if ctx.type_of(logical_id) == "AWS::EC2::VPC":
         return lib.expect(ctx, logical_id, "CidrBlock", wanted=lib.same_text(wanted), expected=wanted)
     vpc = ctx.value(logical_id, "VpcId")
-    block = next((f"{k} {lib.describe(ctx.value(logical_id, k))}" for k in BLOCK_KEYS if ctx.value(logical_id, k) is not cfn.NO_VALUE), "a block")
+    block = next(
+        (
+            f"{k} {lib.describe(ctx.value(logical_id, k))}"
+            for k in BLOCK_KEYS
+            if ctx.value(logical_id, k) is not cfn.NO_VALUE
+        ),
+        "a block",
+    )
     found = lib.points_at(vpc, "AWS::EC2::VPC")
     if found is None:
         why = lib.undetermined(vpc) or f"{lib.describe(vpc)} is not a VPC of the template"
