@@ -16,9 +16,11 @@ How it decides (policies/README.md, "The network model", says it for auditors):
    places interfaces in subnets, where it sits, whether it is a door into the database, a relay
    from outside the VPC, or reachable from the internet.
 3. **Reach** (:mod:`stg_network_groups`): every source the doors' security groups admit, on
-   any port, and the VPC default group of the database's VPC.
+   any port, and the VPC default group of the database's VPC. Load balancers whose target
+   groups name the database's addresses are doors too (:mod:`stg_network_forwarders`).
 4. **Paths** (:mod:`stg_network_paths`): which subnets can be reached from outside the VPC,
-   the database tier's isolation, the NACL path from the application tier, the plan.
+   the database tier's isolation, the plan; and the NACL path from the application tier
+   (:mod:`stg_network_acls`).
 
 Every finding is carried by exactly one resource, the one whose properties open the path (a
 rule, a route, a share, a relay...), so a report points at the line that did it and a waiver
@@ -31,6 +33,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from policies.lib import stg_network_forwarders as forwarders
 from policies.lib import stg_network_groups as groups
 from policies.lib import stg_network_members as mem
 from policies.lib import stg_network_paths as paths
@@ -82,9 +85,10 @@ def build(ctx: lib.Context) -> NetworkModel:
     topology = topo.Topology(ctx)
     members = mem.Members(topology)
     tiers = topo.tiers_of(topology)
-    reach = groups.Reach(topology, members, tiers)
+    doors, unknown_targets = forwarders.forwarders(topology, tiers)
+    reach = groups.Reach(topology, members, tiers, doors)
     reach_findings, summaries = reach.findings()
-    findings = reach_findings + paths.Paths(topology, members, tiers).findings()
+    findings = unknown_targets + reach_findings + paths.Paths(topology, members, tiers).findings()
     return NetworkModel(tuple(_present(topology, findings)), _passes(topology, reach, tiers, summaries))
 
 

@@ -23,7 +23,7 @@ must name *that VPC's* ``DefaultSecurityGroup``, and no rule may re-open it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -43,6 +43,7 @@ WHAT = {
     "AWS::RDS::DBCluster": "the cluster",
     "AWS::RDS::DBProxy": "the proxy",
     "AWS::RDS::DBProxyEndpoint": "the proxy endpoint",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "the load balancer",
 }
 
 
@@ -59,10 +60,11 @@ class Reach:
     topology: topo.Topology
     members: mem.Members
     tiers: topo.Tiers
+    forwarders: Mapping[str, str] = field(default_factory=dict)  # load balancer -> why it forwards to the database
 
     @cached_property
     def doors(self) -> list[mem.Member]:
-        return [m for m in self.members.all.values() if m.door]
+        return [m for m in self.members.all.values() if m.door or m.id in self.forwarders]
 
     @cached_property
     def door_groups(self) -> set[str]:
@@ -141,6 +143,8 @@ class Reach:
         if isinstance(props, Mapping) and props.get("DBSecurityGroups"):
             found.append(self._fail(door.id, f"{what} uses EC2-Classic DBSecurityGroups"))
         key = mem.KINDS[door.type].groups[0]
+        if door.id in self.forwarders:
+            found += self._forwarder(door, what)
         for group in door.groups:
             if mem.is_default(group.key):
                 named = isinstance(props, Mapping) and bool(props.get(key))
@@ -174,6 +178,17 @@ class Reach:
                 self._unknown(door.id, f"cannot tell where {what} sits ({where}): who reaches it cannot be judged")
             )
         return found
+
+    def _forwarder(self, door: mem.Member, what: str) -> list[topo.Finding]:
+        """A load balancer in front of the database: reachable only as the database may be."""
+        why = self.forwarders[door.id]
+        if door.public:
+            return [self._fail(door.id, f"{what} is reachable from outside the VPC ({door.public}) and {why}")]
+        if not door.groups:
+            return [
+                self._fail(door.id, f"{what} has no security group, so it admits every source routed to it, and {why}")
+            ]
+        return []
 
     def _rule(self, rule: Rule) -> tuple[topo.Finding | None, str]:
         """A finding for one ingress rule (None when harmless), and what it admits when it passes."""
@@ -274,7 +289,7 @@ class Reach:
         if source.key is None or mem.is_default(source.key) or source.key.startswith("parent:"):
             return self._outside_group_source(rule, source)
         members = self.members.of_group(source.key)
-        if members and all(m.door for m in members):
+        if members and all(m.door or m.id in self.forwarders for m in members):
             doors = ", ".join(m.id for m in members)
             return lib.passed(f"group {source.key}, whose members are the database's own doors ({doors})")
         if not members:

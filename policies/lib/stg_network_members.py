@@ -39,13 +39,15 @@ class Kind:
     subnet_groups: tuple[str, ...] = ()  # a property naming a subnet group (by Ref or by name)
     default_group: bool = False  # naming no group means the VPC's default group
     relay: bool = False  # forwards connections from outside the VPC with its own addresses
-    public: tuple[tuple[str, Any], ...] = ()  # (path, value): the member is reachable from the internet
+    # (path, value, absent means public): the member is reachable from the internet
+    public: tuple[tuple[str, Any, bool], ...] = ()
 
 
-_PUBLIC_IP = (("NetworkInterfaces.*.AssociatePublicIpAddress", True),)
+_PUBLIC_IP = (("NetworkInterfaces.*.AssociatePublicIpAddress", True, False),)
+_SCHEME = (("Scheme", "internet-facing", True),)
 KINDS: dict[str, Kind] = {
-    "AWS::RDS::DBInstance": Kind(("VPCSecurityGroups",), (), ("DBSubnetGroupName",), True, public=(("PubliclyAccessible", True),)),
-    "AWS::RDS::DBCluster": Kind(("VpcSecurityGroupIds",), (), ("DBSubnetGroupName",), True, public=(("PubliclyAccessible", True),)),
+    "AWS::RDS::DBInstance": Kind(("VPCSecurityGroups",), (), ("DBSubnetGroupName",), True, public=(("PubliclyAccessible", True, False),)),
+    "AWS::RDS::DBCluster": Kind(("VpcSecurityGroupIds",), (), ("DBSubnetGroupName",), True, public=(("PubliclyAccessible", True, False),)),
     "AWS::RDS::DBProxy": Kind(("VpcSecurityGroupIds",), ("VpcSubnetIds",), default_group=True),
     "AWS::RDS::DBProxyEndpoint": Kind(("VpcSecurityGroupIds",), ("VpcSubnetIds",), default_group=True),
     "AWS::EC2::Instance": Kind(
@@ -55,22 +57,20 @@ KINDS: dict[str, Kind] = {
     "AWS::EC2::NetworkInterface": Kind(("GroupSet",), ("SubnetId",), default_group=True),
     "AWS::EC2::VPCEndpoint": Kind(("SecurityGroupIds",), ("SubnetIds",), default_group=True),
     "AWS::Lambda::Function": Kind(("VpcConfig.SecurityGroupIds",), ("VpcConfig.SubnetIds",), default_group=True),
-    "AWS::ElasticLoadBalancingV2::LoadBalancer": Kind(
-        ("SecurityGroups",), ("Subnets", "SubnetMappings.*.SubnetId"), public=(("Scheme", "internet-facing"),)
-    ),
-    "AWS::ElasticLoadBalancing::LoadBalancer": Kind(
-        ("SecurityGroups",), ("Subnets",), default_group=True, public=(("Scheme", "internet-facing"),)
-    ),
+    # An application load balancer without groups gets the default group; a network one has none.
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": Kind(("SecurityGroups",), ("Subnets", "SubnetMappings.*.SubnetId"), public=_SCHEME),
+    "AWS::ElasticLoadBalancing::LoadBalancer": Kind(("SecurityGroups",), ("Subnets",), default_group=True, public=_SCHEME),
+    "AWS::AutoScaling::AutoScalingGroup": Kind(("SecurityGroupIds",), ("VPCZoneIdentifier",), default_group=True, public=_PUBLIC_IP),
     "AWS::ECS::Service": Kind(
         ("NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",),
         ("NetworkConfiguration.AwsvpcConfiguration.Subnets",), default_group=True,
-        public=(("NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp", "ENABLED"),),
+        public=(("NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp", "ENABLED", False),),
     ),
     "AWS::EFS::MountTarget": Kind(("SecurityGroups",), ("SubnetId",), default_group=True),
     "AWS::ElastiCache::CacheCluster": Kind(("VpcSecurityGroupIds",), (), ("CacheSubnetGroupName",), True),
     "AWS::ElastiCache::ReplicationGroup": Kind(("SecurityGroupIds",), (), ("CacheSubnetGroupName",), True),
     "AWS::DMS::ReplicationInstance": Kind(
-        ("VpcSecurityGroupIds",), (), ("ReplicationSubnetGroupIdentifier",), True, public=(("PubliclyAccessible", True),)
+        ("VpcSecurityGroupIds",), (), ("ReplicationSubnetGroupIdentifier",), True, public=(("PubliclyAccessible", True, True),)
     ),
     "AWS::CodeBuild::Project": Kind(("VpcConfig.SecurityGroupIds",), ("VpcConfig.Subnets",)),
     "AWS::EKS::Cluster": Kind(("ResourcesVpcConfig.SecurityGroupIds",), ("ResourcesVpcConfig.SubnetIds",)),
@@ -101,7 +101,9 @@ NOT_PLACING = frozenset(
     {
         topo.ASSOCIATION, topo.NACL_ASSOCIATION, topo.SUBNET, "AWS::EC2::SubnetCidrBlock", "AWS::EC2::FlowLog",
         "AWS::RAM::ResourceShare", SECURITY_GROUP, "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress",
-        "AWS::EC2::RouteTable", topo.ROUTE, *SUBNET_GROUPS,
+        "AWS::EC2::RouteTable", topo.ROUTE, *SUBNET_GROUPS, "AWS::EC2::NetworkInterfaceAttachment",
+        # Templates for instances: what they attach is read where an instance or group launches them.
+        "AWS::EC2::LaunchTemplate", "AWS::AutoScaling::LaunchConfiguration",
     }
 )  # fmt: skip
 # Something in front of a load balancer, instance or interface that takes traffic from outside the VPC to it.
@@ -150,6 +152,7 @@ class Member:
     door: bool = False
     relay: bool = False
     known: bool = True  # its type is in KINDS
+    router: str = ""  # why it forwards traffic not addressed to it ("" if it does not)
 
 
 @dataclass
@@ -164,6 +167,8 @@ class Members:
             if member is not None:
                 found[logical_id] = member
         self._add_exposures(found)
+        self._join_attachments(found)
+        self._add_routers(found)
         return found
 
     def of_group(self, key: str) -> list[Member]:
@@ -183,14 +188,20 @@ class Members:
             return self._unknown_kind(logical_id, kind_name, props)
         if kind_name == "AWS::RDS::DBInstance" and props.get("DBClusterIdentifier", cfn.NO_VALUE) is not cfn.NO_VALUE:
             return None  # an instance of a DB cluster sits where the cluster does, in the cluster's groups
+        props = {**self._launched(props), **props}
         groups, missing = self._groups(props, kind)
         subnets, unplaced = self._placement(props, kind)
-        if not groups and not missing and kind.default_group and (subnets or unplaced or kind_name in DATABASE_TYPES):
+        default_group = kind.default_group or (
+            kind_name == "AWS::ElasticLoadBalancingV2::LoadBalancer"
+            and props.get("Type", "application") == "application"
+        )
+        if not groups and not missing and default_group and (subnets or unplaced or kind_name in DATABASE_TYPES):
             vpc = self._vpc_of(subnets)
             groups = [GroupRef(f"{vpc or '(its VPC)'}.DefaultSecurityGroup", "the VPC default security group")]
+        router = "SourceDestCheck is false" if lib.truth(props.get("SourceDestCheck")) is False else ""
         member = Member(
             logical_id, kind_name, tuple(groups + missing), tuple(subnets), tuple(unplaced),
-            public=_public(props, kind), door=kind_name in DOOR_TYPES, relay=kind.relay,
+            public=_public(props, kind), door=kind_name in DOOR_TYPES, relay=kind.relay, router=router,
         )  # fmt: skip
         return member if member.groups or member.subnets or member.unplaced or member.door else None
 
@@ -259,6 +270,70 @@ class Members:
         )
         return Member(logical_id, kind_name, tuple(groups), tuple(subnets), unplaced, known=False)
 
+    def _launched(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """What a launch template or configuration an instance or group names adds to it (its groups, public IPs)."""
+        template = props.get("LaunchTemplate")
+        reference = (
+            template.get("LaunchTemplateId", template.get("LaunchTemplateName"))
+            if isinstance(template, Mapping)
+            else None
+        )
+        configuration = props.get("LaunchConfigurationName")
+        found = self.topology.named(reference, "AWS::EC2::LaunchTemplate", attributes=("", "LaunchTemplateId"))
+        if found is not None:
+            data = self.topology.prop(found, "LaunchTemplateData")
+            data = data if isinstance(data, Mapping) else {}
+            interfaces = data.get("NetworkInterfaces", [])
+            groups = list(lib.as_list(data.get("SecurityGroupIds"))) + [
+                g
+                for i in (interfaces if isinstance(interfaces, list) else [])
+                if isinstance(i, Mapping)
+                for g in lib.as_list(i.get("Groups"))
+            ]
+            return {"SecurityGroupIds": groups, "NetworkInterfaces": interfaces}
+        if configuration is not None:
+            named = self.topology.named(configuration, "AWS::AutoScaling::LaunchConfiguration")
+            if named is None:
+                return {
+                    "SecurityGroupIds": [
+                        cfn.Unknown(f"launch configuration {lib.describe(configuration)} is not in the template")
+                    ]
+                }
+            launch = self.topology.props(named)
+            launch = launch if isinstance(launch, Mapping) else {}
+            public = launch.get("AssociatePublicIpAddress", cfn.NO_VALUE)
+            interfaces = [{"AssociatePublicIpAddress": public}] if public is not cfn.NO_VALUE else []
+            return {"SecurityGroupIds": lib.as_list(launch.get("SecurityGroups")), "NetworkInterfaces": interfaces}
+        if reference is not None:
+            return {
+                "SecurityGroupIds": [cfn.Unknown(f"launch template {lib.describe(reference)} is not in the template")]
+            }
+        return {}
+
+    def _join_attachments(self, found: dict[str, Member]) -> None:
+        """An interface attached to an instance: each sits where the other does, and is as public."""
+        for attachment in self.topology.of_type("AWS::EC2::NetworkInterfaceAttachment"):
+            symbols = [lib.symbol(self.topology.prop(attachment, k)) for k in ("InstanceId", "NetworkInterfaceId")]
+            pair = [s.name for s in symbols if s is not None and s.origin == "this" and s.name in found]
+            if len(pair) == 2:
+                a, b = (found[lid] for lid in pair)
+                subnets = tuple(dict.fromkeys(a.subnets + b.subnets))
+                public = a.public or b.public
+                found[pair[0]] = replace(a, subnets=subnets, public=public)
+                found[pair[1]] = replace(b, subnets=subnets, public=public)
+
+    def _add_routers(self, found: dict[str, Member]) -> None:
+        """Instances and interfaces a route table sends traffic through forward what is not addressed to them."""
+        for routes in self.topology.routes.values():
+            for route in routes:
+                if route.target not in ("InstanceId", "NetworkInterfaceId"):
+                    continue
+                target = lib.symbol(route.target_value)
+                if target is not None and target.origin == "this" and target.name in found:
+                    member = found[target.name]
+                    why = f"route {route.id} sends traffic of route table {route.table or '(not in the template)'} through it"
+                    found[target.name] = replace(member, router=member.router or why)
+
     def _add_exposures(self, found: dict[str, Member]) -> None:
         """Load balancers (and instances) that something outside the VPC forwards to are reachable from outside."""
         for exposer in self.topology.of_type(*EXPOSURES):
@@ -278,10 +353,10 @@ class Members:
 def _public(props: Mapping[str, Any], kind: Kind) -> str:
     if props.get("Type") == "gateway":
         return ""  # a Gateway Load Balancer has no scheme: it takes traffic only from its endpoints' routes
-    for path, wanted in kind.public:
+    for path, wanted, absent_means_public in kind.public:
         found = lib.values_at(props, path)
-        if path == "Scheme" and not found:
-            return "its Scheme is not set, so it is internet-facing"
+        if absent_means_public and not found:
+            return f"its {path} is not set, so it is {wanted if isinstance(wanted, str) else 'public'}"
         for where, value in found:
             truth = lib.truth(value)
             if value == wanted or (isinstance(wanted, bool) and truth is wanted):

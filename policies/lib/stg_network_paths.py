@@ -20,19 +20,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_network_acls as acls
 from policies.lib import stg_network_members as mem
 from policies.lib import stg_network_topology as topo
 from policies.lib import stg_policy_lib as lib
 
 RESOURCE_SHARE = "AWS::RAM::ResourceShare"
 EDGE_ASSOCIATION = "AWS::EC2::GatewayRouteTableAssociation"
-EPHEMERAL = (32768, 60999)  # Linux's default ephemeral ports: where a client's replies come back
-ENGINE_PORTS = {"postgres": 5432, "mysql": 3306, "mariadb": 3306, "oracle": 1521, "sqlserver": 1433}
 
 
 @dataclass
@@ -51,7 +49,7 @@ class Paths:
         found += self._approved_peering()
         found += self._foreign_routes()
         found += self._shares()
-        found += self._acl_path()
+        found += acls.acl_findings(self.topology, self.members, self.tiers)
         found += self._plan()
         return found
 
@@ -100,6 +98,17 @@ class Paths:
                     )
                 )
         return found
+
+    def _exposed(self, subnet: str) -> str:
+        """Why a subnet outside the application tier is reachable from outside the VPC ("" if it is not)."""
+        if self.topology.subnets[subnet].public_ip:
+            return "it maps public IPs"
+        for table in self.topology.tables_of(subnet)[0]:
+            for route in self.topology.routes.get(table, []):
+                problem = self._route(route, "application")
+                if problem is not None and problem[0] == lib.FAILED:
+                    return problem[1]
+        return ""
 
     def _route(self, route: topo.Route, tier: str) -> tuple[str, str] | None:
         target, value = route.target, route.target_value
@@ -150,16 +159,20 @@ class Paths:
         if tier == "database":
             if member.door:
                 return ""
-            return "the database tier holds only the database and its proxies" + (
-                f" ({member.unplaced[0]})" if not member.known else ""
-            )
-        if member.relay:
-            return "forwards connections from outside the VPC with the application tier's addresses"
-        if member.public:
-            return f"reachable from outside the VPC: {member.public}"
-        if not member.known:
-            return member.unplaced[0]
-        return ""
+            unknown = f" ({member.unplaced[0]})" if not member.known else ""
+            return f"the database tier holds only the database and its proxies{unknown}"
+        bridged = [s for s in member.subnets if s not in self.tiers.app and self._exposed(s)]
+        reasons = [
+            (member.relay, "forwards connections from outside the VPC with the application tier's addresses"),
+            (bool(member.public), f"reachable from outside the VPC: {member.public}"),
+            (bool(member.router), f"forwards traffic not addressed to it into the tier ({member.router})"),
+            (
+                bool(bridged),
+                f"it also sits in {bridged[0] if bridged else ''}, which is reachable from outside the VPC",
+            ),
+            (not member.known, member.unplaced[0] if member.unplaced else ""),
+        ]
+        return next((why for applies, why in reasons if applies), "")
 
     # -- the database tier ------------------------------------------------------------
 
@@ -280,94 +293,6 @@ class Paths:
             )
         return found
 
-    # -- the application tier reaches the database through the NACLs --------------------
-
-    def _ports(self) -> list[tuple[str, int | None]]:
-        ports = []
-        for door in self.topology.of_type(*mem.DATABASE_TYPES):
-            if door not in self.members.all:
-                continue  # an instance of a cluster
-            props = self.topology.props(door)
-            props = props if isinstance(props, Mapping) else {}
-            value = props.get("Port", cfn.NO_VALUE)
-            engine = str(props.get("Engine", ""))
-            if value is cfn.NO_VALUE:
-                port = next((p for name, p in ENGINE_PORTS.items() if name in engine), None)
-            else:
-                number = lib.as_number(value)
-                port = int(number) if number is not None else None
-            ports.append((door, port))
-        return ports
-
-    def _acl_path(self) -> list[topo.Finding]:
-        entries, open_ended = self.topology.acl_entries
-        found = [topo.Finding(topo.REACH, culprit, lib.NOT_EVALUATED, why) for culprit, why in open_ended]
-        seen: set[str] = set()
-        for door, port in self._ports():
-            if port is None:
-                found.append(
-                    topo.Finding(
-                        topo.REACH,
-                        door,
-                        lib.NOT_EVALUATED,
-                        "its port is not fixed by the template: the network ACLs cannot be judged",
-                    )
-                )
-                continue
-            for app in self.tiers.app:
-                for database in self.tiers.database:
-                    for finding in self._acl_pair(entries, app, database, port):
-                        if finding.culprit not in seen:
-                            seen.add(finding.culprit)
-                            found.append(finding)
-        return found
-
-    def _acl_pair(
-        self, entries: Mapping[str, list[topo.AclEntry]], app: str, database: str, port: int
-    ) -> list[topo.Finding]:
-        subnets = self.topology.subnets
-        legs = []
-        for app_net in (n for n in subnets[app].cidrs if n.version == 4):
-            for db_net in (n for n in subnets[database].cidrs if n.version == 4):
-                legs += [
-                    (app, db_net, True, (port, port), f"{app} -> {db_net} port {port} (out)"),
-                    (database, app_net, False, (port, port), f"{app_net} -> {database} port {port} (in)"),
-                    (
-                        database,
-                        app_net,
-                        True,
-                        EPHEMERAL,
-                        f"replies {database} -> {app_net} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (out)",
-                    ),
-                    (
-                        app,
-                        db_net,
-                        False,
-                        EPHEMERAL,
-                        f"replies {db_net} -> {app} ports {EPHEMERAL[0]}-{EPHEMERAL[1]} (in)",
-                    ),
-                ]
-        found = []
-        for subnet, peer, egress, ports, leg in legs:
-            acl, via = self.topology.acl_of(subnet)
-            if acl is None:
-                found.append(
-                    topo.Finding(topo.REACH, via.split(":", 1)[0] if ":" in via else subnet, lib.NOT_EVALUATED, via)
-                )
-                continue
-            blocker = _blocked(entries.get(acl, []), egress=egress, peer=peer, ports=ports)
-            if blocker is not None:
-                culprit = blocker or (acl if acl in self.topology.types else via or subnet)
-                found.append(
-                    topo.Finding(
-                        topo.REACH,
-                        culprit,
-                        lib.FAILED,
-                        f"network ACL {acl} blocks the application tier's path to the database: {leg}",
-                    )
-                )
-        return found
-
     # -- the spec's network plan ------------------------------------------------------
 
     def _plan(self) -> list[topo.Finding]:
@@ -433,39 +358,3 @@ class Paths:
 
 def _plan_text() -> str:
     return "infra/spec.toml network.app_subnet_cidrs: " + ", ".join(lib.spec().network.app_subnet_cidrs)
-
-
-def _blocked(entries: list[topo.AclEntry], *, egress: bool, peer: topo.Network, ports: tuple[int, int]) -> str | None:
-    """None if the NACL lets every port of ``ports`` through to/from all of ``peer``; else the deny entry that
-    blocks part of it, or "" when nothing allows it (the NACL's final deny)."""
-    remaining = [ports]
-    for entry in sorted((e for e in entries if e.egress == egress), key=lambda e: e.rule):
-        if entry.protocol not in (-1, 6) or not topo.overlaps(peer, [entry.cidr]):
-            continue
-        hit = _intersect(remaining, entry.ports if entry.protocol == 6 else (0, 65535))
-        if not hit:
-            continue
-        if not entry.allow:
-            return entry.id
-        if peer.subnet_of(entry.cidr):  # type: ignore[arg-type]
-            remaining = _subtract(remaining, entry.ports if entry.protocol == 6 else (0, 65535))
-            if not remaining:
-                return None
-    return ""
-
-
-def _intersect(ranges: list[tuple[int, int]], other: tuple[int, int]) -> list[tuple[int, int]]:
-    return [(max(lo, other[0]), min(hi, other[1])) for lo, hi in ranges if max(lo, other[0]) <= min(hi, other[1])]
-
-
-def _subtract(ranges: list[tuple[int, int]], other: tuple[int, int]) -> list[tuple[int, int]]:
-    left = []
-    for lo, hi in ranges:
-        if other[1] < lo or other[0] > hi:
-            left.append((lo, hi))
-            continue
-        if lo < other[0]:
-            left.append((lo, other[0] - 1))
-        if hi > other[1]:
-            left.append((other[1] + 1, hi))
-    return left

@@ -69,6 +69,28 @@ def public_subnet(t: Template) -> None:
     route(t, "PubDefault", "PubRt", GatewayId=ref("Igw"))
 
 
+def nlb_to(address: Any, groups: list[Any] | None = None) -> Edit:
+    """An internal load balancer in the application subnets forwarding to ``address`` on 5432."""
+
+    def edit(t: Template) -> None:
+        extra = {"SecurityGroups": groups} if groups else {}
+        add(
+            t,
+            "Nlb",
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            Type="network",
+            Scheme="internal",
+            Subnets=APP_SUBNETS,
+            **extra,
+        )
+        add(t, "NlbTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", TargetType="ip", Protocol="TCP", Port=5432,
+            VpcId=ref("Vpc"), Targets=[{"Id": address, "Port": 5432}])  # fmt: skip
+        add(t, "NlbListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn=ref("Nlb"), Port=5432, Protocol="TCP",
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": ref("NlbTargets")}])  # fmt: skip
+
+    return edit
+
+
 def swap_tiers(t: Template) -> None:
     for index in (1, 2, 3):
         app, database = props(t, f"App{index}"), props(t, f"Db{index}")
@@ -250,6 +272,52 @@ CASES: list[tuple[str, Edit, Expected]] = [
     ("a type the model does not know in an application subnet",
      lambda t: add(t, "Cache", "AWS::ElastiCache::ServerlessCache", Engine="redis", ServerlessCacheName="c", SubnetIds=APP_SUBNETS),
      (R, "Cache", NE, "not a type the network model knows")),
+    # --- load balancers in front of the database ----------------------------------------------
+    ("internal NLB without groups forwarding to the database's address", nlb_to("10.1.10.10"), (R, "Nlb", F, "no security group")),
+    ("internal NLB forwarding to an application address", nlb_to("10.1.1.10"), None),
+    ("internal NLB whose group admits the application tier, forwarding to the database",
+     both(group("NlbSg", ingress("10.1.0.0/24")), nlb_to("10.1.10.10", groups=[ref("NlbSg")])), None),
+    ("internal NLB whose group admits the dev VPC, forwarding to the database",
+     both(group("NlbSg", ingress("10.0.0.0/16")), nlb_to("10.1.10.10", groups=[ref("NlbSg")])), (R, "NlbSg", F, "10.0.0.0/16")),
+    ("NLB forwarding to an address the template does not fix", nlb_to({"Ref": "Target"}), (R, "NlbTargets", NE, "may be the database's")),
+    ("ALB behind another load balancer's alb target group, forwarding to the database",
+     both(nlb_to("10.1.10.10", groups=[ref("DbSg")]),
+          lambda t: add(t, "Front", "AWS::ElasticLoadBalancingV2::LoadBalancer", Type="network", Scheme="internal", Subnets=APP_SUBNETS),
+          lambda t: add(t, "FrontTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", TargetType="alb", Protocol="TCP", Port=5432,
+                        VpcId=ref("Vpc"), Targets=[{"Id": ref("Nlb")}]),
+          lambda t: add(t, "FrontListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn=ref("Front"), Port=5432,
+                        Protocol="TCP", DefaultActions=[{"Type": "forward", "TargetGroupArn": ref("FrontTargets")}])),
+     (R, "Front", F, "no security group")),
+    # --- routers, bridges, launch templates, defaults --------------------------------------------
+    ("instance forwarding traffic (SourceDestCheck false) in an application subnet",
+     lambda t: add(t, "Router", "AWS::EC2::Instance", ImageId="ami-1", SubnetId=ref("App1"), SourceDestCheck=False),
+     (R, "Router", F, "SourceDestCheck")),
+    ("another table routes through an instance in an application subnet",
+     both(public_subnet, lambda t: add(t, "Box", "AWS::EC2::Instance", ImageId="ami-1", SubnetId=ref("App1")),
+          lambda t: route(t, "ViaBox", "PubRt", "10.1.10.0/24", InstanceId=ref("Box"))), (R, "Box", F, "ViaBox")),
+    ("an interface in an application subnet attached to a public instance",
+     both(public_subnet, lambda t: add(t, "Box", "AWS::EC2::Instance", ImageId="ami-1", SubnetId=ref("Pub")),
+          lambda t: add(t, "Eni", "AWS::EC2::NetworkInterface", SubnetId=ref("App2"), GroupSet=[ref("DbSg")]),
+          lambda t: add(t, "Attach", "AWS::EC2::NetworkInterfaceAttachment", InstanceId=ref("Box"), NetworkInterfaceId=ref("Eni"), DeviceIndex="1")),
+     (R, "Eni", F, "reachable from outside the VPC")),
+    ("an auto scaling group whose launch template gives public IPs, in the application subnets",
+     both(lambda t: add(t, "Lt", "AWS::EC2::LaunchTemplate", LaunchTemplateData={"NetworkInterfaces": [
+              {"DeviceIndex": 0, "AssociatePublicIpAddress": True, "Groups": [ref("DbSg")]}]}),
+          lambda t: add(t, "Asg", "AWS::AutoScaling::AutoScalingGroup", MinSize="1", MaxSize="2", VPCZoneIdentifier=APP_SUBNETS,
+                        LaunchTemplate={"LaunchTemplateId": ref("Lt"), "Version": "1"})), (R, "Asg", F, "AssociatePublicIpAddress")),
+    ("an auto scaling group of private application servers",
+     both(group("AppSg"), lambda t: add(t, "Lt", "AWS::EC2::LaunchTemplate", LaunchTemplateData={"SecurityGroupIds": [ref("AppSg")]}),
+          lambda t: add(t, "Asg", "AWS::AutoScaling::AutoScalingGroup", MinSize="1", MaxSize="2", VPCZoneIdentifier=APP_SUBNETS,
+                        LaunchTemplate={"LaunchTemplateId": ref("Lt"), "Version": "1"})), None),
+    ("a DMS replication instance in the application subnets (public unless told otherwise)",
+     both(lambda t: add(t, "DmsSubnets", "AWS::DMS::ReplicationSubnetGroup", ReplicationSubnetGroupDescription="d", SubnetIds=APP_SUBNETS),
+          lambda t: add(t, "Dms", "AWS::DMS::ReplicationInstance", ReplicationInstanceClass="dms.t3.medium",
+                        ReplicationSubnetGroupIdentifier=ref("DmsSubnets"), VpcSecurityGroupIds=[ref("DbSg")])),
+     (R, "Dms", F, "PubliclyAccessible is not set")),
+    ("a private DMS replication instance in the application subnets",
+     both(lambda t: add(t, "DmsSubnets", "AWS::DMS::ReplicationSubnetGroup", ReplicationSubnetGroupDescription="d", SubnetIds=APP_SUBNETS),
+          lambda t: add(t, "Dms", "AWS::DMS::ReplicationInstance", ReplicationInstanceClass="dms.t3.medium", PubliclyAccessible=False,
+                        ReplicationSubnetGroupIdentifier=ref("DmsSubnets"), VpcSecurityGroupIds=[ref("DbSg")])), None),
     # --- the database tier is isolated ------------------------------------------------------
     ("peering route from the database tier to the dev VPC (the migration)",
      lambda t: route(t, "Peer", "DbRt1", "10.0.0.0/16", VpcPeeringConnectionId="pcx-1"), None),
