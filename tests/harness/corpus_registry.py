@@ -157,7 +157,7 @@ CASES: tuple[Evasion, ...] = (
        "credentials", {PROPERTY}, _kerberos_login),
     _e("option-group", CATEGORY, "OptionGroupName: an option group no policy reads", {PROPERTY}, _option_group),
     _e("ingress-from-another-accounts-group", CATEGORY, "SourceSecurityGroupOwnerId: a group of another account",
-       {PROPERTY}, _ingress_from_another_accounts_group),
+       {PROPERTY, ("CKV_STG_NET_1", "failed")}, _ingress_from_another_accounts_group),
     _e("code-from-a-foreign-layer", CATEGORY, "a Lambda layer of another account adds code to the handler",
        {PROPERTY}, _code_from_a_layer),
     _e("property-in-the-else-branch", CATEGORY, "an unreviewed property only in the branch a parameter selects",

@@ -825,3 +825,6 @@ EVASIONS += tuple(corpus_deploy.CASES)
 from tests.harness import corpus_crypto  # noqa: E402  (issue 16 item 5: encryption, secrets, database settings)
 
 EVASIONS += corpus_crypto.CASES
+from tests.harness import corpus_network  # noqa: E402  (registered last: it builds on this module's Evasion)
+
+EVASIONS += tuple(corpus_network.CASES)

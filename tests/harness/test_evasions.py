@@ -75,6 +75,7 @@ def test_every_class_has_at_least_two_disguises() -> None:
     counts = {category: len(cases) for category, cases in by_category().items()}
     expected = {"content", "deploy-time", "coverage", "network", "encryption", "resource-policy", "secrets",
                 "spec-values", "waivers", "deployed-bytes", "assets", "code-review", "unreviewed", "behaviour"}  # fmt: skip
+    expected |= {"network-tiers", "network-paths", "reachability"}  # tests/harness/corpus_network.py
     assert set(counts) == expected
     assert all(count >= 2 for count in counts.values()), counts
 

@@ -963,6 +963,16 @@ ADDED_SUBJECTS = {
     "log group named after the instance's Ref": "Logs",
     "unnamed helper role": "Role",
     "taggable type the old list missed": "Param",
+    # CKV_STG_NET_3: the network model reports a path on the resource that opens it
+    "NAT gateway route to a narrow range": "Nat",
+    "transit gateway route": "Tgw",
+    "IPv6 default route through an egress-only gateway": "V6",
+    "default route over peering": "PeerAll",
+    "public IPs written as a string": "DbSubnet2",
+    "VPN routes propagated into a database table": "Vpn",
+    "association to an imported route table": "DbRouteTableAssociation1",
+    "internet route into a literal route table id": "Lit",
+    "subnet on the main route table of an imported VPC": "DbSubnet1",
 }
 
 

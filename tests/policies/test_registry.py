@@ -152,10 +152,10 @@ def test_list_items_and_map_keys_are_reviewed_one_by_one() -> None:
     rules = {
         "SecurityGroupIngress": [
             {"CidrIp": "10.1.0.0/24"},
-            {"CidrIp": "10.1.1.0/24", "SourceSecurityGroupOwnerId": "1"},
+            {"CidrIp": "10.1.1.0/24", "Unheard": "1"},
         ]
     }
-    assert _paths("AWS::EC2::SecurityGroup", rules) == ["SecurityGroupIngress/*/SourceSecurityGroupOwnerId"]
+    assert _paths("AWS::EC2::SecurityGroup", rules) == ["SecurityGroupIngress/*/Unheard"]
     parameters = {"Parameters": {"max_connections": "200", "password_encryption": "md5"}}
     assert _paths("AWS::RDS::DBParameterGroup", parameters) == ["Parameters/password_encryption"]
 
