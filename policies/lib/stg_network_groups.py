@@ -285,6 +285,9 @@ class Reach:
         )
 
     def _group_source(self, rule: Mapping[str, Any], target: mem.GroupRef) -> lib.Verdict:
+        owner = self._foreign_owner(rule)
+        if owner is not None:
+            return owner
         source = mem.group_ref(rule.get("SourceSecurityGroupId"))
         if source.key is None or mem.is_default(source.key) or source.key.startswith("parent:"):
             return self._outside_group_source(rule, source)
@@ -299,6 +302,25 @@ class Reach:
             )
         others = ", ".join(self._member_text(m) for m in members if not m.door)
         return lib.failed(f"source security group {source.key} admits its members from wherever they sit: {others}")
+
+    def _foreign_owner(self, rule: Mapping[str, Any]) -> lib.Verdict | None:
+        """SourceSecurityGroupOwnerId names the account whose group the rule admits, whatever the group id says:
+        only this stack's account keeps the members in the template."""
+        if "SourceSecurityGroupOwnerId" not in rule:
+            return None
+        owner = rule["SourceSecurityGroupOwnerId"]
+        if isinstance(owner, cfn.Symbol) and owner.kind == "pseudo" and owner.name == "AWS::AccountId":
+            return None
+        account = self.topology.ctx.environment.account
+        if isinstance(owner, str) and account is not None and owner == account:
+            return None
+        unknown = lib.unknown_in([owner], "SourceSecurityGroupOwnerId")
+        if unknown is not None:
+            return unknown
+        return lib.failed(
+            f"SourceSecurityGroupOwnerId {lib.describe(owner)}: the source group belongs to another account, "
+            "whose members the template does not list"
+        )
 
     def _outside_group_source(self, rule: Mapping[str, Any], source: mem.GroupRef) -> lib.Verdict:
         """A source group whose members the template does not list: another VPC's or account's, the default, the parent's."""

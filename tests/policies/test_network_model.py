@@ -177,6 +177,13 @@ CASES: list[tuple[str, Edit, Expected]] = [
     ("source group defined elsewhere", db_ingress(SourceSecurityGroupId="sg-0123456789abcdef0"), (R, "Extra", F, "not defined")),
     ("source group imported", db_ingress(SourceSecurityGroupId=IMPORT), (R, "Extra", NE, "Fn::ImportValue")),
     ("source group by name", db_ingress(SourceSecurityGroupName="legacy"), (R, "Extra", F, "another VPC or account")),
+    ("the database's own group, owned by another account",
+     db_ingress(SourceSecurityGroupId=ref("DbSg"), SourceSecurityGroupOwnerId="999988887777"),
+     (R, "Extra", F, "another account")),
+    ("the database's own group, owned by this account",
+     db_ingress(SourceSecurityGroupId=ref("DbSg"), SourceSecurityGroupOwnerId={"Ref": "AWS::AccountId"}), None),
+    ("source group owner imported", db_ingress(SourceSecurityGroupId=ref("DbSg"), SourceSecurityGroupOwnerId=IMPORT),
+     (R, "Extra", NE, "Fn::ImportValue")),
     # --- the group itself ---------------------------------------------------------------
     ("self-reference with only the database in the group", db_ingress(SourceSecurityGroupId=ref("DbSg")), None),
     ("self-reference and a function in a public subnet joins the group",
