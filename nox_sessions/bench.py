@@ -7,7 +7,7 @@ import nox
 from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, ensure_checkov, install_locked, jsii_node_env
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")  # install_locked activates the shared venv
 def bench(session: nox.Session) -> None:
     """Run every benchmark in benchmarks/ (or the ones named in args) and print their figures.
 

@@ -44,7 +44,7 @@ def _arguments(session: nox.Session) -> argparse.Namespace:
     return parser.parse_args(session.posargs)
 
 
-@nox.session
+@nox.session(venv_backend="none")  # install_locked activates the shared venv
 def compliance(session: nox.Session) -> None:
     """Compliance gate: synth + cdk-nag, checkov, cfn-lint, project policies, test tiers -> reports/."""
     args = _arguments(session)
@@ -80,7 +80,7 @@ def compliance(session: nox.Session) -> None:
         raise SystemExit(code)
 
 
-@nox.session
+@nox.session(venv_backend="none")  # install_locked activates the shared venv
 def merge(session: nox.Session) -> None:
     """Fold a CI matrix's shard reports into one verdict: ``nox -s merge -- DIR... [--reports OUT]``.
 

@@ -21,7 +21,7 @@ from nox_sessions.tools import (
 )
 
 
-@nox.session
+@nox.session(venv_backend="none")  # install_locked activates the shared venv
 def synth(session: nox.Session) -> None:
     """Synthesize the app into cdk.out/ offline (no CDK CLI, no credentials). Args: -c key=value ..."""
     parser = argparse.ArgumentParser(prog="nox -s synth --")
@@ -37,7 +37,7 @@ def synth(session: nox.Session) -> None:
     session.log(f"cloud assembly written to {args.output}")
 
 
-@nox.session
+@nox.session(venv_backend="none")  # install_locked activates the shared venv
 def tests(session: nox.Session) -> None:
     """Run the whole test suite (unit, snapshot, property, policy, harness, migration). Args go to pytest.
 
@@ -58,7 +58,7 @@ def tests(session: nox.Session) -> None:
     )
 
 
-@nox.session
+@nox.session(venv_backend="none")  # install_locked activates the shared venv
 def lint(session: nox.Session) -> None:
     """ruff (lint + format check), mypy (strict) and import-linter (layers) over every Python file of the project."""
     install_locked(session, "lint")
@@ -82,7 +82,7 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports", env={"PYTHONPATH": str(ROOT)})
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")  # install_locked activates the shared venv
 def cdk(session: nox.Session) -> None:
     """Run the pinned AWS CDK CLI on the bundled Node 24, e.g. ``nox -s cdk -- deploy``. Synthesis never needs it."""
     if not session.posargs:

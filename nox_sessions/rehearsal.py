@@ -35,7 +35,7 @@ def ensure_postgres_server(session: nox.Session) -> None:
         session.error(f"postgresql installed but no server binaries found under /usr/lib/postgresql: {INSTALL_HINT}")
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")  # install_locked activates the shared venv
 def rehearsal(session: nox.Session) -> None:
     """Rehearse the dev -> staging migration on two local PostgreSQL servers (docs/migration.md). Args: --rows N."""
     install_locked(session, "test")

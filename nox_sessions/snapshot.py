@@ -13,7 +13,7 @@ import nox
 from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, install_locked
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")  # install_locked activates the shared venv
 def snapshot(session: nox.Session) -> None:
     """Snapshot tests of every stack template; accept a reviewed change with: -- --snapshot-update."""
     install_locked(session, "test")

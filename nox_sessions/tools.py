@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nox
@@ -18,9 +22,6 @@ REPORTS = ROOT / "reports"
 CHECKOV_VENV = ROOT / ".nox" / "_checkov-tool"
 
 
-# uv reads this; pip compiles bytecode by default and ignores it.
-COMPILE_BYTECODE_ENV = {"UV_COMPILE_BYTECODE": "1"}
-
 # Sessions that run the project's own code let Python cache its bytecode (an empty value
 # switches PYTHONDONTWRITEBYTECODE off). Installed packages are compiled at install time
 # (above), but with PYTHONDONTWRITEBYTECODE set, as on our CI machines, every process
@@ -31,16 +32,29 @@ PROJECT_BYTECODE_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 
 
 def install_locked(session: nox.Session, *lock_names: str) -> None:
-    """Install hash-pinned lock files from requirements/ (skipped under ``nox -R``).
+    """Activate the one venv of this set of hash-pinned lock files, creating or refreshing it first.
 
+    Sessions that need the same lock files share one venv (``.nox/_venv-test`` for the gate,
+    the tests, merge, bench, snapshot and rehearsal; ``.nox/_venv-app`` for synth and cdk):
+    nox gives each session its own, which put ``requirements/test.txt`` into two venvs of about
+    900 MB each on every first run. Such sessions are declared ``venv_backend="none"`` and
+    this puts the shared venv first on PATH, as ``source .../bin/activate`` would, so their
+    ``session.run("python", ...)`` calls run it. The venv is rebuilt when a lock file changes
+    (a stamp holds their content), skipped under ``nox -R`` (--no-install) once it exists.
     Bytecode is compiled at install time: uv does not by default, and with
-    PYTHONDONTWRITEBYTECODE set (as on our CI machines) every run would re-compile
-    aws_cdk's huge modules on import, about 2 s per process.
+    PYTHONDONTWRITEBYTECODE set (as on our CI machines) every run would re-compile aws_cdk's
+    huge modules on import, about 2 s per process.
     """
-    args: list[str] = []
-    for name in lock_names:
-        args += ["-r", str(REQUIREMENTS / f"{name}.txt")]
-    session.install("--require-hashes", *args, env=COMPILE_BYTECODE_ENV)
+    locks = [REQUIREMENTS / f"{name}.txt" for name in lock_names]
+    venv = ROOT / ".nox" / ("_venv-" + "+".join(lock_names))
+    _ensure_venv(session, venv=venv, locks=locks)
+    bin_dir = str(venv / "bin")
+    # Command lookup (nox's which) reads this process's PATH; the commands' environment reads session.env.
+    for env in (os.environ, session.env):
+        path = env.get("PATH") or os.environ.get("PATH", "")
+        if not path.startswith(bin_dir + os.pathsep):
+            env["PATH"] = f"{bin_dir}{os.pathsep}{path}"
+        env["VIRTUAL_ENV"] = str(venv)
 
 
 def ensure_checkov(session: nox.Session) -> Path:
@@ -50,31 +64,61 @@ def ensure_checkov(session: nox.Session) -> Path:
     project. The venv is rebuilt when the lock file changes.
     """
     lock = REQUIREMENTS / "checkov.txt"
-    stamp = CHECKOV_VENV / ".lock-stamp"
     executable = CHECKOV_VENV / "bin" / "checkov"
-    # The stamp also records that bytecode was compiled (checkov starts in ~1.8 s instead of ~4 s).
-    wanted = lock.read_text(encoding="utf-8") + "\n# bytecode: compiled\n"
-    if not (executable.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted):
-        if session.posargs and "--no-install" in session.posargs:
-            session.error("checkov venv missing; run without --no-install once")
-        shutil.rmtree(CHECKOV_VENV, ignore_errors=True)
-        uv = shutil.which("uv")
-        if uv:
-            session.run(uv, "venv", "--quiet", "--python", sys.executable, str(CHECKOV_VENV), external=True)
-            session.run(
-                uv, "pip", "install", "--quiet", "--require-hashes", "--compile-bytecode", "--python", str(CHECKOV_VENV / "bin" / "python"),
-                "-r", str(lock), external=True,
-            )  # fmt: skip
-        else:
-            session.run(sys.executable, "-m", "venv", str(CHECKOV_VENV), external=True)
-            session.run(
-                str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(lock),
-                external=True,
-            )  # fmt: skip
-        stamp.write_text(wanted, encoding="utf-8")
+    _ensure_venv(session, venv=CHECKOV_VENV, locks=[lock])
     if not executable.exists():
         session.error(f"checkov is missing from {CHECKOV_VENV}: the install from {lock} did not produce it")
     return executable
+
+
+def _ensure_venv(session: nox.Session, *, venv: Path, locks: list[Path]) -> None:
+    """``venv`` holds exactly ``locks`` (hash-pinned), bytecode compiled; rebuilt when a lock file changes."""
+    for lock in locks:
+        if not lock.is_file():
+            session.error(f"{lock.relative_to(ROOT)} is missing: run from a full checkout of the repository")
+    stamp = venv / ".lock-stamp"
+    # The stamp also records that bytecode was compiled (checkov starts in ~1.8 s instead of ~4 s).
+    wanted = "".join(lock.read_text(encoding="utf-8") for lock in locks) + "\n# bytecode: compiled\n"
+    if (venv / "bin" / "python").exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == wanted:
+        return
+    # run_install: installs also happen under --install-only (nox -R skips them once the venv exists).
+    shutil.rmtree(venv, ignore_errors=True)
+    requirements = [arg for lock in locks for arg in ("-r", str(lock))]
+    label = ", ".join(str(lock.relative_to(ROOT)) for lock in locks)
+    with _heartbeat(session, f"installing {label} into {venv.relative_to(ROOT)}"):
+        uv = shutil.which("uv")
+        if uv:
+            session.run_install(uv, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
+            session.run_install(
+                uv, "pip", "install", "--quiet", "--require-hashes", "--compile-bytecode",
+                "--python", str(venv / "bin" / "python"), *requirements, external=True,
+            )  # fmt: skip
+        else:
+            session.run_install(sys.executable, "-m", "venv", str(venv), external=True)
+            session.run_install(
+                str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--require-hashes", *requirements,
+                external=True,
+            )  # fmt: skip
+    stamp.write_text(wanted, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def _heartbeat(session: nox.Session, what: str, every: float = 10.0) -> Iterator[None]:
+    """A line every ``every`` seconds while a quiet install runs: a first run is never silent for long."""
+    done = threading.Event()
+    started = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            session.log(f"{what}: {time.monotonic() - started:.0f} s")
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def jsii_node_env(session: nox.Session) -> dict[str, str]:
