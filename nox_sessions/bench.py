@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nox
 
-from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, ensure_checkov, install_locked, jsii_node_env
+from nox_sessions.tools import PROJECT_BYTECODE_ENV, ROOT, ensure_checkov, install_locked, install_only, jsii_node_env
 
 
 @nox.session(default=False, venv_backend="none")  # install_locked activates the shared venv
@@ -18,6 +18,8 @@ def bench(session: nox.Session) -> None:
     """
     install_locked(session, "test")
     checkov = ensure_checkov(session)
+    if install_only():
+        return
     scripts = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
     wanted = set(session.posargs)
     unknown = wanted - {p.stem for p in scripts}

@@ -17,6 +17,7 @@ from nox_sessions.tools import (
     cli_context_json,
     ensure_checkov,
     install_locked,
+    install_only,
     jsii_node_env,
 )
 
@@ -29,6 +30,8 @@ def synth(session: nox.Session) -> None:
     parser.add_argument("-o", "--output", default=str(CDK_OUT))
     args = parser.parse_args(session.posargs)
     install_locked(session, "app")
+    if install_only():
+        return
     shutil.rmtree(args.output, ignore_errors=True)
     env = {"CDK_OUTDIR": args.output, **PROJECT_BYTECODE_ENV, **jsii_node_env(session)}
     if args.context:
@@ -46,6 +49,8 @@ def tests(session: nox.Session) -> None:
     """
     install_locked(session, "test")
     checkov = ensure_checkov(session)
+    if install_only():
+        return
     ensure_postgres_server(session)  # tests/migration runs real PostgreSQL servers
     session.run(
         "pytest",

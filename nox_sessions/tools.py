@@ -57,6 +57,11 @@ def install_locked(session: nox.Session, *lock_names: str) -> None:
         env["VIRTUAL_ENV"] = str(venv)
 
 
+def install_only() -> bool:
+    """``nox --install-only``: set up every venv, run nothing (sessions return after their installs)."""
+    return "--install-only" in sys.argv
+
+
 def ensure_checkov(session: nox.Session) -> Path:
     """Create (or reuse) checkov's own venv from requirements/checkov.txt; return its executable.
 
