@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 HOW_TO_RUN = (
-    "run them as root (sudo -E .nox/tests/bin/python -m pytest tests/harness/test_no_network.py) "
+    "run them as root (sudo -E .nox/_venv-test/bin/python -m pytest tests/harness/test_no_network.py) "
     "or allow unprivileged user namespaces (sysctl -w user.max_user_namespaces=15000; on Debian/Ubuntu "
     "also kernel.unprivileged_userns_clone=1 or kernel.apparmor_restrict_unprivileged_userns=0)"
 )
