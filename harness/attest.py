@@ -143,7 +143,7 @@ def predicate(*, evidence: Mapping[str, Any], counts: Mapping[str, Any], root: P
         "error": verdict.get("error", ""),
         "counts": dict(counts),
         "assemblies": _assemblies(evidence),
-        "rules": {"digest": rules_digest(root), "files": len(rules_files(root))},
+        "rules": {"digest": rules_digest(root), "files": len(rules_files(root)), **_rules_judged(verdict)},
         "source": dict(evidence.get("checkout") or {}),
         "tools": dict(sorted(versions.items())),
         "commands": list(evidence.get("commands") or [])[:1],
@@ -154,6 +154,20 @@ def predicate(*, evidence: Mapping[str, Any], counts: Mapping[str, Any], root: P
         },
         **({"shard": verdict["shard"]} if verdict.get("shard") else {}),
         **({"shards": verdict["shards"]} if verdict.get("shards") else {}),
+    }
+
+
+def _rules_judged(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """With a base: the base's rules digest, the changes and an accepted policy change (harness.policy_change)."""
+    judged = verdict.get("rules") or {}
+    if not judged.get("base_source"):
+        return {}
+    return {
+        "baseDigest": judged.get("base_digest", ""),
+        "baseSource": judged.get("base_source", ""),
+        "changes": len(judged.get("changes") or []),
+        "policyChanges": judged.get("policy_changes", 0),
+        "acceptedPolicyChange": judged.get("accepted_policy_change"),
     }
 
 
