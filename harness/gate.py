@@ -35,6 +35,7 @@ import dataclasses
 import datetime as dt
 import importlib.metadata
 import shlex
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -69,7 +70,8 @@ from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledg
 from harness.policy_change import RulesRecord, policy_change_findings
 from harness.proc import Started
 from harness.reviewed import unreviewed_findings
-from harness.rules import checkout_rules, rules_diff
+from harness.rule_ids import check_waiver_rules
+from harness.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
 from harness.rules import rules_digest as rules_files_digest
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
@@ -339,6 +341,13 @@ class GateRun:
         collected: Collected,
     ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
+        # A waiver naming a rule no tool of this run has is a harness failure (harness.rule_ids), checked once the
+        # tools have proved they run: their own packages are what lists their rules.
+        check_waiver_rules(
+            self.catalog.waivers, policies=[p.id for p in self.catalog.policies],
+            requirements=[r.id for r in self.catalog.requirements], packs=PACK_NAMES, checkov=self.options.checkov,
+            cfn_lint=self.options.cfn_lint,
+        )  # fmt: skip
         findings: list[Finding] = []
         seen: set[tuple[str, str, str]] = set()
         # The construct-level run (synthesis mode) comes first: its findings carry CDK's own
@@ -438,7 +447,7 @@ class GateRun:
         self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]
     ) -> tuple[RulesRecord, list[Finding]]:
         """With a base's rules: the head judged again by them; what only the head's rules let pass gates."""
-        root = self.options.rules_root or self.options.root
+        root = self._head_rules()
         head_digest = rules_files_digest(root)
         if self.base_rules is None or self.base_builder is None:
             return RulesRecord(digest=head_digest, base_source=self.base_rules_source), []
@@ -462,6 +471,20 @@ class GateRun:
         else:
             record = dataclasses.replace(record, policy_changes=len(found))
         return record, found
+
+    def _head_rules(self) -> Path:
+        """The head's rules as one checkout: its root, or (with --policies DIR) a copy with that policies/."""
+        root = self.options.rules_root or self.options.root
+        if self.catalog.policies_dir.resolve() == (root / "policies").resolve():
+            return root
+        view = self.scratch / "head-rules"
+        if not view.is_dir():
+            shutil.copytree(self.catalog.policies_dir, view / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+            for relpath in (*RULE_FILES, *SUPPORT_FILES):
+                if (root / relpath).is_file():
+                    (view / relpath).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(root / relpath, view / relpath)
+        return view
 
     def _judge_by(self, head: CloudAssembly, rules_root: Path) -> list[Finding]:
         """The head's findings under the rules checked out at ``rules_root`` (cached like a base's)."""
