@@ -62,7 +62,9 @@ class RulesRecord:
 def _related(finding: Finding, head_waiver: str, changes: Sequence[RuleChange]) -> list[str]:
     """The rules changes that can explain why this finding passes under the head's rules."""
     rule = finding.rule_id.lower()
-    related = [c.text for c in changes if c.kind == "waiver" and head_waiver and c.name == head_waiver]
+    # A waiver listing several tools' rules is loaded as <id>.1, <id>.2...: the diff names the entry.
+    entry = head_waiver.rsplit(".", 1)[0] if "." in head_waiver else head_waiver
+    related = [c.text for c in changes if c.kind == "waiver" and head_waiver and c.name in (head_waiver, entry)]
     related += [c.text for c in changes if c.kind in ("policy", "rules-file") and rule and rule in c.name.lower()]
     if not related and finding.source is Source.PROJECT:
         related += [c.text for c in changes if c.kind in ("spec", "context")]
