@@ -20,11 +20,13 @@ def _digest(value: str) -> str:
 
 
 def render_rules_markdown(rules: Mapping[str, Any] | None, findings: Sequence[Finding]) -> list[str]:
-    """The rules section (empty without a base whose rules were read)."""
-    if not rules or not rules.get("base_source"):
+    """The rules section: empty without a base whose rules were read, or when the head's rules are the base's."""
+    if not rules or not rules.get("base_digest"):
         return []
     changes = list(rules.get("changes") or [])
     gated = [f for f in findings if f.rule_id == RULE_ID]
+    if not changes and not gated:
+        return []
     weakening = sum(1 for c in changes if c["direction"] == "weakening")
     lines = [
         "## Rule changes (the base's rules judge this change too)",

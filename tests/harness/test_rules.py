@@ -229,7 +229,8 @@ def test_the_first_screen_lists_every_rule_change(tmp_path: Path) -> None:
     assert lines[0].startswith("## Rule changes")
     text = "\n".join(lines)
     assert "`database.backup_retention_days` | changed | 7 → 14" in text and "`backupRetentionDays`" in text
-    assert render_rules_markdown({"digest": "sha256:x", "base_source": ""}, []) == []
+    assert render_rules_markdown({"digest": "sha256:x", "base_source": ""}, []) == []  # no base rules read
+    assert render_rules_markdown({**record, "changes": []}, []) == []  # the same rules: nothing to say
 
 
 # ------------------------------------------------------------------------------------------- waivers that mean what they say
