@@ -7,13 +7,14 @@ Its **subjects** are every file the verdict rests on, each with its SHA-256, nam
 * ``assembly/<label>/<path>``: every file of every gated cloud assembly (templates, assets,
   manifests, ``construct-sources.json``, metadata, cdk-nag's validation report), as the
   evidence hashed them;
-* ``rules/<path>``: the rules (``harness.rules``: ``policies/**``, ``infra/spec.toml``), and
+* ``rules/<path>``: the rules (``harness.rules``: ``policies/**``, ``infra/spec.toml``, ``cdk.json``), and
   the ``--policies`` directory when it is another one;
 * ``locks/<path>``: the lock files that pin every tool.
 
 Its **predicate** (``PREDICATE_TYPE``) holds the verdict and exit code, the counts per tool and
-status, the rules digest, the commit and whether the tree was clean, the tools' versions and
-the harness's digest, the command, and when the run started and finished.
+status, the rules digest (with a base: the base's rules digest and any accepted policy change),
+the commit and whether the tree was clean, the tools' versions and the harness's digest, the
+command, and when the run started and finished.
 
 ``--sign-key PATH`` (an ed25519 private key, PEM) signs the envelope offline with
 securesystemslib's ``CryptoSigner``; without it the envelope has no signature, and
