@@ -266,7 +266,10 @@ def tools() -> dict[str, str]:
 def test_a_waiver_names_a_rule_that_exists(tools: dict[str, str], tool: Tool, rule: str, exists: bool) -> None:
     from harness.nag import PACK_NAMES  # noqa: PLC0415
 
-    problem = unknown_rule(_waiver(tool, rule), policies=["CKV_STG_RDS_6"], packs=PACK_NAMES, **tools)
+    problem = unknown_rule(
+        _waiver(tool, rule), policies=["CKV_STG_RDS_6"], packs=PACK_NAMES, checkov=tools["checkov"],
+        cfn_lint=tools["cfn_lint"],
+    )  # fmt: skip
     assert (problem == "") is exists, problem
     if not exists:
         assert problem.count("\n") == 0 and f"waiver WVR-X names {tool} rule {rule!r}" in problem
