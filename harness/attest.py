@@ -7,13 +7,14 @@ Its **subjects** are every file the verdict rests on, each with its SHA-256, nam
 * ``assembly/<label>/<path>``: every file of every gated cloud assembly (templates, assets,
   manifests, ``construct-sources.json``, metadata, cdk-nag's validation report), as the
   evidence hashed them;
-* ``rules/<path>``: the rules (``harness.rules``: ``policies/**``, ``infra/spec.toml``), and
+* ``rules/<path>``: the rules (``harness.rules``: ``policies/**``, ``infra/spec.toml``, ``cdk.json``), and
   the ``--policies`` directory when it is another one;
 * ``locks/<path>``: the lock files that pin every tool.
 
 Its **predicate** (``PREDICATE_TYPE``) holds the verdict and exit code, the counts per tool and
-status, the rules digest, the commit and whether the tree was clean, the tools' versions and
-the harness's digest, the command, and when the run started and finished.
+status, the rules digest (with a base: the base's rules digest and any accepted policy change),
+the commit and whether the tree was clean, the tools' versions and the harness's digest, the
+command, and when the run started and finished.
 
 ``--sign-key PATH`` (an ed25519 private key, PEM) signs the envelope offline with
 securesystemslib's ``CryptoSigner``; without it the envelope has no signature, and
@@ -143,7 +144,7 @@ def predicate(*, evidence: Mapping[str, Any], counts: Mapping[str, Any], root: P
         "error": verdict.get("error", ""),
         "counts": dict(counts),
         "assemblies": _assemblies(evidence),
-        "rules": {"digest": rules_digest(root), "files": len(rules_files(root))},
+        "rules": {"digest": rules_digest(root), "files": len(rules_files(root)), **_rules_judged(verdict)},
         "source": dict(evidence.get("checkout") or {}),
         "tools": dict(sorted(versions.items())),
         "commands": list(evidence.get("commands") or [])[:1],
@@ -154,6 +155,20 @@ def predicate(*, evidence: Mapping[str, Any], counts: Mapping[str, Any], root: P
         },
         **({"shard": verdict["shard"]} if verdict.get("shard") else {}),
         **({"shards": verdict["shards"]} if verdict.get("shards") else {}),
+    }
+
+
+def _rules_judged(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """With a base: the base's rules digest, the changes and an accepted policy change (harness.policy_change)."""
+    judged = verdict.get("rules") or {}
+    if not judged.get("base_source"):
+        return {}
+    return {
+        "baseDigest": judged.get("base_digest", ""),
+        "baseSource": judged.get("base_source", ""),
+        "changes": len(judged.get("changes") or []),
+        "policyChanges": judged.get("policy_changes", 0),
+        "acceptedPolicyChange": judged.get("accepted_policy_change"),
     }
 
 

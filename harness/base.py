@@ -22,8 +22,8 @@ the lock file: an unrelated lock change keeps the cache, a venv built differentl
 ``<content>`` digests the files of an assembly the gate reads (manifests, construct tree,
 templates, source map), however the assembly came to be (``--base REF``, ``--base-assembly``,
 or a head judged in ``--assembly`` mode, whose findings are stored too: the head of one pull
-request is the base of the next). ``<rules>`` digests what shapes a verdict: every file of
-``policies/``, the gate's code, the checkov and test lock files, the tool executables and the
+request is the base of the next). ``<rules>`` digests what shapes a verdict: the rules
+(harness.rules: every file of ``policies/``, ``infra/spec.toml``, ``cdk.json``), the gate's code, the checkov and test lock files, the tool executables and the
 waiver date. Entries are written to a temporary name and renamed into place, so a killed run
 never leaves a half entry behind; an unreadable entry is judged again, never trusted.
 
@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import rules
 from harness import sources as sources_module
 from harness.assembly import CloudAssembly, load_assembly
 from harness.errors import HarnessError
@@ -106,6 +107,7 @@ recorder.write(outdir)
 class BaseRequest:
     ref: str = ""  # --base
     assembly: Path | None = None  # --base-assembly
+    rules: Path | None = None  # --base-rules: the checkout whose rules are the base's (with --base-assembly)
     cache: Path = DEFAULT_CACHE
 
     @property
@@ -160,9 +162,13 @@ def _files(directory: Path, *, suffixes: Sequence[str] = ()) -> list[Path]:
     )
 
 
-def rules_digest(*, root: Path, policies_dir: Path, tools: Sequence[str], today: str) -> str:
+def rules_digest(
+    *, root: Path, policies_dir: Path, tools: Sequence[str], today: str, rules_root: Path | None = None
+) -> str:
     """What shapes the base's verdicts besides its templates (see the module docstring)."""
+    rules_root = rules_root or root
     files = [
+        *[rules_root / name for name in rules.RULE_FILES],  # infra/spec.toml, cdk.json (harness.rules)
         *_files(policies_dir),
         *_files(HARNESS_DIR, suffixes=(".py", ".yaml")),
         *[root / "requirements" / f"{name}.txt" for name in ("test", "checkov")],

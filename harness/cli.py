@@ -76,6 +76,22 @@ def parser() -> argparse.ArgumentParser:
         "--base-assembly", type=Path, default=None, metavar="PATH", help="compare with an existing cloud assembly"
     )
     p.add_argument(
+        "--base-rules",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --base-assembly: the checkout holding the base's rules (policies/, infra/spec.toml, cdk.json); "
+        "the head is judged by them too (--base REF reads them from git)",
+    )
+    p.add_argument(
+        "--accept-policy-change",
+        default=None,
+        metavar="REASON",
+        help="accept the head's rules where they let pass what the base's rules fail (gate:policy-change); "
+        "recorded with both rules digests in compliance.json and the evidence. CI passes it only for a pull "
+        "request the policy owners approved (docs/compliance-gate.md)",
+    )
+    p.add_argument(
         "--base-cache",
         type=Path,
         default=None,
@@ -254,6 +270,7 @@ def _run(
             tiers=tiers,
             today=args.today or dt.date.today(),
             base=_base_request(args),
+            accept_policy_change=args.accept_policy_change or "",
         )
         result = run_gate(options, catalog=catalog, progress=console.progress)
         data = dataclasses.replace(report_input(result), link_base=_link_base(args.source_url, reports_dir))
@@ -323,6 +340,20 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     args = cli.parse_args(argv)
     if args.shard_name is not None and args.shard is None:
         cli.error("--shard-name needs --shard I/N (valid example: --shard 2/4 --shard-name payments-api)")
+    if args.base_rules is not None and args.base_assembly is None:
+        cli.error("--base-rules goes with --base-assembly (--base REF reads the base's rules from git)")
+    if args.base_rules is not None and not (args.base_rules / "policies").is_dir():
+        cli.error(
+            f"--base-rules {args.base_rules}: no policies/ there (give the base's checkout, e.g. --base-rules base/)"
+        )
+    if args.accept_policy_change is not None:
+        if args.base is None and args.base_assembly is None:
+            cli.error("--accept-policy-change accepts the head's rules against a base: give --base REF too")
+        if not args.accept_policy_change.strip():
+            cli.error(
+                '--accept-policy-change needs a reason (valid example: --accept-policy-change "REQ-DB-05 '
+                'retention raised to 14 days, approved by policy-owners in PR #42")'
+            )
     return args
 
 
@@ -332,7 +363,7 @@ def _base_request(args: argparse.Namespace) -> Any:
     if args.base is None and args.base_assembly is None:
         return None
     cache = (args.base_cache or ROOT / DEFAULT_CACHE).resolve()
-    return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache)
+    return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache, rules=args.base_rules)
 
 
 def _link_base(source_url: str | None, reports_dir: Path) -> str:
@@ -452,6 +483,7 @@ def report_input(result: Any) -> ReportInput:
         coverage=[_plain(c) for c in result.coverage],
         delta=delta,
         changes=changes,
+        rules=result.rules.record() if result.rules is not None else None,
         **fields,
     )
 

@@ -15,6 +15,9 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
                        resource; replacing or removing a stateful one is a finding (harness.changes)
     locate_sources     every finding with the infra/ line that created its construct (harness.sources)
     compare_findings   with a base: violations introduced, fixed, unchanged (harness.delta)
+    judge_by_base_rules with a base: the head judged again by the base's rules (harness.rules); what
+                       fails there and not under the head's own rules is a policy change
+                       (harness.policy_change), exit 1 unless --accept-policy-change
     decide             verdict per assembly and exit code
 
 With a base, ``prepare_base`` runs first: it resolves the ref and, when the cache has no
@@ -28,9 +31,11 @@ applies to it, on every value it can take.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib.metadata
 import shlex
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.assembly import CloudAssembly, load_assembly
-from harness.base import Base, BaseBuilder, BaseRequest, rules_digest
+from harness.base import Base, BaseBuilder, BaseRequest, findings_file, read_findings, rules_digest, write_findings
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
 from harness.changes import change_findings, compare_assemblies, load_change_rules
@@ -62,8 +67,12 @@ from harness.judge import (
 )
 from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
 from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
+from harness.policy_change import RulesRecord, policy_change_findings
 from harness.proc import Started
 from harness.reviewed import unreviewed_findings
+from harness.rule_ids import check_waiver_rules
+from harness.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
+from harness.rules import rules_digest as rules_files_digest
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
@@ -89,6 +98,9 @@ class GateOptions:
     tiers: Sequence[str] = ()
     today: dt.date = field(default_factory=dt.date.today)
     base: BaseRequest | None = None  # compare the head with a base (--base REF / --base-assembly PATH)
+    # Where the rules that judge keep infra/spec.toml and cdk.json (harness.rules); default ``root``.
+    rules_root: Path | None = None
+    accept_policy_change: str = ""  # --accept-policy-change REASON: the head's rules are accepted for this run
 
 
 @dataclass(kw_only=True)
@@ -114,6 +126,7 @@ class GateResult:
     duration_s: float = 0.0
     commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
     comparison: Comparison | None = None  # with a base: the delta and the resource changes
+    rules: RulesRecord | None = None  # the rules that judged; with a base, the base's too (harness.policy_change)
 
     @property
     def failures(self) -> list[Finding]:
@@ -165,11 +178,13 @@ class GateRun:
             executable=options.checkov,
             cwd=scratch,
             # The policies read the spec's values from the app's infra/spec.toml, wherever policies/ is.
-            env={"STG_SPEC_MODULE": str(options.root / "infra" / "spec.py")},
+            env={"STG_SPEC_MODULE": str((options.rules_root or options.root) / "infra" / "spec.py")},
         )
         self.synth_mode = not options.assemblies
         self.base_builder: BaseBuilder | None = None
         self.base: Base | None = None
+        self.base_rules: Path | None = None  # the checkout of the base's rules (harness.rules)
+        self.base_rules_source = ""
 
     def stop(self) -> None:
         self.launcher.kill()
@@ -198,9 +213,12 @@ class GateRun:
         findings += comparison.findings if comparison else []
         findings += waiver_findings(self.book)
         findings = self.locate_sources(assemblies, findings)
+        rules_record, policy_changes = self.judge_by_base_rules(assemblies, findings)
+        findings += policy_changes
         findings.sort(key=Finding.sort_key)
         result = self.decide(assemblies, findings, collected, coverage)
         result.comparison = self.compare_findings(findings, comparison)
+        result.rules = rules_record
         return result
 
     # -- stages ---------------------------------------------------------------------------
@@ -217,6 +235,19 @@ class GateRun:
         started = self.base_builder.start()
         if started is not None:
             self.running.append(started)
+        if request.ref:  # the base's rules, read from git: the head cannot change what judges it
+            commit = self.base_builder.commit
+            self.base_rules = checkout_rules(
+                repository=self.options.root, commit=commit, dest=self.scratch / "base-rules"
+            )
+            self.base_rules_source = f"{request.ref} ({commit[:12]})"
+        elif request.rules is not None:
+            self.base_rules = request.rules.resolve()
+            self.base_rules_source = str(request.rules)
+        else:
+            self.base_rules_source = (
+                "none given (--base-assembly without --base-rules): judged by the head's rules only"
+            )
 
     def start_tiers(self) -> list[PytestGroup]:
         if not self.options.tiers:
@@ -310,6 +341,13 @@ class GateRun:
         collected: Collected,
     ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
+        # A waiver naming a rule no tool of this run has is a harness failure (harness.rule_ids), checked once the
+        # tools have proved they run: their own packages are what lists their rules.
+        check_waiver_rules(
+            self.catalog.waivers, policies=[p.id for p in self.catalog.policies],
+            requirements=[r.id for r in self.catalog.requirements], packs=PACK_NAMES, checkov=self.options.checkov,
+            cfn_lint=self.options.cfn_lint,
+        )  # fmt: skip
         findings: list[Finding] = []
         seen: set[tuple[str, str, str]] = set()
         # The construct-level run (synthesis mode) comes first: its findings carry CDK's own
@@ -404,6 +442,78 @@ class GateRun:
         counts = f"{len(delta.introduced)} introduced, {len(delta.fixed)} fixed, {len(delta.unchanged)} unchanged"
         self.progress(f"delta: {counts} violation(s) against {base.label}")
         return comparison
+
+    def judge_by_base_rules(
+        self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]
+    ) -> tuple[RulesRecord, list[Finding]]:
+        """With a base's rules: the head judged again by them; what only the head's rules let pass gates."""
+        root = self._head_rules()
+        head_digest = rules_files_digest(root)
+        if self.base_rules is None or self.base_builder is None:
+            return RulesRecord(digest=head_digest, base_source=self.base_rules_source), []
+        base_digest = rules_files_digest(self.base_rules)
+        changes = tuple(rules_diff(base=self.base_rules, head=root))
+        record = RulesRecord(digest=head_digest, base_digest=base_digest, base_source=self.base_rules_source,
+                             changes=changes)  # fmt: skip
+        if base_digest == head_digest:  # the same rules give the same verdict
+            self.progress("rules: the head's rules are the base's")
+            return record, []
+        self.progress(f"rules: {len(changes)} change(s) against the base's rules; judging the head by the base's")
+        under_base = self._judge_by(assemblies[0], self.base_rules)
+        accept = self.options.accept_policy_change
+        found = policy_change_findings(
+            head=findings, under_base_rules=under_base, changes=changes, accept_reason=accept
+        )
+        self.progress(f"rules: {len(found)} violation(s) of the base's rules pass under the head's")
+        if accept:
+            accepted = tuple([*(c.text for c in changes), *(f"{f.rule_id} {f.logical_id}: {f.message}" for f in found)])
+            record = dataclasses.replace(record, accepted_reason=accept, accepted=accepted, policy_changes=len(found))
+        else:
+            record = dataclasses.replace(record, policy_changes=len(found))
+        return record, found
+
+    def _head_rules(self) -> Path:
+        """The head's rules as one checkout: its root, or (with --policies DIR) a copy with that policies/."""
+        root = self.options.rules_root or self.options.root
+        if self.catalog.policies_dir.resolve() == (root / "policies").resolve():
+            return root
+        view = self.scratch / "head-rules"
+        if not view.is_dir():
+            shutil.copytree(self.catalog.policies_dir, view / "policies", ignore=shutil.ignore_patterns("__pycache__"))
+            for relpath in (*RULE_FILES, *SUPPORT_FILES):
+                if (root / relpath).is_file():
+                    (view / relpath).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(root / relpath, view / relpath)
+        return view
+
+    def _judge_by(self, head: CloudAssembly, rules_root: Path) -> list[Finding]:
+        """The head's findings under the rules checked out at ``rules_root`` (cached like a base's)."""
+        assert self.options.base is not None
+        try:
+            catalog = load_catalog(rules_root / "policies")
+        except HarnessError as error:
+            raise HarnessError(f"the base's rules ({self.base_rules_source}) cannot be loaded: {error}") from error
+        tools = [self.options.checkov, self.options.cfn_lint]
+        key = rules_digest(
+            root=self.options.root, policies_dir=self.catalog.policies_dir, tools=tools,
+            today=self.options.today.isoformat(),
+        ) + "-base-rules-" + rules_files_digest(rules_root).removeprefix("sha256:")[:16]  # fmt: skip
+        cache_file = findings_file(self.options.base.cache, head, key)
+        cached = read_findings(cache_file)
+        if cached is not None:
+            self.progress(f"rules: {len(cached)} finding(s) of the head under the base's rules from the cache")
+            return cached
+        nested = GateOptions(
+            root=self.options.root, assemblies=[head.root], checkov=self.options.checkov,
+            cfn_lint=self.options.cfn_lint, today=self.options.today, rules_root=rules_root,
+        )  # fmt: skip
+        try:
+            result = run_gate(nested, catalog=catalog, progress=lambda line: self.progress(f"base rules: {line}"))
+        except HarnessError as error:
+            raise HarnessError(f"judging the head by the base's rules ({self.base_rules_source}): {error}") from error
+        judged = locate_findings(result.findings, self._sources(head))
+        write_findings(cache_file, judged)
+        return judged
 
     def _sources(self, assembly: CloudAssembly) -> SourceMap:
         return read_source_map(assembly.root)

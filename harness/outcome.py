@@ -109,6 +109,8 @@ def evidence_verdict(data: ReportInput) -> dict[str, Any]:
             for a in data.assemblies
         ],
     }
+    if data.rules is not None:  # the rules that judged; with a base, its rules and any accepted change
+        verdict["rules"] = dict(data.rules)
     if data.shard is not None:
         verdict["shard"] = dict(data.shard)
     if data.shards:

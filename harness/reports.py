@@ -24,6 +24,7 @@ from harness.controls import render_unsatisfied
 from harness.delta import render_delta_markdown
 from harness.markdown import cell, natural_key, source_link
 from harness.model import ExitCode, Finding, Source, Status
+from harness.rules_report import render_rules_markdown
 from harness.sarif import render_sarif
 
 VERDICTS = {ExitCode.CLEAN: "PASS", ExitCode.VIOLATIONS: "FAIL", ExitCode.HARNESS_FAILURE: "ERROR"}
@@ -64,6 +65,9 @@ class ReportInput:
     shards: Sequence[Mapping[str, Any]] = ()  # a merged report: every shard folded in (harness.merge)
     sarif_category: str = "compliance-gate"  # code scanning category prefix of every SARIF run
     registry: Sequence[dict[str, Any]] = ()  # per reviewed resource type: judged / neutral counts (policies/registry)
+    rules: Mapping[str, Any] | None = (
+        None  # the rules that judged: digests, changes against the base (harness.policy_change)
+    )
 
     @property
     def verdict(self) -> str:
@@ -180,6 +184,11 @@ def _md_verdict(data: ReportInput) -> list[str]:
             "",
         ]
     return lines
+
+
+def _md_rules(data: ReportInput) -> list[str]:
+    """With a base: every change to the rules, before anything else (harness.rules, harness.policy_change)."""
+    return render_rules_markdown(data.rules, data.findings)
 
 
 def _md_delta(data: ReportInput) -> list[str]:
@@ -349,6 +358,7 @@ def _md_unsatisfied_controls(data: ReportInput) -> list[str]:
 
 MARKDOWN_SECTIONS = (
     _md_verdict,
+    _md_rules,  # with a base, what the change does to the rules that judge it comes first of all
     _md_delta,  # with a base, what the change does comes first (a PR reviewer's first question)
     _md_unsatisfied_controls,
     _md_counts,
@@ -380,6 +390,7 @@ def render_json(data: ReportInput) -> str:
         "controls": list(data.controls),
         "delta": data.delta,
         "changes": list(data.changes),
+        "rules": dict(data.rules) if data.rules is not None else None,
         "findings": [
             {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
             for f in data.findings

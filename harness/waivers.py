@@ -23,8 +23,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.catalog import Tool, Waiver
 from harness.model import Status, WaiverUse
@@ -158,3 +159,48 @@ class WaiverBook:
             )
             for w in sorted(self.waivers, key=lambda w: w.id)
         ]
+
+
+# ------------------------------------------------------------------------------------------- one judgement for the tests
+
+
+def template_subject(template: Mapping[str, Any], logical_id: str, *, stack: str) -> Subject:
+    """A resource of a template (no assembly) as a waiver sees it: its construct path (aws:cdk:path) and type.
+
+    The code a resource carries is not read here (it needs the assembly's assets): a waiver that names code
+    (``code_sha256``) covers nothing through this subject, so the tiers fail closed where the gate would judge.
+    """
+    resources = template.get("Resources") or {}
+    resource = resources.get(logical_id) or {}
+    paths = Counter(str((r.get("Metadata") or {}).get("aws:cdk:path", "")) for r in resources.values())
+    path = str((resource.get("Metadata") or {}).get("aws:cdk:path", ""))
+    return Subject(
+        stack=stack,
+        logical_id=logical_id,
+        construct_path=path,
+        resource_type=str(resource.get("Type", "")),
+        ambiguous_path=bool(path) and paths[path] > 1,
+    )
+
+
+def accepted_exception(
+    *,
+    waivers: Sequence[Waiver],
+    today: dt.date,
+    template: Mapping[str, Any],
+    stack: str,
+    rule: str,
+    logical_id: str,
+    tools: Iterable[Tool] = CHECKOV_TOOLS,
+) -> Waiver | None:
+    """The unexpired waiver of policies/ that covers ``rule`` on ``logical_id``, judged as the gate judges (None: none).
+
+    The test tiers that assert the stack is compliant judge through this, so a stack with an accepted
+    exception passes both the gate and the tiers, and an unwaived violation fails both.
+    """
+    book = WaiverBook(waivers=waivers, today=today)
+    judgement = book.apply(
+        tools=tools, rule=rule, subject=template_subject(template, logical_id, stack=stack), status=Status.FAILED,
+        message="",
+    )  # fmt: skip
+    return book.by_id(judgement.waiver_id) if judgement.status is Status.WAIVED else None

@@ -40,8 +40,8 @@ _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom
 _FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _MAX_LINE = 240
 _WAIVER_FIELDS = frozenset(
-    {"id", "tool", "rule", "target", "targets", "resource_type", "stack", "subtree", "reason", "owner", "expires",
-     "code_sha256"}
+    {"id", "tool", "rule", "rules", "requirement", "target", "targets", "resource_type", "stack", "subtree", "reason",
+     "owner", "expires", "code_sha256"}
 )  # fmt: skip
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -337,6 +337,7 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
         owner=_require_str(path, waiver_id, entry, "owner"),
         expires=_waiver_expiry(path, waiver_id, entry.get("expires")),
         code_sha256=_waiver_code(path, waiver_id, entry.get("code_sha256")),
+        requirement=str(entry.get("requirement") or ""),
     )
 
 
@@ -351,10 +352,47 @@ def _waiver_code(path: Path, waiver_id: str, raw: Any) -> tuple[str, ...]:
     return tuple(sorted(values))
 
 
+def _load_waiver_entry(path: Path, index: int, entry: Mapping[str, Any]) -> list[Waiver]:
+    """One entry of waivers.yaml: one rule (``tool`` + ``rule``), or the rules of several tools (``rules``).
+
+    An entry with ``rules`` (a list of ``{tool, rule}``) is one accepted exception judged by several
+    tools on the same resource(s): one target, owner, expiry and reason. It becomes one waiver per
+    rule, ``<id>.1``, ``<id>.2``..., each matched (and reported stale) on its own.
+    """
+    waiver_id = _require_str(path, f"#{index}", entry, "id")
+    requirement = entry.get("requirement")
+    if requirement is not None and not (isinstance(requirement, str) and _REQUIREMENT_ID.fullmatch(requirement)):
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'requirement' must be a requirement id of requirements.yaml "
+            f"(e.g. REQ-DB-03), not {requirement!r}"
+        )
+    if "rules" not in entry:
+        return [_load_waiver(path, index, entry)]
+    rules = entry["rules"]
+    example = "rules: [{tool: checkov, rule: CKV_AWS_157}, {tool: project, rule: CKV_STG_RDS_6}]"
+    if "tool" in entry or "rule" in entry:
+        raise ValueError(f"{path}: entry {waiver_id!r}: give either 'tool' and 'rule' or 'rules' ({example})")
+    if (
+        not isinstance(rules, list)
+        or not rules
+        or not all(isinstance(r, Mapping) and set(r) == {"tool", "rule"} for r in rules)
+    ):
+        raise ValueError(
+            f"{path}: entry {waiver_id!r}: field 'rules' must be a non-empty list of {{tool, rule}} ({example})"
+        )
+    common = {k: v for k, v in entry.items() if k != "rules"}
+    return [
+        _load_waiver(path, index, {**common, "id": f"{waiver_id}.{n}", "tool": r["tool"], "rule": r["rule"]})
+        for n, r in enumerate(rules, start=1)
+    ]
+
+
 def load_waivers(root: Path = POLICIES_DIR) -> list[Waiver]:
     """Every accepted exception, validated: unique ids, fields present, known tool, narrow scope, ISO date."""
     path = root / "waivers.yaml"
-    waivers = [_load_waiver(path, index, entry) for index, entry in enumerate(_entries(path, "waivers"))]
+    waivers = [
+        w for index, entry in enumerate(_entries(path, "waivers")) for w in _load_waiver_entry(path, index, entry)
+    ]
     _unique(path, (w.id for w in waivers), "waiver")
     return waivers
 

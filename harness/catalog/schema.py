@@ -158,6 +158,7 @@ class Waiver:
     stack: str = ""
     subtree: bool = False
     code_sha256: tuple[str, ...] = ()  # the content hashes of the code the waived resource carries (harness.waivers)
+    requirement: str = ""  # the requirement the waived rules judge (REQ-..., optional; entries with ``rules``)
 
     @property
     def target(self) -> str:

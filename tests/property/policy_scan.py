@@ -9,8 +9,9 @@ can judge every example inline and shrink a failure like any other.
 
 Only the project's policies run (``CKV_STG_*``): they carry the spec's values, which is what
 the config must agree with (issue 11); checkov's built-in checks, cdk-nag and cfn-lint judge
-the default stack in the gate itself. No project policy has a waiver in policies/waivers.yaml,
-so any result but PASSED is a failure here.
+the default stack in the gate itself. A result the gate waives (policies/waivers.yaml, applied
+by harness.waivers.accepted_exception, the gate's own judgement) is an accepted exception here
+too; any other result but PASSED is a failure.
 
 Fail closed: a worker that cannot start, dies, answers late, could not parse the template, or
 scanned other resources than the template defines fails the test with the reason.
@@ -18,6 +19,7 @@ scanned other resources than the template defines fails the test with the reason
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import select
@@ -28,7 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from harness.catalog import load_waivers
 from harness.run_checkov import checkov_env, python_of
+from harness.waivers import accepted_exception
+from infra.stacks.staging_database import STACK_ID
 from tests.property.synth import Synthesized
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,6 +195,22 @@ class PolicyScanner:
 
 
 def policy_failures(stack: Synthesized, *, scanner: PolicyScanner) -> str:
-    """What the project's policies fail on ``stack`` ("" if nothing)."""
+    """What the project's policies fail on ``stack`` and no waiver of policies/ accepts ("" if nothing).
+
+    One judgement (issue 17): the gate's own waiver application (harness.waivers.accepted_exception), so
+    a context whose stack carries an accepted exception passes here as it passes the gate.
+    """
     scan = scanner.scan(stack.template, name=stack.stack_name)
-    return f"{stack.stack_name}:\n{scan.describe()}" if scan.failed else ""
+    waivers = load_waivers()
+    failing = [
+        r for r in scan.failed
+        if accepted_exception(
+            waivers=waivers, today=dt.date.today(), template=stack.template, stack=STACK_ID, rule=r.policy_id,
+            logical_id=r.resource.rsplit(".", 1)[-1],
+        ) is None
+    ]  # fmt: skip
+    return (
+        f"{stack.stack_name}:\n" + "\n".join(f"  {r.policy_id} {r.result} on {r.resource}: {r.name}" for r in failing)
+        if failing
+        else ""
+    )
