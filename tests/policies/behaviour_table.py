@@ -55,6 +55,7 @@ class Row:
     base: str = "staging"
     word: str = ""  # what the reason must name (default: the last segment of the path)
     attribute: bool = False  # DeletionPolicy / UpdateReplacePolicy
+    metric: str = ""  # an alarm row: the alarm on this MetricName (default: the first resource of the type)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -71,8 +72,14 @@ class Row:
         return "(removed)" if value is REMOVE else repr(value)
 
 
-def _first(template: Template, kind: str) -> str:
-    return str(next(lid for lid, r in sorted(template["Resources"].items()) if r["Type"] == kind))
+def _first(template: Template, kind: str, metric: str = "") -> str:
+    return str(
+        next(
+            lid
+            for lid, r in sorted(template["Resources"].items())
+            if r["Type"] == kind and (not metric or r.get("Properties", {}).get("MetricName") == metric)
+        )
+    )
 
 
 def props(template: Template, kind: str) -> dict[str, Any]:
@@ -84,7 +91,7 @@ def apply(row: Row, template: Template) -> Template:
     """``template`` with the row's one change."""
     changed = copy.deepcopy(template)
     value = row.value(changed) if callable(row.value) else copy.deepcopy(row.value)
-    resource = changed["Resources"][_first(changed, row.resource_type)]
+    resource = changed["Resources"][_first(changed, row.resource_type, row.metric)]
     target = resource if row.attribute else resource.setdefault("Properties", {})
     *parents, leaf = row.keys
     for key in parents:
@@ -219,6 +226,47 @@ def _alias_rows(policy: str, base: str) -> list[Row]:
 
 def _origin_rows(policy: str, origins: tuple[tuple[str, Any], ...] = ORIGINS) -> list[Row]:
     return [Row(policy, DB, name, value) for name, value in origins]
+
+
+ALARM = "AWS::CloudWatch::Alarm"
+FOREIGN_TOPIC = f"arn:aws:sns:us-east-1:{OTHER_ACCOUNT}:sns-alarms-staging-main"
+
+
+def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]:
+    """Each property that decides whether the alarm on ``metric`` fires for this instance and tells someone."""
+
+    def row(path: str, value: Any, word: str = "") -> Row:
+        return Row(policy, ALARM, path, value, word=word, metric=metric)
+
+    def dimensions(*extra: dict[str, Any], value: Any = None) -> Callable[[Template], list[Any]]:
+        def build(template: Template) -> list[Any]:
+            database = {"Ref": _first(template, DB)} if value is None else value
+            return [{"Name": "DBInstanceIdentifier", "Value": database}, *extra]
+
+        return build
+
+    return [
+        row("Namespace", "AWS/EC2", word="AWS/EC2"),
+        row("MetricName", "ReadLatency", word=f"no {metric} alarm"),
+        row("Metrics", [{"Id": "m1", "Expression": "SEARCH('{AWS/RDS} CPUUtilization', 'Average', 300)"}]),
+        row("Dimensions", dimensions({"Name": "Role", "Value": "WRITER"})),
+        row("Dimensions", dimensions(value="rds-staging-other"), word=f"no {metric} alarm"),
+        row("Dimensions", dimensions(value="RDS-STAGING-MAIN"), word=f"no {metric} alarm"),
+        row("Unit", wrong["Unit"]),
+        row("Statistic", wrong["Statistic"]),
+        row("ExtendedStatistic", wrong["ExtendedStatistic"]),
+        row("Period", 30),
+        row("EvaluationPeriods", 0),
+        row("EvaluationPeriods", 48, word="window"),
+        row("DatapointsToAlarm", 5),
+        row("Threshold", wrong["Threshold"]),
+        row("ComparisonOperator", wrong["ComparisonOperator"]),
+        row("ComparisonOperator", wrong["ComparisonOperatorOrEqual"]),
+        row("TreatMissingData", REMOVE),
+        row("ActionsEnabled", "false"),
+        row("AlarmActions", [FOREIGN_TOPIC]),
+        row("AlarmActions", REMOVE),
+    ]
 
 
 DENY_CREATE_GRANT = {"Sid": "NoGrants", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:CreateGrant",
@@ -404,4 +452,29 @@ ROWS: tuple[Row, ...] = (
     Row("CKV_STG_PG_3", DB, "CACertificateIdentifier", "rds-ca-2019"),
     Row("CKV_STG_PG_4", GROUP, "Parameters.log_connections", 0),
     Row("CKV_STG_PG_4", GROUP, "Parameters.log_disconnections", "0"),
+    # CKV_STG_CW_1 / CW_2: the alarms fire on this instance, in the metric's unit and direction, and notify
+    *_alarm_rows(
+        "CKV_STG_CW_1",
+        "CPUUtilization",
+        wrong={
+            "Unit": "Count",
+            "Statistic": "Minimum",
+            "ExtendedStatistic": "p10",
+            "Threshold": 0.8,
+            "ComparisonOperator": "LessThanThreshold",
+            "ComparisonOperatorOrEqual": "GreaterThanOrEqualToThreshold",
+        },
+    ),
+    *_alarm_rows(
+        "CKV_STG_CW_2",
+        "FreeStorageSpace",
+        wrong={
+            "Unit": "Gigabytes",
+            "Statistic": "Maximum",
+            "ExtendedStatistic": "p90",
+            "Threshold": 10,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "ComparisonOperatorOrEqual": "LessThanOrEqualToThreshold",
+        },
+    ),
 )
