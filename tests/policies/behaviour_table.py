@@ -55,7 +55,7 @@ class Row:
     base: str = "staging"
     word: str = ""  # what the reason must name (default: the last segment of the path)
     attribute: bool = False  # DeletionPolicy / UpdateReplacePolicy
-    metric: str = ""  # an alarm row: the alarm on this MetricName (default: the first resource of the type)
+    where: tuple[str, str] = ("", "")  # (property, value) choosing the resource (default: the first of its type)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -72,12 +72,13 @@ class Row:
         return "(removed)" if value is REMOVE else repr(value)
 
 
-def _first(template: Template, kind: str, metric: str = "") -> str:
+def _first(template: Template, kind: str, where: tuple[str, str] = ("", "")) -> str:
+    key, wanted = where
     return str(
         next(
             lid
             for lid, r in sorted(template["Resources"].items())
-            if r["Type"] == kind and (not metric or r.get("Properties", {}).get("MetricName") == metric)
+            if r["Type"] == kind and (not key or r.get("Properties", {}).get(key) == wanted)
         )
     )
 
@@ -91,7 +92,7 @@ def apply(row: Row, template: Template) -> Template:
     """``template`` with the row's one change."""
     changed = copy.deepcopy(template)
     value = row.value(changed) if callable(row.value) else copy.deepcopy(row.value)
-    resource = changed["Resources"][_first(changed, row.resource_type, row.metric)]
+    resource = changed["Resources"][_first(changed, row.resource_type, row.where)]
     target = resource if row.attribute else resource.setdefault("Properties", {})
     *parents, leaf = row.keys
     for key in parents:
@@ -236,7 +237,7 @@ def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]
     """Each property that decides whether the alarm on ``metric`` fires for this instance and tells someone."""
 
     def row(path: str, value: Any, word: str = "") -> Row:
-        return Row(policy, ALARM, path, value, word=word, metric=metric)
+        return Row(policy, ALARM, path, value, word=word, where=("MetricName", metric))
 
     def dimensions(*extra: dict[str, Any], value: Any = None) -> Callable[[Template], list[Any]]:
         def build(template: Template) -> list[Any]:
@@ -267,6 +268,19 @@ def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]
         row("AlarmActions", [FOREIGN_TOPIC]),
         row("AlarmActions", REMOVE),
     ]
+
+
+LOG_GROUP = "AWS::Logs::LogGroup"
+FLOW_LOG = "AWS::EC2::FlowLog"
+POSTGRESQL_GROUP = ("LogGroupName", "/aws/rds/instance/rds-staging-main/postgresql")
+FLOW_GROUP = ("LogGroupName", "/aws/vpc/flowlogs-staging-main")
+FOREIGN_GROUP = f"arn:aws:logs:us-east-1:{OTHER_ACCOUNT}:log-group:flowlogs"
+
+
+def _other_vpc(template: Template) -> dict[str, Any]:
+    """A second VPC of the template, whose Ref the flow log names instead."""
+    template["Resources"]["OtherVpc"] = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}}
+    return {"Ref": "OtherVpc"}
 
 
 DENY_CREATE_GRANT = {"Sid": "NoGrants", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:CreateGrant",
@@ -477,4 +491,27 @@ ROWS: tuple[Row, ...] = (
             "ComparisonOperatorOrEqual": "LessThanOrEqualToThreshold",
         },
     ),
+    # CKV_STG_RDS_10: both logs leave the instance into the groups RDS writes to, kept and encrypted
+    Row("CKV_STG_RDS_10", DB, "EnableCloudwatchLogsExports", ["postgresql"], word="upgrade"),
+    Row("CKV_STG_RDS_10", DB, "DBInstanceIdentifier", "rds-staging-other", word="rds-staging-other/postgresql"),
+    Row(
+        "CKV_STG_RDS_10",
+        LOG_GROUP,
+        "LogGroupName",
+        "/aws/rds/instance/RDS-STAGING-MAIN/postgresql",
+        where=POSTGRESQL_GROUP,
+        word="no log group",
+    ),
+    Row("CKV_STG_RDS_10", LOG_GROUP, "RetentionInDays", 30, where=POSTGRESQL_GROUP),
+    Row("CKV_STG_RDS_10", LOG_GROUP, "KmsKeyId", REMOVE, where=POSTGRESQL_GROUP),
+    # CKV_STG_NET_2: all of this VPC's traffic, into a kept, encrypted group of the stack
+    Row("CKV_STG_NET_2", FLOW_LOG, "ResourceId", _other_vpc, word="no AWS::EC2::FlowLog"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "ResourceType", "Subnet", word="no AWS::EC2::FlowLog"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "TrafficType", "REJECT"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogDestinationType", "s3"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogDestination", FOREIGN_GROUP, word="not a log group of this stack"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogGroupName", "/aws/vpc/flowlogs-other", word="not a log group of this stack"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "DeliverLogsPermissionArn", f"arn:aws:iam::{OTHER_ACCOUNT}:role/flowlogs"),
+    Row("CKV_STG_NET_2", LOG_GROUP, "RetentionInDays", 7, where=FLOW_GROUP),
+    Row("CKV_STG_NET_2", LOG_GROUP, "KmsKeyId", FOREIGN_KEY, where=FLOW_GROUP),
 )

@@ -86,6 +86,8 @@ SPEC_FIXED: Mapping[str, tuple[str, ...]] = {
         "SourceRegion",
         "RestoreTime",
         "UseLatestRestorableTime",
+        "EnableCloudwatchLogsExports",
+        "DBInstanceIdentifier",
     ),
     "AWS::RDS::DBParameterGroup": ("Family", "Parameters", "DBParameterGroupName"),
     "AWS::CloudWatch::Alarm": (
@@ -127,7 +129,16 @@ SPEC_FIXED: Mapping[str, tuple[str, ...]] = {
     "AWS::IAM::ManagedPolicy": ("PolicyDocument",),
     "AWS::IAM::Policy": ("PolicyDocument",),
     "AWS::EC2::VPCEndpoint": ("PolicyDocument", "VpcEndpointType"),
-    "AWS::Logs::LogGroup": ("KmsKeyId",),
+    "AWS::Logs::LogGroup": ("KmsKeyId", "LogGroupName", "RetentionInDays"),
+    "AWS::EC2::FlowLog": (
+        "ResourceId",
+        "ResourceType",
+        "TrafficType",
+        "LogDestinationType",
+        "LogDestination",
+        "LogGroupName",
+        "DeliverLogsPermissionArn",
+    ),
     "AWS::SNS::Topic": ("KmsMasterKeyId",),
 }
 REQUIRED_TAG_KEYS = tuple(lib.REQUIRED_TAGS)
