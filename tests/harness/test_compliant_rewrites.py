@@ -88,20 +88,20 @@ def _strings_for_scalars(t: Template) -> None:
 
 
 def _names_built_with_join_and_sub(t: Template) -> None:
-    db_id = _id(t, "AWS::RDS::DBInstance")
     identifier = str(_db(t)["DBInstanceIdentifier"])
+    kind, env, suffix = identifier.split("-", 2)
     for group in _log_groups(t):
         name = str(group["LogGroupName"])
-        if name.startswith("/aws/rds/instance/"):
-            group["LogGroupName"] = {"Fn::Join": ["/", ["", "aws", "rds", "instance", {"Ref": db_id},
-                                                        name.rsplit("/", 1)[1]]]}  # fmt: skip
+        if name.startswith("/aws/rds/instance/"):  # not by the instance's Ref: the instance depends on its groups
+            log = name.rsplit("/", 1)[1]
+            group["LogGroupName"] = {"Fn::Join": ["/", ["", "aws", "rds", "instance", f"{kind}-{env}-{suffix}", log]]}
         else:
             head, tail = name.rsplit("-", 1)
             group["LogGroupName"] = {"Fn::Sub": [f"{head}-${{Suffix}}", {"Suffix": tail}]}
     for alarm in _alarms(t):
-        env, suffix = identifier.split("-", 2)[1:]
-        alarm["Dimensions"] = [{"Name": "DBInstanceIdentifier", "Value": {"Fn::Join": ["-", ["rds", env, suffix]]}}]
-        alarm["AlarmName"] = {"Fn::Sub": "alarm-" + str(alarm["AlarmName"]).removeprefix("alarm-")}
+        alarm["Dimensions"] = [{"Name": "DBInstanceIdentifier", "Value": {"Fn::Join": ["-", [kind, env, suffix]]}}]
+        name = str(alarm["AlarmName"]).removesuffix(f"-{env}-{suffix}")
+        alarm["AlarmName"] = {"Fn::Sub": [f"{name}-${{Env}}-{suffix}", {"Env": env}]}
     flow_log = _props(t, "AWS::EC2::FlowLog")
     flow_log["LogGroupName"] = "/aws/vpc/flowlogs-staging-main"  # the group by its name, not its Ref
     topic = str(_props(t, "AWS::SNS::Topic")["TopicName"])
@@ -109,10 +109,21 @@ def _names_built_with_join_and_sub(t: Template) -> None:
         alarm["AlarmActions"] = [{"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + topic}]
 
 
+def _numbers_built_with_join(t: Template) -> None:
+    """Values a tool cannot read as written (an intrinsic), which the resolver determines."""
+    db = _db(t)
+    for name in ("BackupRetentionPeriod", "MonitoringInterval", "Port", "AllocatedStorage"):
+        db[name] = {"Fn::Join": ["", [str(db[name])]]}
+    for name in ("DeletionProtection", "MultiAZ", "StorageEncrypted"):
+        db[name] = {"Fn::Join": ["", [str(db[name]).lower()]]}
+
+
 def _key_by_ref_and_by_arn(t: Template) -> None:
     key = _id(t, "AWS::KMS::Key")
     db = _db(t)
-    db["KmsKeyId"] = {"Ref": key}
+    arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/${{{key}}}"}
+    db["KmsKeyId"] = arn
+    db["PerformanceInsightsKMSKeyId"] = {"Ref": key}
     db["MasterUserSecret"] = {"KmsKeyId": {"Ref": key}}
     _props(t, "AWS::SNS::Topic")["KmsMasterKeyId"] = {"Ref": key}
     _props(t, "AWS::KMS::Alias")["TargetKeyId"] = {"Ref": key}
@@ -151,6 +162,11 @@ COMPLIANT: tuple[Rewrite, ...] = (
         change="log group names, the alarm's instance and topic built "
         "with Fn::Join/Fn::Sub; the flow log's group by its name",
         apply=_names_built_with_join_and_sub,
+    ),
+    Rewrite(
+        name="rewrite-numbers-by-join",
+        change="backup retention, monitoring interval, port, storage and flags as Fn::Join of their literal",
+        apply=_numbers_built_with_join,
     ),
     Rewrite(
         name="rewrite-key-by-ref-and-arn",
