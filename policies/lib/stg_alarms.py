@@ -141,18 +141,25 @@ def _topic_of_this_stack(ctx: lib.Context, action: Any) -> bool | None:
     if region not in (iam.REGION, ctx.environment.region) or here is False:
         return False
     names = [lib.name_text(ctx, ctx.value(topic, "TopicName")) for topic in ctx.of_type(TOPIC_TYPE)]
-    return True if arn["name"] in names and here else None
+    if arn["name"] not in names:
+        return None if None in names else False  # a topic of this account the template does not define
+    return here
+
+
+def actions_undecided(ctx: lib.Context, alarm: Mapping[str, Any]) -> bool:
+    """Whether no alarm action is known to be a topic of this stack and the template cannot tell for some."""
+    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    return True not in found and None in found
 
 
 def _action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
     problems = []
     if lib.truth(alarm.get("ActionsEnabled", True)) is not True:
         problems.append(f"ActionsEnabled is {lib.describe(alarm.get('ActionsEnabled'))}: it would notify nobody")
-    actions = lib.as_list(alarm.get("AlarmActions"))
-    found = [_topic_of_this_stack(ctx, action) for action in actions]
-    if True not in found and None not in found:
+    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    if True not in found:
         problems.append(
-            f"AlarmActions are {lib.describe(alarm.get('AlarmActions'))}: none is an SNS topic of this stack"
+            f"AlarmActions are {lib.describe(alarm.get('AlarmActions'))}: none is known to be an SNS topic of this stack"
         )
     return problems
 
@@ -206,6 +213,8 @@ def _judge_alarm(  # noqa: PLR0911 - one return per way an alarm can be about th
     unknown = lib.unknown_in({key: alarm.get(key) for key in JUDGED}, alarm_id)
     if unknown is not None:
         return "undecided", unknown.reason
+    if actions_undecided(ctx, alarm) and all(p.startswith("AlarmActions") for p in problems):
+        return "undecided", f"{alarm_id}: whether AlarmActions name a topic of this stack is not determined"
     return "failed", f"{alarm_id}: {', '.join(problems)}"
 
 

@@ -266,6 +266,7 @@ def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]
         row("TreatMissingData", REMOVE),
         row("ActionsEnabled", "false"),
         row("AlarmActions", [FOREIGN_TOPIC]),
+        row("AlarmActions", [{"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:sns-other"}]),
         row("AlarmActions", REMOVE),
     ]
 

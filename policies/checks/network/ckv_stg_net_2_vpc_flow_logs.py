@@ -99,7 +99,7 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         if cfn.unknowns([target, kind]):
             undecided.append(f"{flow_log}: ResourceId/ResourceType are not determined by the template")
             continue
-        if not lib.names(target, logical_id) or kind != "VPC":
+        if not lib.names(target, logical_id, attributes=("", "VpcId")) or kind != "VPC":
             continue
         covering += 1
         found = _problems(ctx, flow_log)
