@@ -152,14 +152,15 @@ def actions_undecided(ctx: lib.Context, alarm: Mapping[str, Any]) -> bool:
     return True not in found and None in found
 
 
-def _action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
+def action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
     problems = []
     if lib.truth(alarm.get("ActionsEnabled", True)) is not True:
         problems.append(f"ActionsEnabled is {lib.describe(alarm.get('ActionsEnabled'))}: it would notify nobody")
     found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
     if True not in found:
         problems.append(
-            f"AlarmActions are {lib.describe(alarm.get('AlarmActions'))}: none is known to be an SNS topic of this stack"
+            f"AlarmActions are {lib.describe(alarm.get('AlarmActions', cfn.NO_VALUE))}: none is known to be an SNS topic "
+            "of this stack"
         )
     return problems
 
@@ -187,7 +188,7 @@ def alarm_problems(
         problems.append(f"Threshold is {lib.describe(alarm.get('Threshold'))}, not {threshold:g}")
     if alarm.get("TreatMissingData") not in TREAT_MISSING_DATA:
         problems.append(f"TreatMissingData is {lib.describe(alarm.get('TreatMissingData'))}, not set explicitly")
-    problems += _action_problems(ctx, alarm)
+    problems += action_problems(ctx, alarm)
     return problems
 
 

@@ -492,6 +492,10 @@ ROWS: tuple[Row, ...] = (
             "ComparisonOperatorOrEqual": "LessThanOrEqualToThreshold",
         },
     ),
+    # CKV_STG_CW_3: every alarm reaches a topic of this stack
+    Row("CKV_STG_CW_3", ALARM, "ActionsEnabled", False),
+    Row("CKV_STG_CW_3", ALARM, "AlarmActions", [FOREIGN_TOPIC]),
+    Row("CKV_STG_CW_3", ALARM, "AlarmActions", REMOVE),
     # CKV_STG_RDS_10: both logs leave the instance into the groups RDS writes to, kept and encrypted
     Row("CKV_STG_RDS_10", DB, "EnableCloudwatchLogsExports", ["postgresql"], word="upgrade"),
     Row("CKV_STG_RDS_10", DB, "DBInstanceIdentifier", "rds-staging-other", word="rds-staging-other/postgresql"),
