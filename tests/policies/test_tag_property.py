@@ -69,3 +69,21 @@ def test_missing_tags_under_the_tag_property_fail_naming_it(
 def test_a_type_the_schema_says_is_not_taggable_is_not_asked_for_tags() -> None:
     verdict = _verdict("AWS::EC2::SubnetRouteTableAssociation", {"SubnetId": "s", "RouteTableId": "r"})
     assert verdict.status == lib.NOT_APPLICABLE
+
+
+def test_the_tag_property_fact_is_the_schemas() -> None:
+    """policies/lib/cfn_types.json (what TAG_1 reads) agrees with cfn-lint's schemas, as the registry reads them."""
+    import json  # noqa: PLC0415
+
+    from harness.catalog.registry import tag_property  # noqa: PLC0415
+    from harness.schema_facts import REGION, schemas_dir  # noqa: PLC0415
+
+    root = schemas_dir()
+    index = json.loads((root / "providers" / f"{REGION}.json").read_text(encoding="utf-8"))
+    wrong = []
+    for resource_type, digest in sorted(index.items()):
+        schema = json.loads((root / "resources" / f"{digest}.json").read_text(encoding="utf-8"))
+        expected = tag_property(schema).replace("/", ".")
+        if expected and lib.tag_property(resource_type) != expected:
+            wrong.append((resource_type, expected, lib.tag_property(resource_type)))
+    assert wrong == []
