@@ -76,6 +76,7 @@ from harness.rules import rules_digest as rules_files_digest
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
+from harness.settle import load_settled_by, settle_tool_findings
 from harness.sources import SourceMap, locate_findings, read_source_map
 from harness.synth import SynthesisRejectedError, synthesize
 
@@ -370,7 +371,12 @@ class GateRun:
         if collected.tests is not None:
             findings += test_findings(collected.tests, label=assemblies[0].label)
         findings += expansion.findings
-        return findings, folding.judged
+        # A value the resolver determines is judged even where a tool could not read its written form.
+        try:
+            settled_by = load_settled_by(self.catalog.policies_dir, known=list(policies))
+        except ValueError as error:
+            raise HarnessError(str(error)) from error
+        return settle_tool_findings(findings, settled_by=settled_by, assemblies=assemblies), folding.judged
 
     def review_deployment(self, assemblies: Sequence[CloudAssembly]) -> list[Finding]:
         """What deploys: each stack's template as published, its assets, and the code it runs, reviewed."""

@@ -12,7 +12,9 @@ Per type (a fact that is false or empty is left out):
   for data at rest (which resources the encryption policy must have a reviewed rule for);
 - ``policy_properties``: property paths that hold a resource policy document (with principals);
 - ``principal_properties``: property paths that name principals directly (``Principal``, ``SourceAccount``);
-- ``create_only``: ``createOnlyProperties`` (a change replaces the resource).
+- ``create_only``: ``createOnlyProperties`` (a change replaces the resource);
+- ``tag_property``: the schema's ``tagging.tagProperty`` as a property path (``UserPoolTags``,
+  ``TagSpecifications.*.Tags``), written only where it is not ``Tags``: where the tags are judged.
 """
 
 from __future__ import annotations
@@ -94,6 +96,14 @@ def _create_only(schema: Mapping[str, Any]) -> list[str]:
     return sorted(p.removeprefix("/properties/").replace("/", ".") for p in schema.get("createOnlyProperties") or [])
 
 
+def _tag_property(schema: Mapping[str, Any]) -> str:
+    """The taggable type's tag property as a path, "" where it is ``Tags`` (the default) or the type takes none."""
+    tagging = schema.get("tagging") or {}
+    found = str(tagging.get("tagProperty") or "/properties/Tags") if tagging.get("taggable", False) else ""
+    path = found.removeprefix("/properties/").replace("/", ".")
+    return "" if path in ("", "Tags") else path
+
+
 def build(directory: Path | None = None) -> dict[str, Any]:
     root = directory or schemas_dir()
     index = json.loads((root / "providers" / f"{REGION}.json").read_text(encoding="utf-8"))
@@ -111,6 +121,7 @@ def build(directory: Path | None = None) -> dict[str, Any]:
             "policy_properties": sorted(set(_paths(schema, properties, "", 0, _is_policy))),
             "principal_properties": sorted(set(_paths(schema, properties, "", 0, _is_principal))),
             "create_only": _create_only(schema),
+            "tag_property": _tag_property(schema),
         }
         types[resource_type] = {name: value for name, value in facts.items() if value}  # absent = false / none
     version = (

@@ -537,6 +537,12 @@ def taggable(resource_type: str) -> bool | None:
     return bool(type_facts(resource_type).get("taggable")) if known_type(resource_type) else None
 
 
+def tag_property(resource_type: str) -> str:
+    """Where the type's tags live (its schema's ``tagging.tagProperty``: ``Tags``, ``UserPoolTags``,
+    ``TagSpecifications.*.Tags``...)."""
+    return str(type_facts(resource_type).get("tag_property") or "Tags")
+
+
 def tags_of(value: Any) -> tuple[dict[str, list[Any]], list[str]]:
     """A resolved ``Tags`` value (Key/Value list or map) as key -> values, and what the template leaves open."""
     found: dict[str, list[Any]] = {}

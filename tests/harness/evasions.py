@@ -828,3 +828,6 @@ EVASIONS += corpus_crypto.CASES
 from tests.harness import corpus_network  # noqa: E402  (registered last: it builds on this module's Evasion)
 
 EVASIONS += tuple(corpus_network.CASES)
+from tests.harness import corpus_monitoring  # noqa: E402  (issue 16 item 5: alarms and kept logs)
+
+EVASIONS += corpus_monitoring.CASES

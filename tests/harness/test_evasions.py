@@ -76,6 +76,7 @@ def test_every_class_has_at_least_two_disguises() -> None:
     expected = {"content", "deploy-time", "coverage", "network", "encryption", "resource-policy", "secrets",
                 "spec-values", "waivers", "deployed-bytes", "assets", "code-review", "unreviewed", "behaviour"}  # fmt: skip
     expected |= {"network-tiers", "network-paths", "reachability"}  # tests/harness/corpus_network.py
+    expected |= {"behaviour-monitoring"}  # tests/harness/corpus_monitoring.py
     assert set(counts) == expected
     assert all(count >= 2 for count in counts.values()), counts
 

@@ -55,6 +55,7 @@ class Row:
     base: str = "staging"
     word: str = ""  # what the reason must name (default: the last segment of the path)
     attribute: bool = False  # DeletionPolicy / UpdateReplacePolicy
+    where: tuple[str, str] = ("", "")  # (property, value) choosing the resource (default: the first of its type)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -71,8 +72,15 @@ class Row:
         return "(removed)" if value is REMOVE else repr(value)
 
 
-def _first(template: Template, kind: str) -> str:
-    return str(next(lid for lid, r in sorted(template["Resources"].items()) if r["Type"] == kind))
+def _first(template: Template, kind: str, where: tuple[str, str] = ("", "")) -> str:
+    key, wanted = where
+    return str(
+        next(
+            lid
+            for lid, r in sorted(template["Resources"].items())
+            if r["Type"] == kind and (not key or r.get("Properties", {}).get(key) == wanted)
+        )
+    )
 
 
 def props(template: Template, kind: str) -> dict[str, Any]:
@@ -84,7 +92,7 @@ def apply(row: Row, template: Template) -> Template:
     """``template`` with the row's one change."""
     changed = copy.deepcopy(template)
     value = row.value(changed) if callable(row.value) else copy.deepcopy(row.value)
-    resource = changed["Resources"][_first(changed, row.resource_type)]
+    resource = changed["Resources"][_first(changed, row.resource_type, row.where)]
     target = resource if row.attribute else resource.setdefault("Properties", {})
     *parents, leaf = row.keys
     for key in parents:
@@ -219,6 +227,61 @@ def _alias_rows(policy: str, base: str) -> list[Row]:
 
 def _origin_rows(policy: str, origins: tuple[tuple[str, Any], ...] = ORIGINS) -> list[Row]:
     return [Row(policy, DB, name, value) for name, value in origins]
+
+
+ALARM = "AWS::CloudWatch::Alarm"
+FOREIGN_TOPIC = f"arn:aws:sns:us-east-1:{OTHER_ACCOUNT}:sns-alarms-staging-main"
+
+
+def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]:
+    """Each property that decides whether the alarm on ``metric`` fires for this instance and tells someone."""
+
+    def row(path: str, value: Any, word: str = "") -> Row:
+        return Row(policy, ALARM, path, value, word=word, where=("MetricName", metric))
+
+    def dimensions(*extra: dict[str, Any], value: Any = None) -> Callable[[Template], list[Any]]:
+        def build(template: Template) -> list[Any]:
+            database = {"Ref": _first(template, DB)} if value is None else value
+            return [{"Name": "DBInstanceIdentifier", "Value": database}, *extra]
+
+        return build
+
+    return [
+        row("Namespace", "AWS/EC2", word="AWS/EC2"),
+        row("MetricName", "ReadLatency", word=f"no {metric} alarm"),
+        row("Metrics", [{"Id": "m1", "Expression": "SEARCH('{AWS/RDS} CPUUtilization', 'Average', 300)"}]),
+        row("Dimensions", dimensions({"Name": "Role", "Value": "WRITER"})),
+        row("Dimensions", dimensions(value="rds-staging-other"), word=f"no {metric} alarm"),
+        row("Dimensions", dimensions(value="RDS-STAGING-MAIN"), word=f"no {metric} alarm"),
+        row("Unit", wrong["Unit"]),
+        row("Statistic", wrong["Statistic"]),
+        row("ExtendedStatistic", wrong["ExtendedStatistic"]),
+        row("Period", 30),
+        row("EvaluationPeriods", 0),
+        row("EvaluationPeriods", 48, word="window"),
+        row("DatapointsToAlarm", 5),
+        row("Threshold", wrong["Threshold"]),
+        row("ComparisonOperator", wrong["ComparisonOperator"]),
+        row("ComparisonOperator", wrong["ComparisonOperatorOrEqual"]),
+        row("TreatMissingData", REMOVE),
+        row("ActionsEnabled", "false"),
+        row("AlarmActions", [FOREIGN_TOPIC]),
+        row("AlarmActions", [{"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:sns-other"}]),
+        row("AlarmActions", REMOVE),
+    ]
+
+
+LOG_GROUP = "AWS::Logs::LogGroup"
+FLOW_LOG = "AWS::EC2::FlowLog"
+POSTGRESQL_GROUP = ("LogGroupName", "/aws/rds/instance/rds-staging-main/postgresql")
+FLOW_GROUP = ("LogGroupName", "/aws/vpc/flowlogs-staging-main")
+FOREIGN_GROUP = f"arn:aws:logs:us-east-1:{OTHER_ACCOUNT}:log-group:flowlogs"
+
+
+def _other_vpc(template: Template) -> dict[str, Any]:
+    """A second VPC of the template, whose Ref the flow log names instead."""
+    template["Resources"]["OtherVpc"] = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.9.0.0/16"}}
+    return {"Ref": "OtherVpc"}
 
 
 DENY_CREATE_GRANT = {"Sid": "NoGrants", "Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:CreateGrant",
@@ -404,4 +467,56 @@ ROWS: tuple[Row, ...] = (
     Row("CKV_STG_PG_3", DB, "CACertificateIdentifier", "rds-ca-2019"),
     Row("CKV_STG_PG_4", GROUP, "Parameters.log_connections", 0),
     Row("CKV_STG_PG_4", GROUP, "Parameters.log_disconnections", "0"),
+    # CKV_STG_CW_1 / CW_2: the alarms fire on this instance, in the metric's unit and direction, and notify
+    *_alarm_rows(
+        "CKV_STG_CW_1",
+        "CPUUtilization",
+        wrong={
+            "Unit": "Count",
+            "Statistic": "Minimum",
+            "ExtendedStatistic": "p10",
+            "Threshold": 0.8,
+            "ComparisonOperator": "LessThanThreshold",
+            "ComparisonOperatorOrEqual": "GreaterThanOrEqualToThreshold",
+        },
+    ),
+    *_alarm_rows(
+        "CKV_STG_CW_2",
+        "FreeStorageSpace",
+        wrong={
+            "Unit": "Gigabytes",
+            "Statistic": "Maximum",
+            "ExtendedStatistic": "p90",
+            "Threshold": 10,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "ComparisonOperatorOrEqual": "LessThanOrEqualToThreshold",
+        },
+    ),
+    # CKV_STG_CW_3: every alarm reaches a topic of this stack
+    Row("CKV_STG_CW_3", ALARM, "ActionsEnabled", False),
+    Row("CKV_STG_CW_3", ALARM, "AlarmActions", [FOREIGN_TOPIC]),
+    Row("CKV_STG_CW_3", ALARM, "AlarmActions", REMOVE),
+    # CKV_STG_RDS_10: both logs leave the instance into the groups RDS writes to, kept and encrypted
+    Row("CKV_STG_RDS_10", DB, "EnableCloudwatchLogsExports", ["postgresql"], word="upgrade"),
+    Row("CKV_STG_RDS_10", DB, "DBInstanceIdentifier", "rds-staging-other", word="rds-staging-other/postgresql"),
+    Row(
+        "CKV_STG_RDS_10",
+        LOG_GROUP,
+        "LogGroupName",
+        "/aws/rds/instance/RDS-STAGING-MAIN/postgresql",
+        where=POSTGRESQL_GROUP,
+        word="no log group",
+    ),
+    Row("CKV_STG_RDS_10", LOG_GROUP, "RetentionInDays", 30, where=POSTGRESQL_GROUP),
+    Row("CKV_STG_RDS_10", LOG_GROUP, "KmsKeyId", REMOVE, where=POSTGRESQL_GROUP),
+    # CKV_STG_NET_2: all of this VPC's traffic, into a kept, encrypted group of the stack
+    Row("CKV_STG_NET_2", FLOW_LOG, "ResourceId", _other_vpc, word="no AWS::EC2::FlowLog"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "ResourceType", "Subnet", word="no AWS::EC2::FlowLog"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "TrafficType", "REJECT"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogDestinationType", "s3"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogDestination", FOREIGN_GROUP, word="not a log group of this stack"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "LogGroupName", "/aws/vpc/flowlogs-other", word="not a log group of this stack"),
+    Row("CKV_STG_NET_2", FLOW_LOG, "DeliverLogsPermissionArn", f"arn:aws:iam::{OTHER_ACCOUNT}:role/flowlogs"),
+    Row("CKV_STG_NET_2", LOG_GROUP, "RetentionInDays", 7, where=FLOW_GROUP),
+    Row("CKV_STG_NET_2", LOG_GROUP, "KmsKeyId", FOREIGN_KEY, where=FLOW_GROUP),
 )

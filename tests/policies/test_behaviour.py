@@ -138,3 +138,10 @@ def test_a_deploy_time_choice_of_a_judged_property_fails_gen_2(bases: dict[str, 
     template = _chosen_at_deploy_time(bases[row.base], row)
     failed = [v.reason for _, v in verdicts("CKV_STG_GEN_2", template) if v.status == lib.FAILED]
     assert any(f"{row.keys[0]} is chosen at deploy time (Fn::If)" in reason for reason in failed), failed
+
+
+def test_the_alarm_policies_declare_what_the_alarm_library_judges() -> None:
+    from policies.lib import stg_alarms  # noqa: PLC0415
+
+    for policy in ("CKV_STG_CW_1", "CKV_STG_CW_2"):
+        assert tuple(rule_module(policy).METADATA["judges"]["AWS::CloudWatch::Alarm"]) == stg_alarms.JUDGED

@@ -33,6 +33,26 @@ METADATA = {
     ),
     "resource_types": ["AWS::RDS::DBInstance"],
     "requires": ["AWS::RDS::DBInstance"],
+    # Every property that decides whether the alarm fires on this instance and tells someone.
+    "judges": {
+        "AWS::CloudWatch::Alarm": [
+            "Namespace",
+            "MetricName",
+            "Metrics",
+            "Dimensions",
+            "Unit",
+            "Statistic",
+            "ExtendedStatistic",
+            "Period",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "Threshold",
+            "ComparisonOperator",
+            "TreatMissingData",
+            "ActionsEnabled",
+            "AlarmActions",
+        ],
+    },
 }
 
 

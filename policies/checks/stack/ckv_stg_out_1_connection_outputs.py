@@ -18,6 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_kms as kms
 from policies.lib import stg_policy_lib as lib
 
 METADATA = {
@@ -84,9 +85,13 @@ def _expected(ctx: lib.Context, db: str) -> tuple[dict[str, Predicate], list[str
     if not vpcs:
         open_ended.append("which VPC of the template the instance sits in is not determined by the template")
     key = ctx.value(db, "KmsKeyId")
-    keys = _symbols(key, KEY)
+    # The key however the instance names it (Ref, Arn, an ARN built with Fn::Sub, an alias): the shared resolver.
+    named = kms.named_key(ctx, key) if key is not cfn.NO_VALUE else None
+    keys = [named] if isinstance(named, cfn.Symbol) and named.origin == "this" and named.resource_type == KEY else []
     if key is cfn.NO_VALUE:
         lacking.append("the instance has no KmsKeyId to export")
+    elif isinstance(named, cfn.Unknown):
+        open_ended.append(f"KmsKeyId: {named.reason}")
     elif not keys and lib.undetermined(key) is not None:
         open_ended.append(f"KmsKeyId: {lib.undetermined(key)}")
     expected: dict[str, Predicate] = {

@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
+from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
 
 METADATA = {
@@ -35,6 +36,31 @@ METADATA = {
 }
 
 
+def _judge_tags(value: object, *, where: str) -> lib.Verdict:
+    """The spec's tags in one resolved tag value (a Key/Value list or a map)."""
+    tags, open_ended = lib.tags_of(value)
+    verdicts: list[lib.Verdict] = []
+    for key, expected in lib.REQUIRED_TAGS.items():
+        values = tags.get(key, [])
+        if not values:
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}{where}: {'; '.join(open_ended)}")
+                if open_ended
+                else lib.failed(f"tag {key} is missing{where}")
+            )
+            continue
+        for found in values:
+            if found == expected:
+                continue
+            reason = lib.undetermined(found)
+            verdicts.append(
+                lib.not_evaluated(f"tag {key}{where}: {reason}")
+                if reason
+                else lib.failed(f"tag {key}{where} is {lib.describe(found)}, not {expected!r}")
+            )
+    return lib.worst(verdicts)
+
+
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     resource_type = ctx.type_of(logical_id)
     taggable = lib.taggable(resource_type)
@@ -46,26 +72,10 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         )
     if not taggable:
         return lib.not_applicable(f"{resource_type} does not take tags (its CloudFormation schema)")
-    tags, open_ended = lib.tags_of(ctx.value(logical_id, "Tags"))
-    verdicts: list[lib.Verdict] = []
-    for key, expected in lib.REQUIRED_TAGS.items():
-        values = tags.get(key, [])
-        if not values:
-            verdicts.append(
-                lib.not_evaluated(f"tag {key}: {'; '.join(open_ended)}")
-                if open_ended
-                else lib.failed(f"tag {key} is missing")
-            )
-            continue
-        for value in values:
-            if value == expected:
-                continue
-            reason = lib.undetermined(value)
-            verdicts.append(
-                lib.not_evaluated(f"tag {key}: {reason}")
-                if reason
-                else lib.failed(f"tag {key} is {lib.describe(value)}, not {expected!r}")
-            )
+    # The schema says where the type's tags live: Tags (a list or a map), UserPoolTags, TagSpecifications.*.Tags...
+    path = lib.tag_property(resource_type)
+    places = lib.values_at(ctx.props(logical_id), path) or [(path, cfn.NO_VALUE)]
+    verdicts = [_judge_tags(value, where="" if where == "Tags" else f" (under {where})") for where, value in places]
     verdict = lib.worst(verdicts)
     if verdict.status != lib.PASSED:
         return verdict
