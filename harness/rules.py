@@ -12,8 +12,9 @@ change when the checkout moves.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
+
+from harness.hashing import tree_digest
 
 RULE_DIRS = ("policies",)
 RULE_FILES = ("infra/spec.toml",)
@@ -32,7 +33,4 @@ def rules_files(root: Path) -> list[str]:
 
 def rules_digest(root: Path) -> str:
     """``sha256:<hex>`` over each rules file's relative path and content hash."""
-    lines = "".join(
-        f"{relpath}\0{hashlib.sha256((root / relpath).read_bytes()).hexdigest()}\n" for relpath in rules_files(root)
-    )
-    return "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return tree_digest([root / relpath for relpath in rules_files(root)], root=root)
