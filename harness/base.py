@@ -33,7 +33,6 @@ that names the ref, the commit and why.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import json
 import os
@@ -51,7 +50,7 @@ from harness import sources as sources_module
 from harness.assembly import CloudAssembly, load_assembly
 from harness.errors import HarnessError
 from harness.hashing import framed_digest, relative_posix
-from harness.model import Finding, Source, Status
+from harness.model import Finding, Source
 from harness.proc import Started, last_line
 from harness.sources import SOURCES_FILE, SourceMap, locate_findings, read_source_map
 
@@ -187,13 +186,9 @@ def findings_file(cache: Path, assembly: CloudAssembly, rules: str) -> Path:
 # ------------------------------------------------------------------------------------------- findings cache
 
 
-def _finding_record(finding: Finding) -> dict[str, Any]:
-    return {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in dataclasses.asdict(finding).items()}
-
-
 def write_findings(path: Path, findings: Sequence[Finding]) -> None:
     body = json.dumps(
-        {"schema": FINDINGS_SCHEMA, "findings": [_finding_record(f) for f in findings]}, indent=1, sort_keys=True
+        {"schema": FINDINGS_SCHEMA, "findings": [f.to_record() for f in findings]}, indent=1, sort_keys=True
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".findings-", dir=path.parent)
@@ -208,18 +203,8 @@ def read_findings(path: Path) -> list[Finding] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema") != FINDINGS_SCHEMA:
             return None
-        names = {f.name for f in dataclasses.fields(Finding)}
-        return [
-            Finding(
-                **{
-                    **{k: v for k, v in r.items() if k in names},
-                    "source": Source(r["source"]),
-                    "status": Status(r["status"]),
-                }
-            )
-            for r in data["findings"]
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return [Finding.from_record(r) for r in data["findings"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # FindingRecordError is a ValueError
         return None
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.model import ExitCode, Finding, RulePackRun, Source, Status, nag_notes
+from harness.model import ExitCode, Finding, FindingRecordError, RulePackRun, Source, nag_notes
 
 REPORT_SCHEMA = "staging-rds-compliance-gate/1"
 # GitHub code scanning's hard limits on one SARIF upload ("SARIF support for code scanning").
@@ -220,13 +220,12 @@ def _labels(shards: Sequence[Shard]) -> dict[tuple[int, str], str]:
 
 
 def _finding(raw: Any, *, where: str, label: str) -> Finding:
+    if not isinstance(raw, Mapping):
+        raise HarnessError(f"{where} holds a finding this harness cannot read: {raw!r:.80} is not an object")
     try:
-        fields = {**raw, "source": Source(raw["source"]), "status": Status(raw["status"]), "assembly": label}
-        return Finding(**fields)
-    except (KeyError, TypeError, ValueError) as error:
-        raise HarnessError(
-            f"{where} holds a finding this harness cannot read ({type(error).__name__}: {error})"
-        ) from error
+        return Finding.from_record({**raw, "assembly": label})
+    except FindingRecordError as error:
+        raise HarnessError(f"{where} holds a finding this harness cannot read: {error}") from error
 
 
 def _findings(
