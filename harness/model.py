@@ -152,6 +152,20 @@ _EXAMPLE = '{"source": "project", "rule_id": "CKV_STG_RDS_1", "status": "failed"
 
 
 @dataclass(frozen=True, kw_only=True)
+class Subject:
+    """The resource a finding is about, as a waiver sees it (a record of the assembly, read by harness.waivers)."""
+
+    stack: str = ""
+    logical_id: str = ""
+    construct_path: str = ""
+    resource_type: str = ""
+    # More than one resource of the stack carries this construct path: it names no single resource.
+    ambiguous_path: bool = False
+    # Content hashes of the code the resource carries, sorted ("" = code the gate cannot read).
+    code_sha256: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class RulePackRun:
     """One cdk-nag pack in one tool run: what it was handed, not only what it found."""
 
