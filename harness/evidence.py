@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.hashing import sha256_file, tree_digest
+from harness.inputs import regular_files
 
 EVIDENCE_DIR = "evidence"
 EVIDENCE_FILE = "evidence.json"
@@ -133,20 +133,7 @@ def assembly_files(root: Path) -> list[Path]:
     (``harness.inputs``). Symbolic links are followed only to regular files inside the assembly;
     FIFOs, sockets and devices are never opened (a hostile assembly is hashed, not followed).
     """
-    root = root.resolve()
-    found: list[Path] = []
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories.sort()
-        for name in sorted(files):
-            path = Path(directory) / name
-            try:
-                resolved = path.resolve()
-                regular = stat.S_ISREG(resolved.stat().st_mode)
-            except OSError:
-                continue
-            if regular and resolved.is_relative_to(root):
-                found.append(path)
-    return sorted(found)
+    return regular_files(root)
 
 
 def _hashes(base: Path, paths: Sequence[Path]) -> list[dict[str, str]]:
