@@ -27,7 +27,7 @@ from harness.deployed import Choice, DeployNote, nested_template, root_template
 from harness.digests import DigestCache
 from harness.errors import HarnessError
 from harness.inputs import inside, parse_json, read_json
-from harness.waivers import Subject
+from harness.model import Subject
 from policies.lib import cfn_resolver as cfn
 
 STACK_ARTIFACT = "aws:cloudformation:stack"

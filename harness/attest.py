@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.evidence import sha256_file
+from harness.hashing import sha256_file
 from harness.outputs import owned_files
 from harness.rules import rules_digest, rules_files
 

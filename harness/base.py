@@ -33,8 +33,6 @@ that names the ref, the commit and why.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -43,7 +41,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +50,8 @@ from harness import rules
 from harness import sources as sources_module
 from harness.assembly import CloudAssembly, load_assembly
 from harness.errors import HarnessError
-from harness.model import Finding, Source, Status
+from harness.hashing import framed_digest, relative_posix
+from harness.model import Finding, Source
 from harness.proc import Started, last_line
 from harness.sources import SOURCES_FILE, SourceMap, locate_findings, read_source_map
 
@@ -124,14 +123,6 @@ class Base:
     findings: list[Finding]
 
 
-def _digest(parts: Iterable[bytes]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
-
-
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
@@ -146,12 +137,12 @@ def toolchain_facts() -> dict[str, Any]:
         "packages": {p: _version(p) for p in TOOLCHAIN_PACKAGES},
         "JSII_NODE": os.environ.get("JSII_NODE", ""),
         "CDK_CONTEXT_JSON": os.environ.get("CDK_CONTEXT_JSON", ""),
-        "recorder": _digest([Path(sources_module.__file__).read_bytes(), BOOTSTRAP.encode()]),
+        "recorder": framed_digest([Path(sources_module.__file__).read_bytes(), BOOTSTRAP.encode()]),
     }
 
 
 def toolchain_digest() -> str:
-    return _digest([json.dumps(toolchain_facts(), sort_keys=True).encode()])[:16]
+    return framed_digest([json.dumps(toolchain_facts(), sort_keys=True).encode()])[:16]
 
 
 def _files(directory: Path, *, suffixes: Sequence[str] = ()) -> list[Path]:
@@ -167,17 +158,19 @@ def rules_digest(
 ) -> str:
     """What shapes the base's verdicts besides its templates (see the module docstring)."""
     rules_root = rules_root or root
+    # Each file by its path relative to its tree (and a tool inside the checkout relative to the root),
+    # so the key is the same wherever the checkout is (another runner, another clone).
     files = [
-        *[rules_root / name for name in rules.RULE_FILES],  # infra/spec.toml, cdk.json (harness.rules)
-        *_files(policies_dir),
-        *_files(HARNESS_DIR, suffixes=(".py", ".yaml")),
-        *[root / "requirements" / f"{name}.txt" for name in ("test", "checkov")],
+        *(("", rules_root, rules_root / name) for name in rules.RULE_FILES),  # infra/spec.toml, cdk.json
+        *(("policies", policies_dir, p) for p in _files(policies_dir)),
+        *(("harness", HARNESS_DIR, p) for p in _files(HARNESS_DIR, suffixes=(".py", ".yaml"))),
+        *(("", root, root / "requirements" / f"{name}.txt") for name in ("test", "checkov")),
     ]
-    parts: list[bytes] = [today.encode(), *(t.encode() for t in tools)]
-    for path in files:
-        parts.append(path.as_posix().encode())
+    parts: list[bytes] = [today.encode(), *(relative_posix(t, root=root).encode() for t in tools)]
+    for tree, top, path in files:
+        parts.append(f"{tree}/{relative_posix(path, root=top)}".lstrip("/").encode())
         parts.append(path.read_bytes() if path.is_file() else b"(missing)")
-    return _digest(parts)[:16]
+    return framed_digest(parts)[:16]
 
 
 def assembly_digest(assembly: CloudAssembly) -> str:
@@ -189,7 +182,7 @@ def assembly_digest(assembly: CloudAssembly) -> str:
     parts: list[bytes] = []
     for path in sorted(read):
         parts += [path.relative_to(root).as_posix().encode(), path.read_bytes()]
-    return _digest(parts)[:16]
+    return framed_digest(parts)[:16]
 
 
 def findings_file(cache: Path, assembly: CloudAssembly, rules: str) -> Path:
@@ -199,13 +192,9 @@ def findings_file(cache: Path, assembly: CloudAssembly, rules: str) -> Path:
 # ------------------------------------------------------------------------------------------- findings cache
 
 
-def _finding_record(finding: Finding) -> dict[str, Any]:
-    return {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in dataclasses.asdict(finding).items()}
-
-
 def write_findings(path: Path, findings: Sequence[Finding]) -> None:
     body = json.dumps(
-        {"schema": FINDINGS_SCHEMA, "findings": [_finding_record(f) for f in findings]}, indent=1, sort_keys=True
+        {"schema": FINDINGS_SCHEMA, "findings": [f.to_record() for f in findings]}, indent=1, sort_keys=True
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".findings-", dir=path.parent)
@@ -220,18 +209,8 @@ def read_findings(path: Path) -> list[Finding] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema") != FINDINGS_SCHEMA:
             return None
-        names = {f.name for f in dataclasses.fields(Finding)}
-        return [
-            Finding(
-                **{
-                    **{k: v for k, v in r.items() if k in names},
-                    "source": Source(r["source"]),
-                    "status": Status(r["status"]),
-                }
-            )
-            for r in data["findings"]
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return [Finding.from_record(r) for r in data["findings"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # FindingRecordError is a ValueError
         return None
 
 

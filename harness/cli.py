@@ -26,9 +26,10 @@ from harness.evidence import RunClock
 from harness.model import ExitCode
 from harness.outcome import gate_bundle_input, publish, refuse
 from harness.outputs import clear_outputs
+from harness.paths import ROOT, link_base, relative_to_root
+from harness.report_fields import catalog_fields, error_input, plain
 from harness.reports import ReportInput
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
 
 
@@ -273,7 +274,7 @@ def _run(
             accept_policy_change=args.accept_policy_change or "",
         )
         result = run_gate(options, catalog=catalog, progress=console.progress)
-        data = dataclasses.replace(report_input(result), link_base=_link_base(args.source_url, reports_dir))
+        data = dataclasses.replace(report_input(result), link_base=link_base(args.source_url, reports_dir))
     except HarnessError as error:
         data = error_input(mode=mode, error=str(error))
     except Exception as error:  # a crash in the gate itself is a harness failure too, never a pass
@@ -366,13 +367,6 @@ def _base_request(args: argparse.Namespace) -> Any:
     return BaseRequest(ref=args.base or "", assembly=args.base_assembly, cache=cache, rules=args.base_rules)
 
 
-def _link_base(source_url: str | None, reports_dir: Path) -> str:
-    """How compliance.md links a source line: the given URL prefix, or the way back from reports/ to the root."""
-    if source_url:
-        return source_url if source_url.endswith("/") else source_url + "/"
-    return Path(os.path.relpath(ROOT, reports_dir)).as_posix() + "/"
-
-
 def _unwritable(directory: Path) -> str:
     """Why the reports cannot be written to ``directory`` (empty when they can)."""
     existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
@@ -397,51 +391,6 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def _plain(obj: Any) -> Any:  # noqa: PLR0911
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, Path):
-        return _relative(obj)
-    if isinstance(obj, (dt.date,)):
-        return obj.isoformat()
-    if hasattr(obj, "value") and isinstance(obj.value, (str, int)):
-        return obj.value
-    return obj
-
-
-def _relative(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def catalog_fields(catalog: Any) -> dict[str, Any]:
-    """What the reports take from policies/ (the gate and ``python -m harness merge`` alike)."""
-    from harness.catalog import render_catalog_markdown  # noqa: PLC0415
-    from harness.catalog.registry import summary as registry_summary  # noqa: PLC0415
-    from harness.mutations import MUTATIONS  # noqa: PLC0415
-
-    return {
-        "requirements": [_plain(r) for r in catalog.requirements],
-        "policies": [{**_plain(p), "test_ids": list(p.test_ids)} for p in catalog.policies],
-        "mappings": [_plain(m) for m in catalog.mappings],
-        "mutations": [{"name": m.name, "policies": sorted(m.expected)} for m in MUTATIONS],
-        "catalog_markdown": render_catalog_markdown(
-            requirements=catalog.requirements,
-            policies=catalog.policies,
-            mappings=catalog.mappings,
-            waivers=catalog.waivers,
-            registry=catalog.registry,
-        ),
-        "registry": registry_summary(catalog.registry) if catalog.registry is not None else [],
-    }
-
-
 def report_input(result: Any) -> ReportInput:
     from harness.controls import annotate  # noqa: PLC0415
     from harness.reports import with_template_lines  # noqa: PLC0415
@@ -460,14 +409,14 @@ def report_input(result: Any) -> ReportInput:
         assemblies=[
             {
                 "label": a.label,
-                "path": _relative(Path(a.path)),
+                "path": relative_to_root(Path(a.path)),
                 "abs_path": a.path,
                 "exit_code": int(a.exit_code),
                 "failed_rules": a.failed_rules,
             }
             for a in result.assemblies
         ],
-        waivers=[_plain(w) for w in result.waivers],
+        waivers=[plain(w) for w in result.waivers],
         tools=[
             {
                 "tool": r.source.value,
@@ -475,31 +424,14 @@ def report_input(result: Any) -> ReportInput:
                 "command": r.command,
                 "evaluated": r.evaluated,
                 "notes": r.notes,
-                **({"packs": [_plain(p) for p in r.packs]} if r.packs else {}),
+                **({"packs": [plain(p) for p in r.packs]} if r.packs else {}),
             }
             for r in result.tool_runs
         ],
         root=ROOT,
-        coverage=[_plain(c) for c in result.coverage],
+        coverage=[plain(c) for c in result.coverage],
         delta=delta,
         changes=changes,
         rules=result.rules.record() if result.rules is not None else None,
         **fields,
-    )
-
-
-def error_input(*, mode: str, error: str) -> ReportInput:
-    return ReportInput(
-        exit_code=ExitCode.HARNESS_FAILURE,
-        mode=mode,
-        error=error,
-        findings=[],
-        assemblies=[],
-        waivers=[],
-        tools=[],
-        requirements=[],
-        policies=[],
-        mappings=[],
-        mutations=[],
-        root=ROOT,
     )

@@ -47,20 +47,8 @@ class DeltaEntry:
     base_status: str  # at base: a Status value, or "absent"
 
     def record(self) -> dict[str, Any]:
-        f = self.finding
-        return {
-            "tool": f.source.value,
-            "rule": f.rule_id,
-            "stack": f.stack,
-            "logicalId": f.logical_id,
-            "constructPath": f.construct_path,
-            "type": f.resource_type,
-            "status": self.status,
-            "baseStatus": self.base_status,
-            "message": f.message or f.title,
-            "waiver": f.waiver_id,
-            "source": {"file": f.code_file, "line": f.code_line} if f.code_file else None,
-        }
+        """The finding in the record shape of compliance.json's ``findings``, and its status at head and base."""
+        return {"finding": self.finding.to_record(), "status": self.status, "base_status": self.base_status}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +171,26 @@ def _where(entry: dict[str, Any], link_base: str) -> str:
     return f"{path}<br>{source_link(source['file'], source['line'], link_base)}"
 
 
+def _finding_resource(entry: dict[str, Any]) -> str:
+    finding = entry["finding"]
+    who = finding["logical_id"] or "-"
+    return f"{who} ({finding['resource_type']})" if finding["resource_type"] else who
+
+
+def _finding_where(entry: dict[str, Any], link_base: str) -> str:
+    finding = entry["finding"]
+    path = cell(finding["construct_path"])
+    if not finding["code_file"]:
+        return path
+    return f"{path}<br>{source_link(finding['code_file'], finding['code_line'], link_base)}"
+
+
+def _finding_row(entry: dict[str, Any]) -> str:
+    """Policy, tool and resource of a delta entry's finding: the first cells of each of its tables."""
+    finding = entry["finding"]
+    return f"| `{cell(finding['rule_id'])}` | {finding['source']} | {cell(_finding_resource(entry))} |"
+
+
 def _more(total: int) -> list[str]:
     return ["", f"… and {total - MAX_ROWS} more in `reports/compliance.json`."] if total > MAX_ROWS else []
 
@@ -215,7 +223,8 @@ def render_delta_markdown(
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{cell(e['rule'])}` | {e['tool']} | {cell(_resource(e))} | {_where(e, link_base)} | {cell(e['message'])} |"
+            f"{_finding_row(e)} {_finding_where(e, link_base)} | "
+            f"{cell(e['finding']['message'] or e['finding']['title'])} |"
             for e in introduced[:MAX_ROWS]
         ]
         lines += [*_more(len(introduced)), ""]
@@ -227,7 +236,7 @@ def render_delta_markdown(
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| `{cell(e['rule'])}` | {e['tool']} | {cell(_resource(e))} | {cell(e['constructPath'])} | "
+            f"{_finding_row(e)} {cell(e['finding']['construct_path'])} | "
             f"{'waived' if e['status'] == 'waived' else 'resolved'} |"
             for e in fixed[:MAX_ROWS]
         ]
@@ -273,9 +282,6 @@ def render_delta_markdown(
             "| Policy | Tool | Resource | Construct path |",
             "|---|---|---|---|",
         ]
-        lines += [
-            f"| `{cell(e['rule'])}` | {e['tool']} | {cell(_resource(e))} | {cell(e['constructPath'])} |"
-            for e in unchanged[:MAX_ROWS]
-        ]
+        lines += [f"{_finding_row(e)} {cell(e['finding']['construct_path'])} |" for e in unchanged[:MAX_ROWS]]
         lines += [*_more(len(unchanged)), "", "</details>", ""]
     return lines

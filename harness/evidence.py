@@ -19,10 +19,8 @@ Everything but the run's times is deterministic (sorted); ``SOURCE_DATE_EPOCH`` 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
-import stat
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.hashing import sha256_file, tree_digest
+from harness.inputs import regular_files
 
 EVIDENCE_DIR = "evidence"
 EVIDENCE_FILE = "evidence.json"
@@ -38,15 +38,6 @@ SCHEMA = "staging-rds-compliance-evidence/2"  # 2: the run's times and the check
 LOCK_GLOBS = ("requirements/*.txt", "requirements/*.in", "package-lock.json")
 SCRATCH = "$GATE_SCRATCH"
 MAX_CHANGED_SHOWN = 50  # changed files named in the evidence (all are counted)
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ------------------------------------------------------------------------------------ run times
@@ -142,20 +133,7 @@ def assembly_files(root: Path) -> list[Path]:
     (``harness.inputs``). Symbolic links are followed only to regular files inside the assembly;
     FIFOs, sockets and devices are never opened (a hostile assembly is hashed, not followed).
     """
-    root = root.resolve()
-    found: list[Path] = []
-    for directory, subdirectories, files in os.walk(root):
-        subdirectories.sort()
-        for name in sorted(files):
-            path = Path(directory) / name
-            try:
-                resolved = path.resolve()
-                regular = stat.S_ISREG(resolved.stat().st_mode)
-            except OSError:
-                continue
-            if regular and resolved.is_relative_to(root):
-                found.append(path)
-    return sorted(found)
+    return regular_files(root)
 
 
 def _hashes(base: Path, paths: Sequence[Path]) -> list[dict[str, str]]:
@@ -235,9 +213,7 @@ def harness_digest(root: Path) -> str:
 
     Shards of one merge must come from the same harness (``python -m harness merge`` compares it).
     """
-    files = sorted({p for pattern in HARNESS_GLOBS for p in root.glob(pattern) if p.is_file()})
-    lines = "".join(f"{p.relative_to(root).as_posix()}\0{sha256_file(p)}\n" for p in files)
-    return "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return tree_digest({p for pattern in HARNESS_GLOBS for p in root.glob(pattern) if p.is_file()}, root=root)
 
 
 def render_evidence(document: Mapping[str, Any]) -> str:

@@ -117,13 +117,41 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
+def resolved(path: Path, *, what: str) -> Path:
+    """``path.resolve()``, or one line: Python 3.11 raises RuntimeError (not OSError) on a symbolic-link loop."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as error:
+        raise HarnessError(f"refused {what} {path}: {error}") from error
+
+
 def inside(root: Path, relative: str, *, what: str, owner: Path) -> Path:
     """``root / relative``, refusing absolute paths and paths that leave ``root``."""
     if not relative or Path(relative).is_absolute():
         raise HarnessError(f"malformed {owner}: {what} {relative!r} must be a path relative to {root}")
-    candidate = (root / relative).resolve()
+    candidate = resolved(root / relative, what=f"{what} {relative!r} of {owner}:")
     try:
-        candidate.relative_to(root.resolve())
+        candidate.relative_to(resolved(root, what="the assembly"))
     except ValueError as error:
         raise HarnessError(f"malformed {owner}: {what} {relative!r} points outside the assembly {root}") from error
     return candidate
+
+
+def regular_files(root: Path) -> list[Path]:
+    """Every regular file under ``root`` (sorted), as a hostile directory allows: a symbolic link is followed
+    only to a regular file inside ``root``; a link loop, a link out, a FIFO, socket or device is left out,
+    never opened."""
+    top = resolved(root, what="the directory")
+    found: list[Path] = []
+    for directory, subdirectories, files in os.walk(top):
+        subdirectories.sort()
+        for name in sorted(files):
+            path = Path(directory) / name
+            try:
+                target = path.resolve(strict=True)
+                regular = stat.S_ISREG(target.stat().st_mode)
+            except (OSError, RuntimeError):  # gone, unreadable, or a link loop
+                continue
+            if regular and target.is_relative_to(top):
+                found.append(path)
+    return sorted(found)

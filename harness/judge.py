@@ -16,12 +16,12 @@ from pathlib import Path
 
 from harness.assembly import CloudAssembly, StackTemplate
 from harness.catalog import Policy, Tool
-from harness.model import STATUS_ORDER, Finding, Source, Status
+from harness.model import STATUS_ORDER, Finding, Source, Status, Subject
 from harness.nag import PACK_NAMES, NagOutcome, NagViolation
 from harness.run_cfnlint import LintRun
 from harness.run_checkov import CheckovRun
 from harness.run_pytest import TestRun
-from harness.waivers import CHECKOV_TOOLS, Subject, WaiverBook
+from harness.waivers import CHECKOV_TOOLS, WaiverBook
 from harness.worlds import Expansion
 
 # cdk-nag v3 reports a rule that raised (typically on an intrinsic it cannot read) under the

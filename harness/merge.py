@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.model import ExitCode, Finding, RulePackRun, Source, Status, nag_notes
+from harness.model import ExitCode, Finding, FindingRecordError, RulePackRun, Source, nag_notes
 
 REPORT_SCHEMA = "staging-rds-compliance-gate/1"
 # GitHub code scanning's hard limits on one SARIF upload ("SARIF support for code scanning").
@@ -220,13 +220,12 @@ def _labels(shards: Sequence[Shard]) -> dict[tuple[int, str], str]:
 
 
 def _finding(raw: Any, *, where: str, label: str) -> Finding:
+    if not isinstance(raw, Mapping):
+        raise HarnessError(f"{where} holds a finding this harness cannot read: {raw!r:.80} is not an object")
     try:
-        fields = {**raw, "source": Source(raw["source"]), "status": Status(raw["status"]), "assembly": label}
-        return Finding(**fields)
-    except (KeyError, TypeError, ValueError) as error:
-        raise HarnessError(
-            f"{where} holds a finding this harness cannot read ({type(error).__name__}: {error})"
-        ) from error
+        return Finding.from_record({**raw, "assembly": label})
+    except FindingRecordError as error:
+        raise HarnessError(f"{where} holds a finding this harness cannot read: {error}") from error
 
 
 def _findings(
@@ -340,8 +339,8 @@ def _evidence_assemblies(shards: Sequence[Shard], labels: Mapping[tuple[int, str
 
 def merged_input(shards: Sequence[Shard], *, catalog: Any, root: Path, sarif_category: str) -> Any:
     """The report input of the merged run (without the controls roll-up): the gate's ReportInput, from the shards."""
-    from harness.cli import catalog_fields  # noqa: PLC0415
     from harness.controls import annotate  # noqa: PLC0415
+    from harness.report_fields import catalog_fields  # noqa: PLC0415
     from harness.reports import VERDICTS, ReportInput  # noqa: PLC0415
 
     labels = _labels(shards)
@@ -429,10 +428,11 @@ def merge(options: MergeOptions, *, warn: Any = None, signer: Any = None) -> Any
     from harness import oscal  # noqa: PLC0415
     from harness.bundle import BundleInput  # noqa: PLC0415
     from harness.catalog.loaded import load_catalog  # noqa: PLC0415
-    from harness.cli import _link_base, error_input  # noqa: PLC0415
     from harness.evidence import RunClock, build_evidence, checkout_state, harness_digest, shown  # noqa: PLC0415
     from harness.outcome import control_roll_up, evidence_verdict, publish, sanitized  # noqa: PLC0415
     from harness.outputs import clear_outputs  # noqa: PLC0415
+    from harness.paths import link_base  # noqa: PLC0415
+    from harness.report_fields import error_input  # noqa: PLC0415
     from harness.sarif import render_sarif  # noqa: PLC0415
 
     clock = RunClock()
@@ -452,7 +452,7 @@ def merge(options: MergeOptions, *, warn: Any = None, signer: Any = None) -> Any
         shards, local=local, harness=harness_digest(options.root), policies=shown(policies_dir, options.root)
     )
     data = merged_input(shards, catalog=catalog, root=options.root, sarif_category=options.sarif_category)
-    data = dataclasses.replace(data, link_base=_link_base(options.source_url, out))
+    data = dataclasses.replace(data, link_base=link_base(options.source_url, out))
     controls = control_roll_up(data, catalog)  # the gate's roll-up, over every shard's findings
     data = dataclasses.replace(data, controls=[c.as_dict() for c in controls])
     errors, warnings = sarif_upload_problems(render_sarif(data))
@@ -557,8 +557,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def merge_main(argv: Sequence[str]) -> int:
-    from harness.cli import ROOT  # noqa: PLC0415
     from harness.console import Console  # noqa: PLC0415
+    from harness.paths import ROOT  # noqa: PLC0415
 
     try:
         args = parser().parse_args(argv)
@@ -605,8 +605,8 @@ def _signer(path: Path | None) -> Any:
 
 def _refused(problem: str, reports: Path) -> int:
     """One line on stderr, and the merged reports say the same (ERROR, exit 2): CI shows why, never a stale PASS."""
-    from harness.cli import error_input  # noqa: PLC0415
     from harness.outcome import refuse  # noqa: PLC0415
+    from harness.report_fields import error_input  # noqa: PLC0415
 
     print(f"merge error: {problem}", file=sys.stderr)
     try:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum, StrEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -71,6 +72,40 @@ class Finding:
     # a function of rule_id, which already is).
     controls: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
 
+    def to_record(self) -> dict[str, Any]:
+        """The finding as every report and cache records it (JSON-ready; :meth:`from_record` reads it back)."""
+        record: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["source"], record["status"] = self.source.value, self.status.value
+        record["controls"] = {key: list(ids) for key, ids in self.controls.items()}
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Finding:
+        """The finding a record holds; a record this harness cannot read raises FindingRecordError (one line).
+
+        An unknown key is refused, never dropped: a record from another harness version may carry a
+        judgement this one would silently lose.
+        """
+        if not isinstance(record, Mapping):
+            raise FindingRecordError(f"a finding record is an object, not {type(record).__name__}")
+        unknown = sorted(set(record) - _FIELD_TYPES.keys())
+        if unknown:
+            raise FindingRecordError(
+                f"unknown key {unknown[0]!r} in the finding record of rule {record.get('rule_id')!r} "
+                f"(known keys: {', '.join(sorted(_FIELD_TYPES))})"
+            )
+        missing = sorted(name for name in _REQUIRED if name not in record)
+        if missing:
+            raise FindingRecordError(f"the finding record lacks {missing[0]!r} (example: {_EXAMPLE})")
+        for name, value in record.items():
+            if not _FIELD_TYPES[name](value):
+                raise FindingRecordError(
+                    f"finding record of rule {record.get('rule_id')!r}: {name}={value!r} is not valid"
+                )
+        values: dict[str, Any] = {**record, "source": Source(record["source"]), "status": Status(record["status"])}
+        values["controls"] = {str(key): tuple(ids) for key, ids in (record.get("controls") or {}).items()}
+        return cls(**values)
+
     def sort_key(self) -> tuple[str, int, str, str, str, str, str, str]:
         return (
             self.assembly,
@@ -82,6 +117,52 @@ class Finding:
             self.construct_path,
             self.message,
         )
+
+
+class FindingRecordError(ValueError):
+    """A finding record (compliance.json, the base cache) this harness cannot read: one line naming the key."""
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_line(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_controls(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(
+        isinstance(k, str) and isinstance(v, list | tuple) and all(isinstance(i, str) for i in v)
+        for k, v in value.items()
+    )
+
+
+# What each key of a finding record may hold (every field of Finding, nothing else).
+_FIELD_TYPES: dict[str, Any] = {
+    **{f.name: _is_str for f in fields(Finding)},
+    "source": lambda v: v in {s.value for s in Source},
+    "status": lambda v: v in {s.value for s in Status},
+    "code_line": _is_line,
+    "template_line": _is_line,
+    "controls": _is_controls,
+}
+_REQUIRED = ("source", "rule_id", "status", "title")
+_EXAMPLE = '{"source": "project", "rule_id": "CKV_STG_RDS_1", "status": "failed", "title": "..."}'
+
+
+@dataclass(frozen=True, kw_only=True)
+class Subject:
+    """The resource a finding is about, as a waiver sees it (a record of the assembly, read by harness.waivers)."""
+
+    stack: str = ""
+    logical_id: str = ""
+    construct_path: str = ""
+    resource_type: str = ""
+    # More than one resource of the stack carries this construct path: it names no single resource.
+    ambiguous_path: bool = False
+    # Content hashes of the code the resource carries, sorted ("" = code the gate cannot read).
+    code_sha256: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -114,10 +114,6 @@ def _resource_count(template: Path) -> int:
         return 0
 
 
-# App address -> the recorders registered on it (read back by the gate after synth).
-_RECORDERS: dict[str, list[PackRecorder]] = {}
-
-
 @dataclass(frozen=True, kw_only=True)
 class Acknowledgement:
     """A waiver of a CDK validation finding reduced to what CDK needs (built from harness.catalog.Waiver).
@@ -145,14 +141,16 @@ def add_nag_validations(app: App, *, acknowledgements: Sequence[Acknowledgement]
         node = find_construct(app, ack.target)
         if node is not None:  # a waiver whose target is gone matches nothing: the gate reports it stale
             Validations.of(node).acknowledge(Acknowledgment(id=ack.rule, reason=f"{ack.waiver_id}: {ack.reason}"))
-    _RECORDERS[app.node.addr] = recorders
     return recorders
 
 
-def recorded_runs(app: App) -> dict[str, PackRun] | None:
-    """The pack runs recorded for ``app``, or None if the packs were never registered on it."""
-    recorders = _RECORDERS.get(app.node.addr)
-    return None if recorders is None else {r.name: r.run for r in recorders}
+def pack_runs(recorders: Iterable[PackRecorder]) -> dict[str, PackRun]:
+    """What each of the recorders ``add_nag_validations`` returned saw (judge_report proves each ran).
+
+    The caller holds the recorders of its own App: no registry keyed by the App, whose ``node.addr``
+    is the same for every root App (one App's records would stand in for another's that never ran).
+    """
+    return {r.name: r.run for r in recorders}
 
 
 def default_acknowledgements() -> list[Acknowledgement]:

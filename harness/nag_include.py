@@ -27,8 +27,8 @@ from harness.nag import (
     PackRun,
     add_nag_validations,
     judge_report,
+    pack_runs,
     read_validation_report,
-    recorded_runs,
 )
 from harness.nag_tree import inclusion_artifacts
 from harness.waivers import covers
@@ -130,18 +130,16 @@ def _run(
                         )
         if not stacks:  # no template could be included: nothing for the packs to judge, each is not evaluated
             return IncludedNag(outcomes={}, resources=0, unmapped=[], unloadable=unloadable)
-        add_nag_validations(app, acknowledgements=[])
+        recorders = add_nag_validations(app, acknowledgements=[])
         try:
             app.synth()
         except Exception as error:  # jsii: the first line names the construct and what is wrong
             raise _SynthesisFailedError(str(error).strip().splitlines()[0]) from error
-        runs = recorded_runs(app)
+        runs = pack_runs(recorders)
         outcome = judge_report(read_validation_report(out / VALIDATION_REPORT), runs=runs)
-    handed = max((run.resources for run in (runs or {}).values()), default=0)
+    handed = max((run.resources for run in runs.values()), default=0)
     outcomes, unmapped = _split(outcome, stacks)
-    return IncludedNag(
-        outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable, runs=dict(runs or {})
-    )
+    return IncludedNag(outcomes=outcomes, resources=handed, unmapped=unmapped, unloadable=unloadable, runs=dict(runs))
 
 
 def _split(outcome: NagOutcome, stacks: dict[str, ScanTarget]) -> tuple[dict[Path, NagOutcome], list[NagViolation]]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from harness.outputs import clear_outputs
-from harness.reports import ReportInput, counts_record, write_reports
+from harness.reports import REPORT_FILES, ReportInput, counts_record, render_json, write_reports
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer
@@ -71,13 +71,22 @@ def publish(
         failed = dataclasses.replace(
             error_input(f"cannot write this run's outcome to {reports_dir}: {reason}"), shard=data.shard
         )
-        try:
-            clear_outputs(reports_dir)
-            write_reports(failed, reports_dir)
-        except OSError:
-            with contextlib.suppress(OSError):
-                clear_outputs(reports_dir)  # nothing, rather than a part of this run
+        _write_error_reports(failed, reports_dir)
         return Published(data=failed, subjects=0, signed=False)
+
+
+def _write_error_reports(failed: ReportInput, reports_dir: Path) -> None:
+    """This run's ERROR reports; when a renderer itself is broken, compliance.json alone; else nothing.
+
+    Never raises: whatever the renderers do, the caller exits 2 with one line (the exit-code contract).
+    """
+    try:
+        clear_outputs(reports_dir)
+        write_reports(failed, reports_dir)
+    except Exception:  # a renderer that crashes on the ERROR report too, or a directory that cannot be written
+        with contextlib.suppress(Exception):
+            clear_outputs(reports_dir)  # nothing, rather than a part of this run
+            (reports_dir / REPORT_FILES["json"]).write_text(render_json(failed), encoding="utf-8")
 
 
 def _lines(paths: dict[str, Path]) -> int:
@@ -90,11 +99,7 @@ def refuse(reports_dir: Path | None, *, mode: str, error: str, error_input: Call
     """A run refused before it started (bad arguments, a bad key): its ERROR report replaces an earlier run's files."""
     if reports_dir is None or not reports_dir.is_dir():
         return
-    try:
-        clear_outputs(reports_dir)
-        write_reports(error_input(mode=mode, error=error), reports_dir)
-    except OSError:
-        return
+    _write_error_reports(error_input(mode=mode, error=error), reports_dir)
 
 
 def evidence_verdict(data: ReportInput) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -391,10 +391,7 @@ def render_json(data: ReportInput) -> str:
         "delta": data.delta,
         "changes": list(data.changes),
         "rules": dict(data.rules) if data.rules is not None else None,
-        "findings": [
-            {k: (v.value if isinstance(v, (Source, Status)) else v) for k, v in asdict(f).items()}
-            for f in data.findings
-        ],
+        "findings": [f.to_record() for f in data.findings],
     }
     if data.shard is not None:
         document["shard"] = dict(data.shard)

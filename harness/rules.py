@@ -22,7 +22,6 @@ marked tightening or weakening.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import tomllib
@@ -34,6 +33,7 @@ from typing import Any
 import yaml
 
 from harness.errors import HarnessError
+from harness.hashing import sha256_file, tree_digest
 
 RULE_DIRS = ("policies",)
 RULE_FILES = ("infra/spec.toml", "cdk.json")
@@ -78,10 +78,7 @@ def rules_files(root: Path) -> list[str]:
 
 def rules_digest(root: Path) -> str:
     """``sha256:<hex>`` over each rules file's relative path and content hash."""
-    lines = "".join(
-        f"{relpath}\0{hashlib.sha256((root / relpath).read_bytes()).hexdigest()}\n" for relpath in rules_files(root)
-    )
-    return "sha256:" + hashlib.sha256(lines.encode("utf-8")).hexdigest()
+    return tree_digest([root / relpath for relpath in rules_files(root)], root=root)
 
 
 # ------------------------------------------------------------------------------------------- another commit's rules
@@ -239,7 +236,7 @@ def _context_changes(base: Path, head: Path) -> list[RuleChange]:
 
 def _file_hashes(root: Path, directory: str) -> dict[str, str]:
     return {
-        path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        path.relative_to(root).as_posix(): sha256_file(path)
         for path in sorted((root / directory).rglob("*"))
         if _is_rules_file(path)
     }

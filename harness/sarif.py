@@ -31,13 +31,28 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from harness.model import Finding, Source, Status
 
-if TYPE_CHECKING:
-    from harness.reports import ReportInput
+
+class SarifInput(Protocol):
+    """What this file reads of a report input (harness.reports.ReportInput is one): no import of reports,
+    which imports this module to render it."""
+
+    @property
+    def root(self) -> Path: ...
+    @property
+    def findings(self) -> Sequence[Finding]: ...
+    @property
+    def assemblies(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def policies(self) -> Sequence[dict[str, Any]]: ...
+    @property
+    def sarif_category(self) -> str: ...
+
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT = "complianceGate/v1"
@@ -96,7 +111,7 @@ def _physical(uri: str, line: int, base_id: str = "") -> dict[str, Any]:
 
 
 class _Locator:
-    def __init__(self, data: ReportInput) -> None:
+    def __init__(self, data: SarifInput) -> None:
         self.root = data.root
         self.lines = _Lines()
         self.assemblies = {a["label"]: Path(a["abs_path"]) for a in data.assemblies}
@@ -203,7 +218,7 @@ def _result(f: Finding, *, index: int, locator: _Locator, occurrence: int) -> di
     return result
 
 
-def render_sarif(data: ReportInput) -> str:
+def render_sarif(data: SarifInput) -> str:
     locator = _Locator(data)
     policies = {p["id"]: p for p in data.policies}
     runs = []

@@ -30,9 +30,9 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
         Acknowledgement,
         add_nag_validations,
         judge_report,
+        pack_runs,
         probe_packs,
         read_validation_report,
-        recorded_runs,
     )
     from infra.app_builder import add_staging_stacks, new_app  # noqa: PLC0415
     from infra.config import ConfigError  # noqa: PLC0415
@@ -45,7 +45,9 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
     try:
         with recorder.recording():
             add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...
-            add_nag_validations(app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)])
+            recorders = add_nag_validations(
+                app, acknowledgements=[a for a in acknowledgements if isinstance(a, Acknowledgement)]
+            )
             app.synth()  # ...plus the gate's own plugins and the acknowledgements written from policies/
     except ConfigError as error:
         raise HarnessError(f"synthesis failed: config error: {error}") from error
@@ -54,10 +56,8 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
         if rule_error is not None:  # a synthesis-time policy (required tags, no Retain) rejected the app
             raise SynthesisRejectedError(str(rule_error)) from error
         raise HarnessError(f"synthesis failed: {str(error).strip().splitlines()[0]}") from error
-    runs = recorded_runs(app)
-    if runs is None:
-        raise HarnessError("cdk-nag did not run: the packs were not registered")
     recorder.write(outdir)
     probe_packs()
-    outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=runs)
+    # judge_report fails closed on a pack these recorders never saw invoked ("cdk-nag ... did not run").
+    outcome = judge_report(read_validation_report(outdir / VALIDATION_REPORT), runs=pack_runs(recorders))
     return load_assembly(outdir), outcome

@@ -47,7 +47,8 @@ from harness.attest import (
     render_subjects,
 )
 from harness.errors import HarnessError
-from harness.evidence import LOCK_GLOBS, assembly_files, sha256_file
+from harness.evidence import LOCK_GLOBS, assembly_files
+from harness.hashing import sha256_file
 from harness.outputs import owned_files
 from harness.rules import rules_digest, rules_files
 

@@ -28,25 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.catalog import Tool, Waiver
-from harness.model import Status, WaiverUse
+from harness.model import Status, Subject, WaiverUse
 
 _WAIVER_ID_IN_REASON = re.compile(r"^(?P<id>[A-Za-z0-9_.-]+): ")
 # Tools whose waivers are matched on checkov results (the project's checks run inside checkov).
 CHECKOV_TOOLS = frozenset({Tool.CHECKOV, Tool.PROJECT})
-
-
-@dataclass(frozen=True, kw_only=True)
-class Subject:
-    """The resource a finding is about, as a waiver sees it."""
-
-    stack: str = ""
-    logical_id: str = ""
-    construct_path: str = ""
-    resource_type: str = ""
-    # More than one resource of the stack carries this construct path: it names no single resource.
-    ambiguous_path: bool = False
-    # Content hashes of the code the resource carries, sorted ("" = code the gate cannot read).
-    code_sha256: tuple[str, ...] = ()
 
 
 def code_matches(waiver: Waiver, subject: Subject) -> bool:

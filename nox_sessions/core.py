@@ -83,7 +83,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", *targets)
     # policies/checks are loaded by checkov from its own venv (no checkov stubs here): ruff only.
     session.run("mypy", *[t for t in targets if t != "policies"])
-    # Layers (pyproject.toml [tool.importlinter]): the app never imports the gate.
+    # Layers (pyproject.toml [tool.importlinter]): the app never imports the gate; the gate's floors.
     session.run("lint-imports", env={"PYTHONPATH": str(ROOT)})
 
 

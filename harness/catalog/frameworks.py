@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness.catalog.loading import _read_yaml, _require_str
+from harness.catalog.loading import read_yaml, require_str
 from harness.catalog.schema import POLICIES_DIR, ControlMapping
 
 FRAMEWORKS_DIR = POLICIES_DIR / "frameworks"
@@ -51,11 +51,11 @@ def load_frameworks(root: Path = POLICIES_DIR) -> list[Framework]:
     """Every framework definition under ``frameworks/``, sorted by key."""
     frameworks = []
     for path in sorted((root / "frameworks").glob("*.yaml")):
-        data = _read_yaml(path)
+        data = read_yaml(path)
         if not isinstance(data, Mapping):
             raise ValueError(f"{path}: must be a mapping with key, name, version, source, ids and scope")
-        key = _require_str(path, "key", data, "key")
-        ids_file = (path.parent / _require_str(path, key, data, "ids")).resolve()
+        key = require_str(path, "key", data, "key")
+        ids_file = (path.parent / require_str(path, key, data, "ids")).resolve()
         if not ids_file.is_file():
             raise ValueError(f"{path}: entry {key!r}: field 'ids' names {ids_file}, which does not exist")
         scope = []
@@ -63,15 +63,15 @@ def load_frameworks(root: Path = POLICIES_DIR) -> list[Framework]:
             if not isinstance(entry, Mapping):
                 raise ValueError(f"{path}: entry {key!r}: scope item #{index} must be a mapping with control and why")
             control = str(entry.get("control") or "").strip()
-            scope.append(ScopeEntry(control=control, why=_require_str(path, control or f"#{index}", entry, "why")))
+            scope.append(ScopeEntry(control=control, why=require_str(path, control or f"#{index}", entry, "why")))
         if not scope:
             raise ValueError(f"{path}: entry {key!r}: field 'scope' must list the in-scope controls")
         frameworks.append(
             Framework(
                 key=key,
-                name=_require_str(path, key, data, "name"),
-                version=_require_str(path, key, data, "version"),
-                source=_require_str(path, key, data, "source"),
+                name=require_str(path, key, data, "name"),
+                version=require_str(path, key, data, "version"),
+                source=require_str(path, key, data, "source"),
                 ids_file=ids_file,
                 scope=tuple(scope),
                 definition=path,

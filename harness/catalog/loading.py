@@ -46,14 +46,14 @@ _WAIVER_FIELDS = frozenset(
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: cannot be read as YAML: {' '.join(str(error).split())}") from error
 
 
-def _require_str(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> str:
+def require_str(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{path}: entry {entry_id!r}: field {key!r} is required and must be a non-empty string")
@@ -69,7 +69,7 @@ def _require_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key: 
 
 def _one_line(path: Path, entry_id: str, entry: Mapping[str, Any], key: str) -> str:
     """A required one-line text (an auditor reads it in a table cell)."""
-    value = _require_str(path, entry_id, entry, key)
+    value = require_str(path, entry_id, entry, key)
     if "\n" in value or len(value) > _MAX_LINE:
         raise ValueError(
             f"{path}: entry {entry_id!r}: field {key!r} must be one line of at most {_MAX_LINE} characters "
@@ -83,7 +83,7 @@ def _optional_str_list(path: Path, entry_id: str, entry: Mapping[str, Any], key:
 
 
 def _entries(path: Path, key: str) -> list[Mapping[str, Any]]:
-    data = _read_yaml(path)
+    data = read_yaml(path)
     entries = data.get(key) if isinstance(data, Mapping) else None
     if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
         raise ValueError(f"{path}: top-level key {key!r} must be a list of mappings")
@@ -104,7 +104,7 @@ def load_requirements(root: Path = POLICIES_DIR) -> list[Requirement]:
     requirements: list[Requirement] = []
     for index, entry in enumerate(_entries(path, "requirements")):
         entry_id = str(entry.get("id") or f"#{index}")
-        req_id = _require_str(path, entry_id, entry, "id")
+        req_id = require_str(path, entry_id, entry, "id")
         if not _REQUIREMENT_ID.fullmatch(req_id):
             raise ValueError(f"{path}: entry {req_id!r}: field 'id' must look like REQ-DB-01")
         coverage = []
@@ -113,16 +113,16 @@ def load_requirements(root: Path = POLICIES_DIR) -> list[Requirement]:
                 raise ValueError(f"{path}: entry {req_id!r}: field 'covered_by' must be a list of mappings")
             coverage.append(
                 ExternalCoverage(
-                    by=_require_str(path, req_id, item, "by"),
-                    reference=_require_str(path, req_id, item, "reference"),
-                    reason=_require_str(path, req_id, item, "reason"),
+                    by=require_str(path, req_id, item, "by"),
+                    reference=require_str(path, req_id, item, "reference"),
+                    reason=require_str(path, req_id, item, "reason"),
                 )
             )
         requirements.append(
             Requirement(
                 id=req_id,
-                text=_require_str(path, req_id, entry, "text"),
-                section=_require_str(path, req_id, entry, "section"),
+                text=require_str(path, req_id, entry, "text"),
+                section=require_str(path, req_id, entry, "section"),
                 covered_by=tuple(coverage),
             )
         )
@@ -171,7 +171,7 @@ def _rule_metadata(path: Path) -> tuple[Mapping[str, Any], str, list[str], list[
         metadata = _python_metadata(path)
         types = metadata.get("resource_types")
         return metadata, "python", list(types) if isinstance(types, list) else [], []
-    document = _read_yaml(path)
+    document = read_yaml(path)
     yaml_metadata = document.get("metadata") if isinstance(document, Mapping) else None
     if not isinstance(yaml_metadata, Mapping) or "definition" not in document:
         raise ValueError(f"{path}: entry {path.stem!r}: a YAML rule needs 'metadata' and 'definition'")
@@ -193,10 +193,10 @@ def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
     policies: list[Policy] = []
     for path in rule_files(root / "checks"):
         metadata, engine, resource_types, attributes = _rule_metadata(path)
-        policy_id = _require_str(path, path.stem, metadata, "id")
+        policy_id = require_str(path, path.stem, metadata, "id")
         if not _POLICY_ID.fullmatch(policy_id):
             raise ValueError(f"{path}: entry {policy_id!r}: field 'id' must look like CKV_STG_RDS_1")
-        severity = _require_str(path, policy_id, metadata, "severity")
+        severity = require_str(path, policy_id, metadata, "severity")
         if severity not in Severity.__members__:
             raise ValueError(f"{path}: entry {policy_id!r}: field 'severity' must be one of {', '.join(Severity)}")
         if not resource_types:
@@ -206,11 +206,11 @@ def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
         policies.append(
             Policy(
                 id=policy_id,
-                title=_require_str(path, policy_id, metadata, "name"),
+                title=require_str(path, policy_id, metadata, "name"),
                 severity=Severity(severity),
-                rationale=" ".join(_require_str(path, policy_id, metadata, "rationale").split()),
+                rationale=" ".join(require_str(path, policy_id, metadata, "rationale").split()),
                 requirements=_require_str_list(path, policy_id, metadata, "requirements"),
-                remediation=" ".join(_require_str(path, policy_id, metadata, "remediation").split()),
+                remediation=" ".join(require_str(path, policy_id, metadata, "remediation").split()),
                 resource_types=tuple(resource_types),
                 check_file=path,
                 fixtures={
@@ -219,7 +219,7 @@ def load_policies(root: Path = POLICIES_DIR) -> list[Policy]:
                     if (fixture_dir / f"{kind}.json").is_file()
                 },
                 engine=engine,
-                category=_require_str(path, policy_id, metadata, "category"),
+                category=require_str(path, policy_id, metadata, "category"),
                 requires=requires,
                 attributes=tuple(attributes),
             )
@@ -232,17 +232,17 @@ def load_mappings(root: Path = POLICIES_DIR) -> list[ControlMapping]:
     """Control mappings, one file per framework under ``mappings/``."""
     mappings: list[ControlMapping] = []
     for path in sorted((root / "mappings").glob("*.yaml")):
-        data = _read_yaml(path)
+        data = read_yaml(path)
         framework = data.get("framework") if isinstance(data, Mapping) else None
         if not isinstance(framework, str) or not framework.strip():
             raise ValueError(f"{path}: entry 'framework': field 'framework' is required")
-        key = _require_str(path, "key", data, "key")
+        key = require_str(path, "key", data, "key")
         if not _FRAMEWORK_KEY.fullmatch(key):
             raise ValueError(
                 f"{path}: entry 'key': field 'key' must be lower-case words and versions, e.g. pci-dss-4.0.1 (got {key!r})"
             )
         for index, entry in enumerate(_entries(path, "mappings")):
-            check_id = _require_str(path, f"#{index}", entry, "check_id")
+            check_id = require_str(path, f"#{index}", entry, "check_id")
             tool = str(entry.get("tool") or Tool.PROJECT.value)
             if tool not in {t.value for t in Tool}:
                 raise ValueError(f"{path}: entry {check_id!r}: field 'tool' must be one of {', '.join(Tool)}")
@@ -282,21 +282,21 @@ def _waiver_targets(path: Path, waiver_id: str, entry: Mapping[str, Any]) -> tup
             "(a list, one resource each), e.g. target: StagingDatabase/Database/Instance/Resource"
         )
     if "target" in entry:
-        return (_require_str(path, waiver_id, entry, "target"),)
+        return (require_str(path, waiver_id, entry, "target"),)
     return _require_str_list(path, waiver_id, entry, "targets")
 
 
 def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
-    waiver_id = _require_str(path, f"#{index}", entry, "id")
+    waiver_id = require_str(path, f"#{index}", entry, "id")
     unknown = sorted(set(entry) - _WAIVER_FIELDS)
     if unknown:
         raise ValueError(
             f"{path}: entry {waiver_id!r}: unknown field {unknown[0]!r} (fields: {', '.join(sorted(_WAIVER_FIELDS))})"
         )
-    tool = _require_str(path, waiver_id, entry, "tool")
+    tool = require_str(path, waiver_id, entry, "tool")
     if tool not in {t.value for t in Tool}:
         raise ValueError(f"{path}: entry {waiver_id!r}: field 'tool' must be one of {', '.join(Tool)}, not {tool!r}")
-    rule = _require_str(path, waiver_id, entry, "rule")
+    rule = require_str(path, waiver_id, entry, "rule")
     if tool in (Tool.CDK_NAG.value, Tool.CDK_VALIDATE.value) and "::" not in rule:
         raise ValueError(
             f"{path}: entry {waiver_id!r}: field 'rule' must use the namespaced CDK form "
@@ -333,8 +333,8 @@ def _load_waiver(path: Path, index: int, entry: Mapping[str, Any]) -> Waiver:
         resource_type=resource_type,
         stack=str(entry.get("stack") or "").strip(),
         subtree=subtree,
-        reason=" ".join(_require_str(path, waiver_id, entry, "reason").split()),
-        owner=_require_str(path, waiver_id, entry, "owner"),
+        reason=" ".join(require_str(path, waiver_id, entry, "reason").split()),
+        owner=require_str(path, waiver_id, entry, "owner"),
         expires=_waiver_expiry(path, waiver_id, entry.get("expires")),
         code_sha256=_waiver_code(path, waiver_id, entry.get("code_sha256")),
         requirement=str(entry.get("requirement") or ""),
@@ -359,7 +359,7 @@ def _load_waiver_entry(path: Path, index: int, entry: Mapping[str, Any]) -> list
     tools on the same resource(s): one target, owner, expiry and reason. It becomes one waiver per
     rule, ``<id>.1``, ``<id>.2``..., each matched (and reported stale) on its own.
     """
-    waiver_id = _require_str(path, f"#{index}", entry, "id")
+    waiver_id = require_str(path, f"#{index}", entry, "id")
     requirement = entry.get("requirement")
     if requirement is not None and not (isinstance(requirement, str) and _REQUIREMENT_ID.fullmatch(requirement)):
         raise ValueError(

@@ -90,7 +90,7 @@ class ExternalCoverage:
 
 @dataclass(frozen=True, kw_only=True)
 class Requirement:
-    """One requirement of the seed spec (../shared/seeds), quoted, with a stable id."""
+    """One requirement of the seed spec (policies/spec.md), quoted, with a stable id."""
 
     id: str  # e.g. "REQ-DB-03"
     text: str  # the spec's words

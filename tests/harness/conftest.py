@@ -115,11 +115,18 @@ def make_assembly(synthesized: Path, tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+# The day a test's gate run judges waiver expiry on: a fixed day, so no test starts failing the day a
+# waiver of policies/waivers.yaml expires (nox -s compliance judges the real date; that is where it fails).
+GATE_TODAY = "2026-12-07"
+
+
 def run_gate(args: Sequence[str], *, reports: Path, env: Mapping[str, str] | None = None,
              prefix: Sequence[str] = (), python_code: str | None = None, timeout: float = 900) -> GateRun:  # fmt: skip
     """``python -m harness <args>`` (or ``python -c <python_code> <args>``) in a subprocess."""
     launcher = ["-c", python_code, *args] if python_code else ["-m", "harness", *args]
     argv = [*prefix, sys.executable, *launcher, "--reports", str(reports), "-q"]
+    if list(args[:1]) not in (["verify"], ["merge"]) and not any(a.split("=")[0] == "--today" for a in args):
+        argv += ["--today", GATE_TODAY]
     if not any(a == "--checkov" for a in args):
         argv += ["--checkov", checkov_bin()]
     completed = subprocess.run(

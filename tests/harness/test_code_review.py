@@ -26,8 +26,8 @@ from harness.code_carriers import CARRIERS, CodePiece, inline_hash, served_by, t
 from harness.code_hashes import cdk_files, cdk_handler_entries, cdk_version
 from harness.code_review import RULE_CODE, code_findings
 from harness.digests import DigestCache, digest_directory
-from harness.model import Status
-from harness.waivers import Subject, WaiverBook
+from harness.model import Status, Subject
+from harness.waivers import WaiverBook
 from policies.lib import cfn_resolver as cfn
 from tests.harness.conftest import ROOT
 

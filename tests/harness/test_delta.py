@@ -69,7 +69,8 @@ def _create_only_changed(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entries(run: GateRun, kind: str) -> list[tuple[str, str]]:
-    return [(e["rule"], e["logicalId"]) for e in run.report["delta"][kind]]
+    # A delta entry carries its finding in the record shape of compliance.json's findings.
+    return [(e["finding"]["rule_id"], e["finding"]["logical_id"]) for e in run.report["delta"][kind]]
 
 
 def _change(run: GateRun, logical_id: str) -> dict[str, Any]:
@@ -97,16 +98,17 @@ def test_new_violation_is_introduced_and_fails(
     assert ("CKV_STG_RDS_1", DATABASE) in introduced  # and the cdk-nag packs' deletion-protection rules
     assert {logical_id for _, logical_id in introduced} == {DATABASE}
     assert _entries(run, "fixed") == []
-    entry = next(e for e in run.report["delta"]["introduced"] if e["rule"] == "CKV_STG_RDS_1")
-    assert entry["constructPath"] == DATABASE_PATH and entry["baseStatus"] == "passed"
+    entry = next(e for e in run.report["delta"]["introduced"] if e["finding"]["rule_id"] == "CKV_STG_RDS_1")
+    assert entry["finding"]["construct_path"] == DATABASE_PATH and entry["base_status"] == "passed"
+    assert entry["finding"].keys() == run.report["findings"][0].keys()  # one record shape in the report
     modified = _change(run, DATABASE)
     assert modified["action"] == "modify" and modified["properties"] == ["DeletionProtection"] and modified["stateful"]
     # The finding is located on the infra/ line that created the database, with a link in the report.
-    source = entry["source"]
-    line = (ROOT / source["file"]).read_text(encoding="utf-8").splitlines()[source["line"] - 1]
-    assert source["file"] == "infra/domains/database.py" and "DatabaseInstance(" in line
+    code_file, code_line = entry["finding"]["code_file"], entry["finding"]["code_line"]
+    line = (ROOT / code_file).read_text(encoding="utf-8").splitlines()[code_line - 1]
+    assert code_file == "infra/domains/database.py" and "DatabaseInstance(" in line
     markdown = (run.reports / "compliance.md").read_text(encoding="utf-8")
-    assert f"[infra/domains/database.py:{source['line']}](" in markdown
+    assert f"[infra/domains/database.py:{code_line}](" in markdown
     _assert_sarif_in_infra(run)
 
 

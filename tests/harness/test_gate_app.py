@@ -10,7 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.nag import PACK_NAMES, add_nag_validations
+import pytest
+
+from harness.errors import HarnessError
+from harness.nag import PACK_NAMES, add_nag_validations, judge_report, pack_runs
 from infra.app_builder import add_staging_stacks, new_app
 from tests.conftest import TEMPLATE_NAME
 
@@ -37,3 +40,19 @@ def test_the_app_alone_registers_no_packs(default_assembly: Path) -> None:
         else set()
     )
     assert plugins.isdisjoint(PACK_NAMES), plugins
+
+
+def test_cdk_nag_not_run_on_an_app_is_refused_though_another_app_ran(tmp_path: Path) -> None:
+    """Every root App has the same ``node.addr``: the runs are the recorders' own, never looked up by App,
+    so an App whose packs were registered but never invoked fails closed while another App's packs ran."""
+    ran, never_synthesized = new_app(outdir=str(tmp_path / "ran")), new_app(outdir=str(tmp_path / "not"))
+    assert ran.node.addr == never_synthesized.node.addr  # why a registry keyed by the address cannot work
+    add_staging_stacks(ran)
+    add_staging_stacks(never_synthesized)
+    ran_recorders = add_nag_validations(ran, acknowledgements=[])
+    idle_recorders = add_nag_validations(never_synthesized, acknowledgements=[])
+    ran.synth()
+    report = json.loads((tmp_path / "ran" / "validation-report.json").read_text(encoding="utf-8"))
+    assert set(judge_report(report, runs=pack_runs(ran_recorders)).runs) == set(PACK_NAMES)
+    with pytest.raises(HarnessError, match=r"cdk-nag pack AwsSolutions did not run: it was not invoked"):
+        judge_report({"pluginReports": []}, runs=pack_runs(idle_recorders))

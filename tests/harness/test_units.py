@@ -12,13 +12,13 @@ import pytest
 from harness.assembly import load_assembly
 from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
-from harness.model import ExitCode, Finding, Source, Status
+from harness.model import ExitCode, Finding, Source, Status, Subject
 from harness.proc import Completed
 from harness.reports import ReportInput, render_json, render_junit, render_markdown
 from harness.run_cfnlint import _parse as parse_cfnlint
 from harness.run_checkov import parse_checkov
 from harness.sarif import render_sarif
-from harness.waivers import Subject, WaiverBook, covers
+from harness.waivers import WaiverBook, covers
 
 ROOT = Path(__file__).resolve().parents[2]
 
