@@ -155,7 +155,9 @@ def _rule(source: Source, rule_id: str, example: Finding, policy: dict[str, Any]
         properties["problem.severity"] = "warning" if severity.lower() in ("warning", "informational") else "error"
     if policy.get("category"):
         tags.append(str(policy["category"]).lower())
-    properties["tags"] = tags
+    # SARIF's tags are a set (uniqueItems): upload-sarif rejects a file whose rule repeats one,
+    # as a change rule of category "change" would ("change" is also its source's tag).
+    properties["tags"] = list(dict.fromkeys(tags))
     if severity:
         properties["severity"] = severity
     if policy:
