@@ -180,13 +180,20 @@ def _checkov_finding(
 def nag_findings(
     outcome: NagOutcome, *, stack: StackTemplate, world: str, book: WaiverBook, seen: set[tuple[str, str, str]]
 ) -> list[Finding]:
-    """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats."""
+    """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats.
+
+    In synthesis mode the packs run twice (on the constructs, then on the templates via CfnInclude)
+    and report one problem once per run, the first without a logical id: the key is the resource
+    as the finding names it (rule, stack, resolved logical id), so the construct-level finding (it
+    carries CDK's acknowledgements) is the one kept and the same rule on the same resource is one
+    finding in every report.
+    """
     findings = []
     for violation, suppressed in [(v, False) for v in outcome.violations] + [(v, True) for v in outcome.suppressed]:
         key = (
             violation.namespaced_rule,
             f"{stack.assembly}/{stack.stack_id}",
-            violation.logical_id or violation.construct_path,
+            _nag_logical_id(violation, stack) or violation.construct_path,
         )
         if key in seen:
             continue
@@ -195,14 +202,19 @@ def nag_findings(
     return findings
 
 
+def _nag_logical_id(violation: NagViolation, stack: StackTemplate) -> str:
+    """The template resource a violation is about: its reported logical id, else the one its construct path names."""
+    if violation.logical_id in stack.resources:
+        return violation.logical_id
+    return next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
+
+
 def _nag_finding(
     violation: NagViolation, *, suppressed: bool, stack: StackTemplate, world: str, book: WaiverBook
 ) -> Finding:
     ours = violation.plugin in PACK_NAMES
     tool = Tool.CDK_NAG if ours else Tool.CDK_VALIDATE
-    logical_id = violation.logical_id if violation.logical_id in stack.resources else ""
-    if not logical_id:
-        logical_id = next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
+    logical_id = _nag_logical_id(violation, stack)
     subject_ = (
         stack.subject(logical_id)
         if logical_id

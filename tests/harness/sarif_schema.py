@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]  # (no stubs in the lint venv)
 
 SCHEMAS = Path(__file__).resolve().parent / "sarif_schemas"
 # name -> (file, SHA-256 the provenance README records, validator class)
