@@ -67,7 +67,7 @@ from harness.reviewed import unreviewed_findings
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
-from harness.sources import SourceMap, locate_findings, read_source_map
+from harness.sources import SourceMap, locate_findings, locate_properties, read_source_map
 from harness.synth import SynthesisRejectedError, synthesize
 
 if TYPE_CHECKING:
@@ -392,7 +392,8 @@ class GateRun:
 
     def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
         """Every finding with the infra/ line that created its construct, where the assembly carries the map."""
-        return locate_findings(findings, {a.label: self._sources(a) for a in assemblies})
+        sources = {a.label: self._sources(a) for a in assemblies}
+        return locate_properties(locate_findings(findings, sources), sources)
 
     def compare_findings(self, findings: Sequence[Finding], comparison: Comparison | None) -> Comparison | None:
         """With a base: which violations the change introduced, fixed or left unchanged."""
