@@ -33,7 +33,7 @@ import importlib.metadata
 import shlex
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +89,7 @@ class GateOptions:
     tiers: Sequence[str] = ()
     today: dt.date = field(default_factory=dt.date.today)
     base: BaseRequest | None = None  # compare the head with a base (--base REF / --base-assembly PATH)
+    context: Mapping[str, str] = field(default_factory=dict)  # -c KEY=VALUE: synthesize the app with these
 
 
 @dataclass(kw_only=True)
@@ -235,7 +236,9 @@ class GateRun:
         outdir = self.options.outdir or self.options.root / "cdk.out"
         self.progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
         began = time.monotonic()
-        assembly, outcome = synthesize(outdir, acknowledgements=acknowledgements_from(self.catalog.waivers))
+        assembly, outcome = synthesize(
+            outdir, acknowledgements=acknowledgements_from(self.catalog.waivers), context=self.options.context
+        )
         self.tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
         return [assembly], {assembly.label: outcome}
 
