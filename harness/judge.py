@@ -20,9 +20,11 @@ from harness.model import STATUS_ORDER, Finding, Source, Status
 from harness.nag import PACK_NAMES, NagOutcome, NagViolation
 from harness.run_cfnlint import LintRun
 from harness.run_checkov import CheckovRun
-from harness.run_pytest import TestRun
+from harness.run_pytest import TestRun, pytest_node_id
 from harness.waivers import CHECKOV_TOOLS, Subject, WaiverBook
 from harness.worlds import Expansion
+
+REPOSITORY = Path(__file__).resolve().parents[1]  # where the tiers' test files are
 
 # cdk-nag v3 reports a rule that raised (typically on an intrinsic it cannot read) under the
 # rule's own id with this description: the rule could not judge the resource.
@@ -341,7 +343,7 @@ def _lint_stack_findings(run: LintRun, *, stack: StackTemplate, book: WaiverBook
 # ------------------------------------------------------------------------------------------- tests, waivers, gate
 
 
-def test_findings(run: TestRun, *, label: str) -> list[Finding]:
+def test_findings(run: TestRun, *, label: str, root: Path = REPOSITORY) -> list[Finding]:
     status_of = {"passed": Status.PASSED, "failed": Status.FAILED, "error": Status.FAILED, "skipped": Status.WARNING}
     return [
         Finding(
@@ -351,7 +353,8 @@ def test_findings(run: TestRun, *, label: str) -> list[Finding]:
             title=f"{case.tier} test",
             assembly=label,
             message=case.message,
-            remediation="fix the code or the test; run `nox -s tests -- <node id>`"
+            # The node id pytest finds (path::name), not JUnit's dotted module name.
+            remediation=f"fix the code or the test; re-run it: `nox -s tests -- {pytest_node_id(case.nodeid, root=root)}`"
             if case.outcome in ("failed", "error")
             else "",
         )

@@ -36,6 +36,8 @@ REPORT_FILES = {
     "traceability": "traceability.md",
 }
 SOURCE_ORDER = [s for s in Source]
+# What harness.bundle and harness.attest write beside them (named here: they import this module).
+BUNDLE_PATHS = ("controls.md", "evidence/", "oscal/", "attestation/")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +159,8 @@ def render_markdown(data: ReportInput) -> str:
     lines: list[str] = []
     for section in MARKDOWN_SECTIONS:
         lines += section(data)
-    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
+    names = [*REPORT_FILES.values(), *BUNDLE_PATHS]
+    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in names), ""]
     return "\n".join(lines)
 
 
