@@ -145,7 +145,9 @@ def _checkov_finding(
     policy: Policy | None,
     book: WaiverBook,
 ) -> Finding:
-    message = verdict.message or (f"{check_id} failed on {logical_id}" if verdict.status is Status.FAILED else "")
+    # A built-in check's own verdict carries no words: the failure row says what the check wants.
+    failed = f"{check_id} failed on {logical_id}" + (f": {check_name}" if check_name and policy is None else "")
+    message = verdict.message or (failed if verdict.status is Status.FAILED else "")
     status = verdict.status
     if verdict.skipped:
         # An in-template skip counts only when a waiver of policies/ explains it.

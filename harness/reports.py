@@ -260,7 +260,7 @@ def _md_failures(data: ReportInput) -> list[str]:
         heading=[f"## Failures ({len(failures)})", ""],
         columns=["Policy", "Tool", "Resource", "Construct path", "Remediation", "Detail"],
         row=lambda f: [
-            f"`{cell(f.rule_id)}`",
+            _rule_cell(f),
             f.source.value,
             cell(_resource(f)),
             _where(f, data.link_base),
@@ -301,6 +301,12 @@ def _md_coverage(data: ReportInput) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def _rule_cell(f: Finding) -> str:
+    """The rule id and, for checkov's built-in checks (ids say nothing to a reader), what the check wants."""
+    title = f"<br>{cell(f.title)}" if f.source is Source.CHECKOV and f.title and f.title != f.rule_id else ""
+    return f"`{cell(f.rule_id)}`{title}"
+
+
 def _md_waived(data: ReportInput) -> list[str]:
     waived = [f for f in data.findings if f.status is Status.WAIVED]
     if not waived:
@@ -308,7 +314,7 @@ def _md_waived(data: ReportInput) -> list[str]:
     lines = [f"## Waived ({len(waived)})", "", "| Waiver | Rule | Resource | Construct path | Expires |"]
     lines.append("|---|---|---|---|---|")
     lines += [
-        f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+        f"| {cell(f.waiver_id)} | {_rule_cell(f)} | {cell(_resource(f))} | {cell(f.construct_path)} | "
         f"{cell(f.waiver_expires)} |"
         for f in waived[:MAX_ROWS]
     ]
