@@ -123,10 +123,14 @@ def counts_record(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
 
 
 def _where(f: Finding, link_base: str) -> str:
-    """The construct path, and the infra/ line that created it as a link (when known)."""
-    if not f.code_file:
-        return cell(f.construct_path)
-    return f"{cell(f.construct_path)}<br>{source_link(f.code_file, f.code_line, link_base)}"
+    """The construct path, the infra/ line that created it and the line that set the property, as links (when known)."""
+    where = cell(f.construct_path)
+    if f.code_file:
+        where += f"<br>{source_link(f.code_file, f.code_line, link_base)}"
+    for file, line in ((f.property_file, f.property_line), (f.value_file, f.value_line)):
+        if file:
+            where += f"<br>set by {source_link(file, line, link_base)}"
+    return where
 
 
 def _resource(f: Finding) -> str:

@@ -190,3 +190,15 @@ def test_a_spec_value_changed_in_spec_toml_alerts_on_that_spec_line(switched_off
         DATABASE,
         _line_of(ROOT / DATABASE, "deletion_protection=spec().database.deletion_protection"),
     )
+
+
+def test_the_markdown_links_the_lines_that_set_the_value() -> None:
+    import dataclasses  # noqa: PLC0415
+
+    from harness.cli import error_input  # noqa: PLC0415
+    from harness.reports import render_markdown  # noqa: PLC0415
+
+    [located] = locate_properties([_finding("MultiAZ is false, not true")], {"asm": _map()})
+    text = render_markdown(dataclasses.replace(error_input(mode="assembly", error=""), findings=[located]))
+    assert f"[{DATABASE}:121](" in text  # the construct
+    assert f"set by [{DATABASE}:134](" in text and "set by [infra/spec.toml:56](" in text
