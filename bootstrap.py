@@ -10,10 +10,16 @@ Creating the venv needs ``ensurepip``, which Debian ships apart (package ``pytho
 Without it the venv is created without pip and the lock file is installed with the system's
 own pip (``pip --python``, pip >= 22.3) or with ``uv`` from PATH; if neither exists, one line
 says what to install. Standard library only: it runs before anything is installed.
+
+Behind a proxy or a TLS-inspecting company CA, pip works from its own settings (``PIP_CERT``,
+``cert`` in pip.conf) but uv and Node (npm, jsii) read others: ``SSL_CERT_FILE`` (uv; or
+``UV_NATIVE_TLS=1`` for the system store) and ``NODE_EXTRA_CA_CERTS``. When those are unset and
+pip has a CA bundle, :func:`ca_environment` hands pip's bundle on to them for nox and every session.
 """
 
 from __future__ import annotations
 
+import configparser
 import importlib.util
 import os
 import re
@@ -93,11 +99,62 @@ def ensure_venv() -> Path:
     return python
 
 
+def pip_config_files(environ: dict[str, str]) -> list[Path]:
+    """pip's configuration files, lowest precedence first (pip's "Configuration" docs: global, user, site)."""
+    home = Path(environ.get("HOME") or Path.home())
+    xdg = Path(environ.get("XDG_CONFIG_HOME") or home / ".config")
+    files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), home / ".pip" / "pip.conf", xdg / "pip" / "pip.conf"]
+    if environ.get("VIRTUAL_ENV"):
+        files.append(Path(environ["VIRTUAL_ENV"]) / "pip.conf")
+    if environ.get("PIP_CONFIG_FILE") and environ["PIP_CONFIG_FILE"] != os.devnull:
+        files.append(Path(environ["PIP_CONFIG_FILE"]))
+    return files
+
+
+def pip_cert(environ: dict[str, str], *, config_files: list[Path] | None = None) -> str:
+    """The CA bundle pip uses: ``PIP_CERT``, else ``cert`` of the [global] or [install] section of its config."""
+    if environ.get("PIP_CERT"):
+        return environ["PIP_CERT"]
+    found = ""
+    for path in pip_config_files(environ) if config_files is None else config_files:
+        config = configparser.ConfigParser(interpolation=None)
+        try:
+            config.read(path, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        for section in ("global", "install"):
+            if config.has_option(section, "cert"):
+                found = config.get(section, "cert").strip()  # a later file overrides an earlier one
+    return found
+
+
+def ca_environment(environ: dict[str, str], *, config_files: list[Path] | None = None) -> dict[str, str]:
+    """What uv and Node need to trust the CA pip trusts: ``SSL_CERT_FILE`` and ``NODE_EXTRA_CA_CERTS``,
+    each only when unset and pip has a bundle that exists (``UV_NATIVE_TLS`` and proxies pass through as set)."""
+    cert = (
+        environ.get("SSL_CERT_FILE")
+        or environ.get("REQUESTS_CA_BUNDLE")
+        or pip_cert(environ, config_files=config_files)
+    )
+    if not cert or not Path(cert).expanduser().is_file():
+        return {}
+    bundle = str(Path(cert).expanduser())
+    return {name: bundle for name in ("SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS") if not environ.get(name)}
+
+
 def main(argv: list[str]) -> int:
     if sys.version_info < MINIMUM_PYTHON:
         print(f"bootstrap: Python {'.'.join(map(str, MINIMUM_PYTHON))}+ is needed, this is {sys.version.split()[0]}",
               file=sys.stderr)  # fmt: skip
         return 2
+    handed_on = ca_environment(dict(os.environ))
+    if handed_on:  # for the venv's install (uv without ensurepip) and for nox and every session alike
+        names = " and ".join(sorted(handed_on))
+        print(
+            f"bootstrap: {names} set to {next(iter(handed_on.values()))}, the CA bundle pip trusts (for uv and Node)",
+            flush=True,
+        )
+        os.environ.update(handed_on)
     try:
         python = ensure_venv()
     except BootstrapError as error:

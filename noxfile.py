@@ -8,12 +8,18 @@ in ``requirements/``. Sessions live in ``nox_sessions/``, one module per concern
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bootstrap import ca_environment
+
+# nox run directly, not through bootstrap.py: uv and Node trust the CA bundle pip trusts (README, "Behind a proxy").
+os.environ.update(ca_environment(dict(os.environ)))
 
 nox.needs_version = ">=2025.02.09"
 nox.options.default_venv_backend = "uv|virtualenv"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -64,6 +65,16 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated test tiers to run (default: unit,snapshot,property; none with --assembly)",
     )
     p.add_argument("--no-tests", action="store_true", help="do not run the test tiers")
+    p.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        type=context_pair,
+        default=[],
+        metavar="KEY=VALUE",
+        help="context override the app is synthesized with, as `cdk synth -c` (repeatable; also for the base "
+        "of --base); not with --assembly",
+    )
     p.add_argument("--policies", type=Path, default=None, help="policies directory (default: policies/)")
     p.add_argument("--today", type=_date, default=None, help="date for waiver expiry (YYYY-MM-DD)")
     base = p.add_mutually_exclusive_group()
@@ -151,6 +162,14 @@ def shard_name(value: str) -> str:
             "(valid example: payments-api)"
         )
     return value
+
+
+def context_pair(value: str) -> tuple[str, str]:
+    """``KEY=VALUE`` as the CDK CLI's ``-c`` takes it (argparse type: one line naming the value and an example)."""
+    key, equals, setting = value.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE (valid example: -c environmentSuffix=pr42)")
+    return key.strip(), setting
 
 
 def _date(value: str) -> dt.date:
@@ -272,7 +291,12 @@ def _run(
             today=args.today or dt.date.today(),
             base=_base_request(args),
             accept_policy_change=args.accept_policy_change or "",
+            context=dict(args.context),
         )
+        if args.context:
+            # The base (--base) is synthesized in another process, as `cdk synth -c` hands context over.
+            cli_context = json.loads(os.environ.get("CDK_CONTEXT_JSON") or "{}")
+            os.environ["CDK_CONTEXT_JSON"] = json.dumps({**cli_context, **dict(args.context)}, sort_keys=True)
         result = run_gate(options, catalog=catalog, progress=console.progress)
         data = dataclasses.replace(report_input(result), link_base=link_base(args.source_url, reports_dir))
     except HarnessError as error:
@@ -355,6 +379,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                 '--accept-policy-change needs a reason (valid example: --accept-policy-change "REQ-DB-05 '
                 'retention raised to 14 days, approved by policy-owners in PR #42")'
             )
+    if args.context and args.assembly:
+        cli.error(
+            "-c/--context overrides the context the gate synthesizes the app with; an --assembly is already "
+            "synthesized (synthesize it with the override first: nox -s synth -- -c KEY=VALUE -o out)"
+        )
     return args
 
 

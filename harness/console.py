@@ -33,8 +33,7 @@ class Console:
             where = finding.logical_id or finding.template or finding.assembly or ""
             label = "FAIL" if finding.status is Status.FAILED else "NOT EVALUATED"
             print(f"  {label} {finding.rule_id} {where} {finding.message or finding.title}"[:240], file=out)
-        if data.error:
-            print(f"  ERROR {data.error}", file=out)
+        # data.error is not repeated here: the gate and the merge print it once, as their last line.
         print(
             f"verdict: {data.verdict} (exit {int(data.exit_code)}) in {time.monotonic() - self._t0:.1f}s; "
             f"reports in {report_dir}/",

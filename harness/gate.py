@@ -38,7 +38,7 @@ import shlex
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +77,7 @@ from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
 from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
 from harness.settle import load_settled_by, settle_tool_findings
-from harness.sources import SourceMap, locate_findings, read_source_map
+from harness.sources import SourceMap, locate_findings, locate_properties, read_source_map
 from harness.synth import SynthesisRejectedError, synthesize
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ class GateOptions:
     # Where the rules that judge keep infra/spec.toml and cdk.json (harness.rules); default ``root``.
     rules_root: Path | None = None
     accept_policy_change: str = ""  # --accept-policy-change REASON: the head's rules are accepted for this run
+    context: Mapping[str, str] = field(default_factory=dict)  # -c KEY=VALUE: synthesize the app with these
 
 
 @dataclass(kw_only=True)
@@ -267,7 +268,9 @@ class GateRun:
         outdir = self.options.outdir or self.options.root / "cdk.out"
         self.progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
         began = time.monotonic()
-        assembly, outcome = synthesize(outdir, acknowledgements=acknowledgements_from(self.catalog.waivers))
+        assembly, outcome = synthesize(
+            outdir, acknowledgements=acknowledgements_from(self.catalog.waivers), context=self.options.context
+        )
         self.tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
         return [assembly], {assembly.label: outcome}
 
@@ -436,7 +439,8 @@ class GateRun:
 
     def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
         """Every finding with the infra/ line that created its construct, where the assembly carries the map."""
-        return locate_findings(findings, {a.label: self._sources(a) for a in assemblies})
+        sources = {a.label: self._sources(a) for a in assemblies}
+        return locate_properties(locate_findings(findings, sources), sources)
 
     def compare_findings(self, findings: Sequence[Finding], comparison: Comparison | None) -> Comparison | None:
         """With a base: which violations the change introduced, fixed or left unchanged."""

@@ -20,9 +20,11 @@ from harness.model import STATUS_ORDER, Finding, Source, Status, Subject
 from harness.nag import PACK_NAMES, NagOutcome, NagViolation
 from harness.run_cfnlint import LintRun
 from harness.run_checkov import CheckovRun
-from harness.run_pytest import TestRun
+from harness.run_pytest import TestRun, pytest_node_id
 from harness.waivers import CHECKOV_TOOLS, WaiverBook
 from harness.worlds import Expansion
+
+REPOSITORY = Path(__file__).resolve().parents[1]  # where the tiers' test files are
 
 # cdk-nag v3 reports a rule that raised (typically on an intrinsic it cannot read) under the
 # rule's own id with this description: the rule could not judge the resource.
@@ -143,7 +145,9 @@ def _checkov_finding(
     policy: Policy | None,
     book: WaiverBook,
 ) -> Finding:
-    message = verdict.message or (f"{check_id} failed on {logical_id}" if verdict.status is Status.FAILED else "")
+    # A built-in check's own verdict carries no words: the failure row says what the check wants.
+    failed = f"{check_id} failed on {logical_id}" + (f": {check_name}" if check_name and policy is None else "")
+    message = verdict.message or (failed if verdict.status is Status.FAILED else "")
     status = verdict.status
     if verdict.skipped:
         # An in-template skip counts only when a waiver of policies/ explains it.
@@ -180,13 +184,20 @@ def _checkov_finding(
 def nag_findings(
     outcome: NagOutcome, *, stack: StackTemplate, world: str, book: WaiverBook, seen: set[tuple[str, str, str]]
 ) -> list[Finding]:
-    """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats."""
+    """cdk-nag (and other CDK validation plugins) findings of one template; ``seen`` drops repeats.
+
+    In synthesis mode the packs run twice (on the constructs, then on the templates via CfnInclude)
+    and report one problem once per run, the first without a logical id: the key is the resource
+    as the finding names it (rule, stack, resolved logical id), so the construct-level finding (it
+    carries CDK's acknowledgements) is the one kept and the same rule on the same resource is one
+    finding in every report.
+    """
     findings = []
     for violation, suppressed in [(v, False) for v in outcome.violations] + [(v, True) for v in outcome.suppressed]:
         key = (
             violation.namespaced_rule,
             f"{stack.assembly}/{stack.stack_id}",
-            violation.logical_id or violation.construct_path,
+            _nag_logical_id(violation, stack) or violation.construct_path,
         )
         if key in seen:
             continue
@@ -195,14 +206,19 @@ def nag_findings(
     return findings
 
 
+def _nag_logical_id(violation: NagViolation, stack: StackTemplate) -> str:
+    """The template resource a violation is about: its reported logical id, else the one its construct path names."""
+    if violation.logical_id in stack.resources:
+        return violation.logical_id
+    return next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
+
+
 def _nag_finding(
     violation: NagViolation, *, suppressed: bool, stack: StackTemplate, world: str, book: WaiverBook
 ) -> Finding:
     ours = violation.plugin in PACK_NAMES
     tool = Tool.CDK_NAG if ours else Tool.CDK_VALIDATE
-    logical_id = violation.logical_id if violation.logical_id in stack.resources else ""
-    if not logical_id:
-        logical_id = next((lid for lid, p in stack.construct_paths.items() if p == violation.construct_path), "")
+    logical_id = _nag_logical_id(violation, stack)
     subject_ = (
         stack.subject(logical_id)
         if logical_id
@@ -329,7 +345,7 @@ def _lint_stack_findings(run: LintRun, *, stack: StackTemplate, book: WaiverBook
 # ------------------------------------------------------------------------------------------- tests, waivers, gate
 
 
-def test_findings(run: TestRun, *, label: str) -> list[Finding]:
+def test_findings(run: TestRun, *, label: str, root: Path = REPOSITORY) -> list[Finding]:
     status_of = {"passed": Status.PASSED, "failed": Status.FAILED, "error": Status.FAILED, "skipped": Status.WARNING}
     return [
         Finding(
@@ -339,7 +355,8 @@ def test_findings(run: TestRun, *, label: str) -> list[Finding]:
             title=f"{case.tier} test",
             assembly=label,
             message=case.message,
-            remediation="fix the code or the test; run `nox -s tests -- <node id>`"
+            # The node id pytest finds (path::name), not JUnit's dotted module name.
+            remediation=f"fix the code or the test; re-run it: `nox -s tests -- {pytest_node_id(case.nodeid, root=root)}`"
             if case.outcome in ("failed", "error")
             else "",
         )

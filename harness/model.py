@@ -65,6 +65,13 @@ class Finding:
     world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
     code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
     code_line: int = 0
+    # The keyword argument of that construct call the finding is about (harness.sources.locate_properties:
+    # its message names the property), and where its value came from when elsewhere (an infra/spec.toml line).
+    property_name: str = field(default="", compare=False)
+    property_file: str = field(default="", compare=False)
+    property_line: int = field(default=0, compare=False)
+    value_file: str = field(default="", compare=False)
+    value_line: int = field(default=0, compare=False)
     # Line of the logical id in the template as gated (0 = unknown): compliance.json carries it so a
     # report rebuilt from it (python -m harness merge) points at the same line without the template.
     template_line: int = field(default=0, compare=False)

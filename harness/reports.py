@@ -37,6 +37,8 @@ REPORT_FILES = {
     "traceability": "traceability.md",
 }
 SOURCE_ORDER = [s for s in Source]
+# What harness.bundle and harness.attest write beside them (named here: they import this module).
+BUNDLE_PATHS = ("controls.md", "evidence/", "oscal/", "attestation/")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,10 +127,14 @@ def counts_record(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
 
 
 def _where(f: Finding, link_base: str) -> str:
-    """The construct path, and the infra/ line that created it as a link (when known)."""
-    if not f.code_file:
-        return cell(f.construct_path)
-    return f"{cell(f.construct_path)}<br>{source_link(f.code_file, f.code_line, link_base)}"
+    """The construct path, the infra/ line that created it and the line that set the property, as links (when known)."""
+    where = cell(f.construct_path)
+    if f.code_file:
+        where += f"<br>{source_link(f.code_file, f.code_line, link_base)}"
+    for file, line in ((f.property_file, f.property_line), (f.value_file, f.value_line)):
+        if file:
+            where += f"<br>set by {source_link(file, line, link_base)}"
+    return where
 
 
 def _resource(f: Finding) -> str:
@@ -161,7 +167,8 @@ def render_markdown(data: ReportInput) -> str:
     lines: list[str] = []
     for section in MARKDOWN_SECTIONS:
         lines += section(data)
-    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in REPORT_FILES.values()), ""]
+    names = [*REPORT_FILES.values(), *BUNDLE_PATHS]
+    lines += ["Reports: " + ", ".join(f"`reports/{name}`" for name in names), ""]
     return "\n".join(lines)
 
 
@@ -266,7 +273,7 @@ def _md_failures(data: ReportInput) -> list[str]:
         heading=[f"## Failures ({len(failures)})", ""],
         columns=["Policy", "Tool", "Resource", "Construct path", "Remediation", "Detail"],
         row=lambda f: [
-            f"`{cell(f.rule_id)}`",
+            _rule_cell(f),
             f.source.value,
             cell(_resource(f)),
             _where(f, data.link_base),
@@ -307,6 +314,12 @@ def _md_coverage(data: ReportInput) -> list[str]:
     return [*lines, "", "</details>", ""]
 
 
+def _rule_cell(f: Finding) -> str:
+    """The rule id and, for checkov's built-in checks (ids say nothing to a reader), what the check wants."""
+    title = f"<br>{cell(f.title)}" if f.source is Source.CHECKOV and f.title and f.title != f.rule_id else ""
+    return f"`{cell(f.rule_id)}`{title}"
+
+
 def _md_waived(data: ReportInput) -> list[str]:
     waived = [f for f in data.findings if f.status is Status.WAIVED]
     if not waived:
@@ -314,7 +327,7 @@ def _md_waived(data: ReportInput) -> list[str]:
     lines = [f"## Waived ({len(waived)})", "", "| Waiver | Rule | Resource | Construct path | Expires |"]
     lines.append("|---|---|---|---|---|")
     lines += [
-        f"| {cell(f.waiver_id)} | `{cell(f.rule_id)}` | {cell(_resource(f))} | {cell(f.construct_path)} | "
+        f"| {cell(f.waiver_id)} | {_rule_cell(f)} | {cell(_resource(f))} | {cell(f.construct_path)} | "
         f"{cell(f.waiver_expires)} |"
         for f in waived[:MAX_ROWS]
     ]

@@ -161,6 +161,19 @@ def collect_pytest(groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s:
     return TestRun(cases=sorted(cases, key=lambda c: c.nodeid), duration_s=duration)
 
 
+def pytest_node_id(junit_id: str, *, root: Path) -> str:
+    """The node id pytest takes (``tests/unit/test_x.py::TestY::test_z``) for one the JUnit XML names
+    (``tests.unit.test_x.TestY::test_z``: pytest writes the module dotted): the longest dotted prefix
+    that is a file under ``root`` is the path; as given when none is."""
+    classname, separator, name = junit_id.partition("::")
+    parts = classname.split(".")
+    for end in range(len(parts), 0, -1):
+        path = "/".join(parts[:end]) + ".py"
+        if (root / path).is_file():
+            return "::".join([path, *parts[end:], *([name] if separator else [])])
+    return junit_id
+
+
 def parse_junit(path: Path) -> list[TestCase]:
     try:
         root = ET.parse(path).getroot()

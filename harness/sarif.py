@@ -4,9 +4,12 @@ What GitHub code scanning reads (docs: "SARIF support for code scanning") and ho
 uses it:
 
 - Only the first entry of ``locations`` places an alert, and an alert is shown on a pull request
-  only when that line is part of its diff. The primary location is therefore the ``infra/`` line
-  that created the construct (``Finding.code_file``/``code_line``, recorded at synthesis by
-  harness.sources); the template line becomes a ``relatedLocations`` entry. Findings without a
+  only when that line is part of its diff. The primary location is therefore the line that set
+  the value the finding is about: the ``infra/spec.toml`` line it came from
+  (``Finding.value_file``/``value_line``), else the keyword argument in ``infra/``
+  (``property_file``/``property_line``), else the ``infra/`` line that created the construct
+  (``code_file``/``code_line``), all recorded at synthesis by harness.sources. The keyword, the
+  construct line and the template line become ``relatedLocations``. Findings without a
   construct fall back to the template, the test module or the waiver file.
 - URIs are repository-relative. A file outside the repository (an assembly given with
   ``--assembly /tmp/...``) is written relative to a ``uriBaseId`` whose base is left unknown,
@@ -170,7 +173,9 @@ def _rule(source: Source, rule_id: str, example: Finding, policy: dict[str, Any]
         properties["problem.severity"] = "warning" if severity.lower() in ("warning", "informational") else "error"
     if policy.get("category"):
         tags.append(str(policy["category"]).lower())
-    properties["tags"] = tags
+    # SARIF's tags are a set (uniqueItems): upload-sarif rejects a file whose rule repeats one,
+    # as a change rule of category "change" would ("change" is also its source's tag).
+    properties["tags"] = list(dict.fromkeys(tags))
     if severity:
         properties["severity"] = severity
     if policy:
@@ -193,7 +198,19 @@ def _rule(source: Source, rule_id: str, example: Finding, policy: dict[str, Any]
 def _result(f: Finding, *, index: int, locator: _Locator, occurrence: int) -> dict[str, Any]:
     template = locator.template(f)
     code = _physical(f.code_file, f.code_line) if f.code_file else None
-    primary = code or template or locator.fallback(f)
+    keyword = _physical(f.property_file, f.property_line) if f.property_file else None
+    value = _physical(f.value_file, f.value_line) if f.value_file else None
+    # The line that set the value first (an alert shows on a PR only when its line is in the diff),
+    # then the keyword argument that read it, the construct's line and the template.
+    primary = value or keyword or code or template or locator.fallback(f)
+    related: list[tuple[dict[str, Any], str]] = []
+    if value is not None and keyword is not None:
+        related.append((keyword, f"{f.property_name}= reads this value"))
+    if code is not None and primary is not code:
+        related.append((code, f"the construct: {f.construct_path or f.logical_id}"))
+    if template is not None and (code is not None or keyword is not None):
+        what = f"{f.stack} {f.logical_id}".strip() or f.template
+        related.append((template, f"synthesized template: {what}"))
     if f.logical_id:
         primary = {
             **primary,
@@ -210,9 +227,10 @@ def _result(f: Finding, *, index: int, locator: _Locator, occurrence: int) -> di
         "locations": [primary],
         "partialFingerprints": {"primaryLocationLineHash": f"{digest[:16]}:{occurrence}", FINGERPRINT: digest},
     }
-    if code is not None and template is not None:
-        what = f"{f.stack} {f.logical_id}".strip() or f.template
-        result["relatedLocations"] = [{"id": 1, **template, "message": {"text": f"synthesized template: {what}"}}]
+    if related:
+        result["relatedLocations"] = [
+            {"id": number, **location, "message": {"text": text}} for number, (location, text) in enumerate(related, 1)
+        ]
     if f.status is Status.NOT_EVALUATED:
         result["properties"] = {"status": "not-evaluated"}
     return result

@@ -8,7 +8,7 @@ builds the same App, registers the cdk-nag packs with the acknowledgements writt
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from harness.assembly import CloudAssembly, load_assembly
@@ -23,8 +23,13 @@ class SynthesisRejectedError(Exception):
     """A synthesis-time rule aspect of infra/ refused the app: a violation (exit 1), not a crash."""
 
 
-def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[CloudAssembly, NagOutcome]:
-    """Synthesize the app with the cdk-nag packs into ``outdir``; the assembly and the packs' outcome."""
+def synthesize(
+    outdir: Path, *, acknowledgements: Sequence[object], context: Mapping[str, str] | None = None
+) -> tuple[CloudAssembly, NagOutcome]:
+    """Synthesize the app with the cdk-nag packs into ``outdir``; the assembly and the packs' outcome.
+
+    ``context``: overrides of cdk.json's context, as ``cdk synth -c KEY=VALUE`` gives them (strings).
+    """
     from harness.nag import (  # noqa: PLC0415  (starts jsii)
         VALIDATION_REPORT,
         Acknowledgement,
@@ -39,7 +44,7 @@ def synthesize(outdir: Path, *, acknowledgements: Sequence[object]) -> tuple[Clo
     from infra.errors import as_synthesis_rule_error  # noqa: PLC0415
 
     shutil.rmtree(outdir, ignore_errors=True)
-    app = new_app(outdir=str(outdir))
+    app = new_app(outdir=str(outdir), context=context)
     # Which infra/ line created each construct (harness.sources), written into the assembly.
     recorder = SourceRecorder(root=APP_ROOT)
     try:

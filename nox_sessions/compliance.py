@@ -1,5 +1,8 @@
 """The compliance gate: ``nox -s compliance`` (synthesize + every check) or ``-- --assembly PATH``.
 
+Every option of ``python -m harness`` passes through (nox_sessions/gate_args.py), ``-c KEY=VALUE``
+context overrides included: the gate synthesizes the app with them and judges that app.
+
 ``-- --base REF`` (or ``--base-assembly PATH``) also compares the head with a base: what the
 change introduced, fixed or left unchanged, and what it does to each resource.
 
@@ -10,46 +13,30 @@ Exit codes pass through: 0 clean, 1 violations, 2 harness failure. Reports: repo
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
+import sys
 from pathlib import Path
 
 import nox
 
+from nox_sessions.gate_args import SessionArgumentError, gate_command
 from nox_sessions.tools import PROJECT_BYTECODE_ENV, REPORTS, REQUIREMENTS, ensure_checkov, install_locked, install_only
-
-
-def _arguments(session: nox.Session) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="nox -s compliance --", description="Run the compliance gate.")
-    parser.add_argument(
-        "--assembly",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="gate an existing cloud assembly (skips synthesis and the test tiers); repeatable",
-    )
-    parser.add_argument("--reports", default=str(REPORTS), help="report directory (default: reports/)")
-    parser.add_argument("--no-tests", action="store_true", help="skip the unit/snapshot/property tiers")
-    parser.add_argument("--today", default=None, help="date for waiver expiry checks (YYYY-MM-DD)")
-    base = parser.add_mutually_exclusive_group()
-    base.add_argument("--base", default=None, metavar="REF", help="compare with the app synthesized at git ref REF")
-    base.add_argument("--base-assembly", default=None, metavar="PATH", help="compare with an existing cloud assembly")
-    parser.add_argument(
-        "--base-cache", default=None, metavar="DIR", help="cache of bases (default: .cache/compliance-base)"
-    )
-    parser.add_argument("--source-url", default=None, metavar="URL", help="prefix of source links in compliance.md")
-    parser.add_argument("--shard", default=None, metavar="I/N", help="this run is shard I of N of a CI matrix")
-    parser.add_argument("--shard-name", default=None, metavar="NAME", help="name of this shard (with --shard)")
-    parser.add_argument("--sign-key", default=None, metavar="PATH", help="sign the run's statement (ed25519 PEM key)")
-    return parser.parse_args(session.posargs)
 
 
 @nox.session(venv_backend="none")  # install_locked activates the shared venv
 def compliance(session: nox.Session) -> None:
-    """Compliance gate: synth + cdk-nag, checkov, cfn-lint, project policies, test tiers -> reports/."""
-    args = _arguments(session)
-    # Bad --assembly input is the gate's to judge (exit 2 with the reason); here only what the
-    # session itself needs. nox reports a session.error as exit 1.
+    """Compliance gate: synth + cdk-nag, checkov, cfn-lint, project policies, test tiers -> reports/.
+
+    Every argument after ``--`` goes to ``python -m harness`` unchanged (``python -m harness --help``
+    lists them: ``-q``, ``--tiers``, ``--policies``, ``-c KEY=VALUE`` context overrides the gate
+    synthesizes the app with, ...); the gate judges them (exit 2 with one line).
+    """
+    try:
+        command = gate_command(session.posargs, checkov="", default_reports=REPORTS)
+    except SessionArgumentError as error:  # before any install: nox would print a traceback or exit 1
+        print(error, file=sys.stderr)
+        raise SystemExit(2) from None
     for lock in ("test", "checkov"):
         if not (REQUIREMENTS / f"{lock}.txt").is_file():
             session.error(f"requirements/{lock}.txt is missing: run from a full checkout of the repository")
@@ -57,25 +44,14 @@ def compliance(session: nox.Session) -> None:
     checkov = ensure_checkov(session)
     if install_only():
         return
-    argv = ["python", "-m", "harness", "--checkov", str(checkov), "--reports", args.reports]
-    for assembly in args.assembly:
-        argv += ["--assembly", assembly]
-    if args.no_tests:
-        argv.append("--no-tests")
-    if args.today:
-        argv += ["--today", args.today]
-    # The base is synthesized by the gate with this session's interpreter: the same pinned toolchain.
-    # --shard/--shard-name: the gate validates them (exit 2 with one line).
-    for option in ("base", "base_assembly", "base_cache", "source_url", "shard", "shard_name", "sign_key"):
-        value = getattr(args, option)
-        if value:
-            argv += [f"--{option.replace('_', '-')}", value]
-    report = Path(args.reports) / "compliance.json"
+    command = gate_command(session.posargs, checkov=str(checkov), default_reports=REPORTS)
+    report = command.reports / "compliance.json"
     report.unlink(missing_ok=True)  # a stale report must never stand in for this run's verdict
     env = {"CHECKOV_BIN": str(checkov), "HYPOTHESIS_PROFILE": "ci", **PROJECT_BYTECODE_ENV}
-    session.run(*argv, env=env, success_codes=[0, 1, 2])
+    # The base (--base) is synthesized by the gate with this session's interpreter: the same pinned toolchain.
+    session.run("python", "-m", "harness", *command.argv, env=env, success_codes=[0, 1, 2])
     code = json.loads(report.read_text(encoding="utf-8"))["exit_code"] if report.is_file() else 2
-    session.log(f"compliance verdict: exit {code}; reports in {args.reports}")
+    session.log(f"compliance verdict: exit {code}; reports in {command.reports}")
     if code:
         # nox turns every failed session into exit 1; the gate's 1 (violations) and 2 (harness
         # failure) must reach CI unchanged, so leave nox with the gate's own code.
@@ -95,7 +71,10 @@ def merge(session: nox.Session) -> None:
     if install_only():
         return
     reports = Path(_reports_of(session.posargs)) / "compliance.json"
-    reports.unlink(missing_ok=True)  # a refused merge must not leave an earlier verdict in place
+    # A refused merge must not leave an earlier verdict in place; --reports under a regular file
+    # cannot hold one, and the merge refuses it with one line (exit 2).
+    with contextlib.suppress(OSError):
+        reports.unlink(missing_ok=True)
     session.run("python", "-m", "harness", "merge", *session.posargs, success_codes=[0, 1, 2])
     verdict = json.loads(reports.read_text(encoding="utf-8"))["exit_code"] if reports.is_file() else 2
     session.log(f"merged verdict: exit {verdict}; reports in {reports.parent}")

@@ -132,7 +132,17 @@ def run_gate(args: Sequence[str], *, reports: Path, env: Mapping[str, str] | Non
     completed = subprocess.run(
         argv, capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=timeout, check=False
     )
+    assert_sarif_accepted(reports)
     return GateRun(completed.returncode, completed.stdout, completed.stderr, reports)
+
+
+def assert_sarif_accepted(reports: Path) -> None:
+    """The run's compliance.sarif (when it wrote one) is one upload-sarif accepts (tests/harness/sarif_schema.py)."""
+    from tests.harness.sarif_schema import invalid_sarif_files  # noqa: PLC0415
+
+    problems = invalid_sarif_files([reports / "compliance.sarif"]) if (reports / "compliance.sarif").is_file() else []
+    if problems:
+        pytest.fail(f"{len(problems)} SARIF schema problem(s):\n" + "\n".join(problems[:50]), pytrace=False)
 
 
 @pytest.fixture
@@ -169,3 +179,17 @@ def oscal_documents_validate(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     problems = invalid_documents(written)
     if problems:
         pytest.fail(f"{len(problems)} OSCAL schema problem(s):\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sarif_documents_validate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every SARIF this session's gate runs and merges wrote (run_gate checks its own at once; merges and
+    in-process renders are swept here) validates against both SARIF schemas (test_sarif_schema.py)."""
+    yield
+    from tests.harness.sarif_schema import invalid_sarif_files  # noqa: PLC0415
+
+    problems = invalid_sarif_files(tmp_path_factory.getbasetemp().rglob("*.sarif"))
+    # test_sarif_schema.py writes broken ones on purpose, to prove the check fails them.
+    problems = [p for p in problems if "broken.sarif" not in p and "missing.sarif" not in p]
+    if problems:
+        pytest.fail(f"{len(problems)} SARIF schema problem(s):\n" + "\n".join(problems[:50]), pytrace=False)

@@ -117,10 +117,21 @@ def _assert_sarif_in_infra(run: GateRun) -> None:
     results = [(run_, r) for run_ in sarif["runs"] for r in run_["results"]]
     failing = [r for _, r in results if r["ruleId"] == "CKV_STG_RDS_1"]
     assert len(failing) == 1
-    primary = failing[0]["locations"][0]["physicalLocation"]
-    uri, line = primary["artifactLocation"]["uri"], primary["region"]["startLine"]
-    assert uri == "infra/domains/database.py" and "DatabaseInstance(" in (ROOT / uri).read_text().splitlines()[line - 1]
-    related = failing[0]["relatedLocations"][0]["physicalLocation"]["artifactLocation"]
+    # The line that set DeletionProtection (harness.sources): the spec line deletion_protection= reads,
+    # then that keyword, the line that created the construct and the template.
+    places = [failing[0]["locations"][0], *failing[0]["relatedLocations"]]
+    lines = [
+        (p["physicalLocation"]["artifactLocation"]["uri"], p["physicalLocation"]["region"]["startLine"]) for p in places
+    ]
+    expected = ["deletion_protection = ", "deletion_protection=spec()", "DatabaseInstance("]
+    assert [uri for uri, _ in lines[:3]] == [
+        "infra/spec.toml",
+        "infra/domains/database.py",
+        "infra/domains/database.py",
+    ]
+    for (uri, line), text in zip(lines, expected, strict=False):
+        assert text in (ROOT / uri).read_text(encoding="utf-8").splitlines()[line - 1]
+    related = places[3]["physicalLocation"]["artifactLocation"]
     assert related["uri"].endswith(".template.json") and related.get("uriBaseId")  # outside the repo: no absolute URI
     assert failing[0]["partialFingerprints"]["primaryLocationLineHash"]
     for run_, result in results:
