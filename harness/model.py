@@ -147,11 +147,10 @@ def _is_controls(value: Any) -> bool:
 
 # What each key of a finding record may hold (every field of Finding, nothing else).
 _FIELD_TYPES: dict[str, Any] = {
-    **{f.name: _is_str for f in fields(Finding)},
+    # By the field's declared type, so a field added to Finding is read back without another edit here.
+    **{f.name: (_is_line if f.type in ("int", int) else _is_str) for f in fields(Finding)},
     "source": lambda v: v in {s.value for s in Source},
     "status": lambda v: v in {s.value for s in Status},
-    "code_line": _is_line,
-    "template_line": _is_line,
     "controls": _is_controls,
 }
 _REQUIRED = ("source", "rule_id", "status", "title")
