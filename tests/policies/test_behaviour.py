@@ -68,7 +68,9 @@ def test_every_base_passes(bases: dict[str, Template], base: str, policy: str) -
 
 
 def _row_id(row: Row) -> str:
-    return f"{row.policy}:{row.resource_type.rsplit('::', 1)[-1]}.{row.path}={row.value!r:.40}"
+    # A callable's repr holds its address, which differs between xdist workers: name it instead.
+    value = f"<{getattr(row.value, '__qualname__', 'computed')}>" if callable(row.value) else repr(row.value)
+    return f"{row.policy}:{row.resource_type.rsplit('::', 1)[-1]}.{row.path}={value:.40}"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=_row_id)
