@@ -469,14 +469,28 @@ class GateRun:
             self.progress("rules: the head's rules are the base's")
             return record, []
         self.progress(f"rules: {len(changes)} change(s) against the base's rules; judging the head by the base's")
-        under_base = self._judge_by(assemblies[0], self.base_rules)
         accept = self.options.accept_policy_change
-        found = policy_change_findings(
-            head=findings, under_base_rules=under_base, changes=changes, accept_reason=accept
-        )
+        try:
+            catalog = load_catalog(self.base_rules / "policies")
+        except HarnessError as error:
+            if not accept:
+                raise HarnessError(
+                    f"the base's rules ({self.base_rules_source}) cannot be loaded by this harness: {error} (a change "
+                    "of the rules' format is a policy change: land it first, or have the policy owners accept it)"
+                ) from error
+            # Accepted by the policy owners: the head's rules alone judge, and the record says why.
+            self.progress("rules: the base's rules cannot be loaded; the accepted head's rules judge alone")
+            source = f"{self.base_rules_source}; cannot be loaded by this harness: {error}"
+            return dataclasses.replace(record, base_source=source, accepted_reason=accept,
+                                       accepted=tuple(c.text for c in changes)), []  # fmt: skip
+        under_base = self._judge_by(assemblies[0], self.base_rules, catalog=catalog)
+        found = policy_change_findings(head=findings, under_base_rules=under_base, changes=changes)
         self.progress(f"rules: {len(found)} violation(s) of the base's rules pass under the head's")
         if accept:
             accepted = tuple([*(c.text for c in changes), *(f"{f.rule_id} {f.logical_id}: {f.message}" for f in found)])
+            found = policy_change_findings(
+                head=findings, under_base_rules=under_base, changes=changes, accept_reason=accept
+            )
             record = dataclasses.replace(record, accepted_reason=accept, accepted=accepted, policy_changes=len(found))
         else:
             record = dataclasses.replace(record, policy_changes=len(found))
@@ -496,13 +510,9 @@ class GateRun:
                     shutil.copyfile(root / relpath, view / relpath)
         return view
 
-    def _judge_by(self, head: CloudAssembly, rules_root: Path) -> list[Finding]:
+    def _judge_by(self, head: CloudAssembly, rules_root: Path, *, catalog: Catalog) -> list[Finding]:
         """The head's findings under the rules checked out at ``rules_root`` (cached like a base's)."""
         assert self.options.base is not None
-        try:
-            catalog = load_catalog(rules_root / "policies")
-        except HarnessError as error:
-            raise HarnessError(f"the base's rules ({self.base_rules_source}) cannot be loaded: {error}") from error
         tools = [self.options.checkov, self.options.cfn_lint]
         key = rules_digest(
             root=self.options.root, policies_dir=self.catalog.policies_dir, tools=tools,

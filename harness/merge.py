@@ -369,8 +369,20 @@ def merged_input(shards: Sequence[Shard], *, catalog: Any, root: Path, sarif_cat
             for s in shards
         ],
         sarif_category=sarif_category,
+        rules=_rules(shards),
         **catalog_fields(catalog),
     )
+
+
+def _rules(shards: Sequence[Shard]) -> Mapping[str, Any] | None:
+    """The rules that judged (harness.rules): one set for every shard, or the merge is refused."""
+    records = [s.report.get("rules") for s in shards]
+    digests = sorted({str((r or {}).get("digest", "")) for r in records})
+    if len(digests) > 1:
+        raise HarnessError(
+            f"the shards were judged by different rules ({', '.join(digests)}): merge the shards of one commit"
+        )
+    return records[0] if records else None
 
 
 # ------------------------------------------------------------------------------------ SARIF limits

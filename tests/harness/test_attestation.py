@@ -211,6 +211,7 @@ def test_rules_that_differ_from_the_checkout_are_named(runs: Runs, tmp_path: Pat
     shutil.copytree(ROOT / "requirements", root / "requirements")
     (root / "infra").mkdir()
     shutil.copyfile(ROOT / "infra" / "spec.toml", root / "infra" / "spec.toml")
+    shutil.copyfile(ROOT / "cdk.json", root / "cdk.json")  # a rules file too (harness.rules: the spec-fixed context)
     shutil.copyfile(ROOT / "package-lock.json", root / "package-lock.json")
     assert (
         verify(runs.clean.reports, runs.clean.assembly, key=runs.clean.public, flags=("--root", str(root))).returncode

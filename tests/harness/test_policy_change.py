@@ -175,3 +175,18 @@ def test_the_policy_owners_own_the_rules_and_ci_accepts_only_their_approval() ->
     gate_step = steps["Compliance gate"]
     assert gate_step["env"]["ACCEPT_REASON"] == "${{ steps.approval.outputs.reason }}"
     assert '--accept-policy-change "$ACCEPT_REASON"' in gate_step["run"]
+
+
+def test_base_rules_this_harness_cannot_read_fail_closed_unless_accepted(
+    compare: Callable[..., GateRun], assemblies: dict[str, Path], tmp_path: Path
+) -> None:
+    base_rules = copy_rules(ROOT, tmp_path / "base-rules")
+    edit_waivers(base_rules, lambda waivers: waivers[0].update(approved_by="someone"))  # a field this harness lacks
+    run = compare(assemblies["clean"], assemblies["clean"], base_rules)
+    assert run.returncode == 2, run.stderr
+    assert "cannot be loaded by this harness" in run.report["error"] and "approved_by" in run.report["error"]
+    reason = "waivers.yaml format change, approved by policy-owners"
+    accepted = compare(assemblies["clean"], assemblies["clean"], base_rules, "--accept-policy-change", reason)
+    assert accepted.returncode == 0, accepted.stderr
+    assert "cannot be loaded by this harness" in accepted.report["rules"]["base_source"]
+    assert accepted.report["rules"]["accepted_policy_change"]["reason"] == reason

@@ -25,12 +25,12 @@ import os
 import select
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from harness.catalog import load_waivers
+from harness.catalog import Waiver, load_waivers
 from harness.run_checkov import checkov_env, python_of
 from harness.waivers import accepted_exception
 from infra.stacks.staging_database import STACK_ID
@@ -194,14 +194,14 @@ class PolicyScanner:
         shutil.rmtree(self._workdir, ignore_errors=True)
 
 
-def policy_failures(stack: Synthesized, *, scanner: PolicyScanner) -> str:
+def policy_failures(stack: Synthesized, *, scanner: PolicyScanner, waivers: Sequence[Waiver] | None = None) -> str:
     """What the project's policies fail on ``stack`` and no waiver of policies/ accepts ("" if nothing).
 
     One judgement (issue 17): the gate's own waiver application (harness.waivers.accepted_exception), so
     a context whose stack carries an accepted exception passes here as it passes the gate.
     """
     scan = scanner.scan(stack.template, name=stack.stack_name)
-    waivers = load_waivers()
+    waivers = load_waivers() if waivers is None else waivers
     failing = [
         r for r in scan.failed
         if accepted_exception(

@@ -17,6 +17,7 @@ can fail.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import pytest
 from hypothesis import Phase, event, example, given, settings
 from hypothesis import strategies as st
 
+from harness.catalog import Tool, Waiver
 from infra.config import (
     ALLOWED_INSTANCE_CLASSES,
     CREATABLE_POSTGRES_VERSIONS,
@@ -144,3 +146,27 @@ def test_a_policy_failure_turns_the_property_red(
 
     with pytest.raises(AssertionError, match=r"CKV_STG_PG_1 FAILED on AWS::RDS::DBParameterGroup\."):
         every_accepted_context_passes_the_policies()
+
+
+def test_an_accepted_exception_keeps_the_property_green(
+    synth_outdir: Path, policy_scanner: PolicyScanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One judgement (issue 17): the same planted CKV_STG_PG_1 failure, accepted by waivers of policies/
+    on exactly the failing resources, passes the property as it passes the gate; without them it fails."""
+    parse = StagingDatabaseConfig.from_context.__func__  # type: ignore[attr-defined]
+
+    def accepting(cls: type[StagingDatabaseConfig], context: Any) -> StagingDatabaseConfig:
+        return _replaced(parse(cls, context), max_connections=300)
+
+    monkeypatch.setattr(StagingDatabaseConfig, "from_context", classmethod(accepting))
+    stack = synth_stacks(COVERING_EXAMPLES[0].values, synth_outdir)[0]
+    failing = [r for r in policy_scanner.scan(stack.template, name=stack.stack_name).failed]
+    assert {r.policy_id for r in failing} == {"CKV_STG_PG_1"}
+    waivers = [
+        Waiver(id=f"WVR-T{n}", tool=Tool.PROJECT, rule=r.policy_id, targets=(r.resource.rsplit(".", 1)[-1],),
+               resource_type=r.resource.rsplit(".", 1)[0], reason="accepted", owner="policy-owners",
+               expires=dt.date.today() + dt.timedelta(days=30))
+        for n, r in enumerate(failing)
+    ]  # fmt: skip
+    assert policy_failures(stack, scanner=policy_scanner, waivers=[]) != ""
+    assert policy_failures(stack, scanner=policy_scanner, waivers=waivers) == ""
