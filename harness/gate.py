@@ -53,7 +53,7 @@ from harness.code_review import code_findings
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
 from harness.delta import Comparison, compare_findings
-from harness.deployed import deployment_findings
+from harness.deployed_findings import deployment_findings
 from harness.errors import HarnessError
 from harness.judge import (
     checkov_findings,

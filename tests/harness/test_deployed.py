@@ -19,7 +19,8 @@ import pytest
 
 from harness.assembly import load_assembly
 from harness.assets import Environment, image_location, s3_location
-from harness.deployed import RULE_ASSET, RULE_DEPLOYED, deployment_findings
+from harness.deployed import RULE_ASSET, RULE_DEPLOYED
+from harness.deployed_findings import deployment_findings
 from harness.digests import CDK_CHUNK, cdk_file_fingerprint, digest_directory, digest_file
 from harness.errors import HarnessError
 from harness.model import Status
