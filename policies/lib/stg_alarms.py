@@ -7,7 +7,7 @@ identifier as RDS spells it, lower case; an extra dimension names a series RDS n
 publishes), the unit (``Unit`` absent or the metric's own, else no datapoint matches), the
 statistic (``Statistic``/``ExtendedStatistic`` that can cross the threshold in the alarm's
 direction), the window (``Period`` a multiple of RDS's 60-second metrics, ``EvaluationPeriods``
-and ``DatapointsToAlarm`` within an hour), the threshold and its direction
+and ``DatapointsToAlarm`` within the spec's bounds), the threshold and its direction
 (``Threshold`` with ``ComparisonOperator``), ``TreatMissingData`` set explicitly, and the
 notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack).
 """
@@ -30,7 +30,6 @@ METRIC_UNITS = {"CPUUtilization": "Percent", "FreeStorageSpace": "Bytes"}
 # Statistics that can cross the threshold in the operator's direction (a Minimum of CPU rarely exceeds 80 %).
 STATISTICS = {"Greater": ("Average", "Maximum"), "Less": ("Average", "Minimum")}
 METRIC_SECONDS = 60  # RDS publishes its CloudWatch metrics every minute
-LONGEST_WINDOW_SECONDS = 3600  # an alarm that needs more than an hour of breaching data is not an alarm
 _PERCENTILE = re.compile(r"^p(?P<value>\d{1,2}(\.\d+)?|100)$")
 _TOPIC_ARN = re.compile(r"^arn:[^:]+:sns:(?P<region>[^:]*):(?P<account>[^:]*):(?P<name>[^:]+)$")
 
@@ -104,18 +103,23 @@ def _statistic_problems(alarm: Mapping[str, Any], direction: str) -> list[str]:
 
 
 def _window_problems(alarm: Mapping[str, Any]) -> list[str]:
+    """Period and EvaluationPeriods within what the spec offers (infra/spec.toml [monitoring]): the window a
+    breach must last is the project's to bound, so the policy and the app read the same numbers."""
+    monitoring = lib.spec().monitoring
+    minutes, periods_range = tuple(monitoring.alarm_period_minutes), monitoring.alarm_evaluation_periods
     problems = []
     period = lib.as_number(alarm.get("Period"))
     periods = lib.as_number(alarm.get("EvaluationPeriods"))
     datapoints = lib.as_number(alarm.get("DatapointsToAlarm", alarm.get("EvaluationPeriods")))
-    if period is None or period < METRIC_SECONDS or period % METRIC_SECONDS:
-        problems.append(f"Period is {lib.describe(alarm.get('Period'))}: RDS metrics need a multiple of 60 seconds")
-    if periods is None or periods < 1 or periods != int(periods):
-        problems.append(f"EvaluationPeriods is {lib.describe(alarm.get('EvaluationPeriods'))}, not a positive number")
-    elif period is not None and period * periods > LONGEST_WINDOW_SECONDS:
+    if period is None or period % METRIC_SECONDS or period // METRIC_SECONDS not in minutes:
         problems.append(
-            f"Period x EvaluationPeriods is {period * periods:g} s: the evaluation window exceeds "
-            f"{LONGEST_WINDOW_SECONDS} s, so a breach is reported late or never"
+            f"Period is {lib.describe(alarm.get('Period'))}: the spec offers periods of {', '.join(map(str, minutes))} "
+            "minutes (RDS publishes a metric every 60 s)"
+        )
+    if periods is None or periods != int(periods) or not periods_range.min <= periods <= periods_range.max:
+        problems.append(
+            f"EvaluationPeriods is {lib.describe(alarm.get('EvaluationPeriods'))}: the spec bounds it to "
+            f"{periods_range.min}..{periods_range.max}, so a breach is reported late or never"
         )
     if datapoints is None or datapoints < 1 or (periods is not None and datapoints > periods):
         problems.append(

@@ -258,7 +258,7 @@ def _alarm_rows(policy: str, metric: str, *, wrong: dict[str, Any]) -> list[Row]
         row("ExtendedStatistic", wrong["ExtendedStatistic"]),
         row("Period", 30),
         row("EvaluationPeriods", 0),
-        row("EvaluationPeriods", 48, word="window"),
+        row("EvaluationPeriods", 48, word="spec bounds it"),
         row("DatapointsToAlarm", 5),
         row("Threshold", wrong["Threshold"]),
         row("ComparisonOperator", wrong["ComparisonOperator"]),
