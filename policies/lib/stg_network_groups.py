@@ -209,13 +209,18 @@ class Reach:
         return topo.Finding(topo.REACH, rule.culprit, verdict.status, f"{rule.where}: {verdict.reason}"), ""
 
     def _source(self, rule: Mapping[str, Any], target: mem.GroupRef) -> lib.Verdict:
+        """Every source the rule names is judged, the worst verdict stands: a rule that adds a group key
+        (an owner account, say) beside its CIDR must not be judged by the CIDR alone."""
+        verdicts = []
         if "CidrIp" in rule:
-            return self._cidr(rule["CidrIp"], "CidrIp", target)
+            verdicts.append(self._cidr(rule["CidrIp"], "CidrIp", target))
         if "CidrIpv6" in rule:
-            return self._cidr(rule["CidrIpv6"], "CidrIpv6", target)
+            verdicts.append(self._cidr(rule["CidrIpv6"], "CidrIpv6", target))
         if "SourcePrefixListId" in rule:
-            return self._prefix_list(rule["SourcePrefixListId"], target)
-        return self._group_source(rule, target)
+            verdicts.append(self._prefix_list(rule["SourcePrefixListId"], target))
+        if not verdicts or any(key in rule for key in SOURCE_GROUP_KEYS):
+            verdicts.append(self._group_source(rule, target))
+        return verdicts[0] if len(verdicts) == 1 else lib.worst(verdicts)
 
     def _cidr(self, value: Any, key: str, target: mem.GroupRef) -> lib.Verdict:
         subnet = self.topology.named(value, topo.SUBNET, attributes=("CidrBlock", "Ipv6CidrBlock"))
