@@ -264,6 +264,7 @@ class GateRun:
         groups = start_pytest(root=self.options.root, tiers=self.options.tiers, scratch=self.scratch)
         self.running.extend(group.started for group in groups)
         self.progress("tests: started pytest on " + " | ".join(", ".join(g.tiers) for g in groups))
+        self.heartbeat.background = lambda: f"tests: {tiers_progress(groups)}"  # until collect() waits on them
         return groups
 
     def obtain_assemblies(self) -> tuple[list[CloudAssembly], dict[str, NagOutcome]]:
@@ -346,6 +347,7 @@ class GateRun:
         if groups:
             reports_dir = self.options.reports_dir or self.options.root / "reports"
             tiers = ", ".join(self.options.tiers)
+            self.heartbeat.background = None  # the tiers are the stage now: their progress is its detail
             with self.heartbeat.stage(f"tests ({tiers})", detail=lambda: tiers_progress(groups)):
                 tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml")
             self.progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")

@@ -19,6 +19,8 @@ class Heartbeat:
     def __init__(self, *, progress: Callable[[str], None], interval_s: float = HEARTBEAT_INTERVAL_S) -> None:
         self.progress = progress
         self.interval_s = interval_s
+        # What runs in the background meanwhile (the tiers during synthesis): added to every line.
+        self.background: Callable[[], str] | None = None
 
     @contextmanager
     def stage(self, name: str, *, detail: Callable[[], str] | None = None) -> Iterator[None]:
@@ -28,9 +30,9 @@ class Heartbeat:
 
         def beat() -> None:
             while not stop.wait(self.interval_s):
-                how_far = _safe(detail)
-                elapsed = time.monotonic() - started
-                self.progress(f"{name}: still running after {elapsed:.0f} s" + (f"; {how_far}" if how_far else ""))
+                parts = [f"{name}: still running after {time.monotonic() - started:.0f} s"]
+                parts += [part for part in (_safe(detail), _safe(self.background)) if part]
+                self.progress("; ".join(parts))
 
         thread = threading.Thread(target=beat, name=f"heartbeat {name}", daemon=True)
         thread.start()

@@ -58,6 +58,17 @@ def test_an_unreadable_detail_leaves_the_line_without_it() -> None:
     assert all(line.startswith("tests (unit): still running after ") and ";" not in line for line in lines)
 
 
+def test_what_runs_in_the_background_is_on_every_line() -> None:
+    lines: list[str] = []
+    heartbeat = Heartbeat(progress=lines.append, interval_s=0.02)
+    heartbeat.background = lambda: "tests: 12 of 200 test(s) done"
+    with heartbeat.stage("synth"):
+        time.sleep(0.1)
+    assert lines
+    assert all(line.startswith("synth: still running after ") for line in lines)
+    assert all(line.endswith(" s; tests: 12 of 200 test(s) done") for line in lines), lines
+
+
 def test_quiet_silences_the_heartbeat_with_the_other_progress_lines() -> None:
     out = io.StringIO()
     _slow_stage(Heartbeat(progress=Console(stream=out, quiet=True).progress, interval_s=0.02), seconds=0.1)
