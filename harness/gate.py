@@ -24,6 +24,10 @@ With a base, ``prepare_base`` runs first: it resolves the ref and, when the cach
 assembly for it, starts synthesizing it in a temporary worktree (harness.base) while the
 head's stages run.
 
+While a long stage runs (synthesis, cdk-nag, checkov, cfn-lint, the tiers, the base), a
+progress line names it at least every ``heartbeat_s`` (10 s; the tiers with tests done of
+collected): harness.heartbeat.
+
 Any stage that cannot prove it ran raises :class:`HarnessError`; the others are stopped.
 A verdict of PASS means every resource of every template was judged by every policy that
 applies to it, on every value it can take.
@@ -55,6 +59,7 @@ from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attri
 from harness.delta import Comparison, compare_findings
 from harness.deployed_findings import deployment_findings
 from harness.errors import HarnessError
+from harness.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
 from harness.judge import (
     checkov_findings,
     included_nag_findings,
@@ -75,7 +80,7 @@ from harness.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
 from harness.rules import rules_digest as rules_files_digest
 from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
 from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
-from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest
+from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest, tiers_progress
 from harness.settle import load_settled_by, settle_tool_findings
 from harness.sources import SourceMap, locate_findings, locate_properties, read_source_map
 from harness.synth import SynthesisRejectedError, synthesize
@@ -103,6 +108,7 @@ class GateOptions:
     rules_root: Path | None = None
     accept_policy_change: str = ""  # --accept-policy-change REASON: the head's rules are accepted for this run
     context: Mapping[str, str] = field(default_factory=dict)  # -c KEY=VALUE: synthesize the app with these
+    heartbeat_s: float = HEARTBEAT_INTERVAL_S  # a progress line at least this often during a long stage
 
 
 @dataclass(kw_only=True)
@@ -171,6 +177,7 @@ class GateRun:
         self.options = options
         self.catalog = catalog
         self.progress = progress
+        self.heartbeat = Heartbeat(progress=progress, interval_s=options.heartbeat_s)
         self.scratch = scratch
         self.running: list[Started] = []
         self.tool_runs: list[ToolRun] = []
@@ -257,6 +264,7 @@ class GateRun:
         groups = start_pytest(root=self.options.root, tiers=self.options.tiers, scratch=self.scratch)
         self.running.extend(group.started for group in groups)
         self.progress("tests: started pytest on " + " | ".join(", ".join(g.tiers) for g in groups))
+        self.heartbeat.background = lambda: f"tests: {tiers_progress(groups)}"  # until collect() waits on them
         return groups
 
     def obtain_assemblies(self) -> tuple[list[CloudAssembly], dict[str, NagOutcome]]:
@@ -268,9 +276,10 @@ class GateRun:
         outdir = self.options.outdir or self.options.root / "cdk.out"
         self.progress(f"synth: synthesizing the app with the cdk-nag packs into {outdir}")
         began = time.monotonic()
-        assembly, outcome = synthesize(
-            outdir, acknowledgements=acknowledgements_from(self.catalog.waivers), context=self.options.context
-        )
+        with self.heartbeat.stage("synth"):
+            assembly, outcome = synthesize(
+                outdir, acknowledgements=acknowledgements_from(self.catalog.waivers), context=self.options.context
+            )
         self.tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
         return [assembly], {assembly.label: outcome}
 
@@ -304,9 +313,10 @@ class GateRun:
         began = time.monotonic()
         # Synthesis mode keeps only cdk-nag's findings of this run (judge()): CDK's own validation
         # already ran on the app's synthesis.
-        included = run_nag_on_targets(
-            expansion.targets, waivers=self.catalog.waivers, cdk_validation=not self.synth_mode
-        )
+        with self.heartbeat.stage("cdk-nag"):
+            included = run_nag_on_targets(
+                expansion.targets, waivers=self.catalog.waivers, cdk_validation=not self.synth_mode
+            )
         if included.unmapped:
             first = included.unmapped[0]
             raise HarnessError(
@@ -323,16 +333,23 @@ class GateRun:
         return included
 
     def collect(self, scanners: Scanners, groups: Sequence[PytestGroup]) -> Collected:
-        lint = collect_cfnlint(scanners.lint, templates=scanners.templates)
+        with self.heartbeat.stage("cfn-lint"):
+            lint = collect_cfnlint(scanners.lint, templates=scanners.templates)
         self.progress(f"cfn-lint: {len(lint.matches)} finding(s) in {lint.duration_s:.1f} s")
-        checkov = collect_checkov(
-            scanners.checkov, expected_resources=scanners.expected_resources, verdicts_file=self.launcher.verdicts_file
-        )
+        with self.heartbeat.stage("checkov"):
+            checkov = collect_checkov(
+                scanners.checkov,
+                expected_resources=scanners.expected_resources,
+                verdicts_file=self.launcher.verdicts_file,
+            )
         self.progress(f"checkov: {len(checkov.results)} result(s) on {checkov.resource_count} resources")
         tests = None
         if groups:
             reports_dir = self.options.reports_dir or self.options.root / "reports"
-            tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml")
+            tiers = ", ".join(self.options.tiers)
+            self.heartbeat.background = None  # the tiers are the stage now: their progress is its detail
+            with self.heartbeat.stage(f"tests ({tiers})", detail=lambda: tiers_progress(groups)):
+                tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml")
             self.progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")
         return Collected(checkov=checkov, lint=lint, tests=tests)
 
@@ -421,7 +438,8 @@ class GateRun:
         if not self.synth_mode:  # judged exactly as a base is: the next comparison may have it as its base
             judged = locate_findings([*findings, *waiver_findings(self.book)], self._sources(head))
             self.base_builder.remember(head, judged, rules=digest)
-        self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
+        with self.heartbeat.stage(f"base {self.base_builder.request.label}"):
+            self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
         changes = compare_assemblies(self.base.assembly, head, rules=rules, head_sources=self._sources(head))
         findings = change_findings(changes, rules=rules, book=self.book, head=head, base=self.base.assembly)
         gated = sum(1 for f in findings if f.status.gates)

@@ -66,7 +66,7 @@ class Finding:
     code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
     code_line: int = 0
     # The keyword argument of that construct call the finding is about (harness.sources.locate_properties:
-    # its message names the property), and where its value came from when elsewhere (an infra/spec.toml line).
+    # its message names the property), and where its value came from when elsewhere (an infra/spec.toml or cdk.json line).
     property_name: str = field(default="", compare=False)
     property_file: str = field(default="", compare=False)
     property_line: int = field(default=0, compare=False)

@@ -110,6 +110,24 @@ def _more(total: int) -> list[str]:
     return ["", f"… and {total - MAX_ROWS} more in `reports/compliance.json`."] if total > MAX_ROWS else []
 
 
+# Tools whose output has no record of a rule that passed: CDK's policy-validation report (cdk-nag 3's packs
+# and CDK's other plugins) lists violations only, and a pack's rule that finds nothing on a resource
+# cannot be told from one that does not apply to it. Their Passed count is shown as unknown, not 0.
+PASSES_UNREPORTED = frozenset({Source.CDK_NAG, Source.CDK_VALIDATE})
+PASSES_UNREPORTED_MARK = "—"
+PASSES_UNREPORTED_LEGEND = (
+    f"{PASSES_UNREPORTED_MARK} in *Passed*: cdk-nag and CDK's other validation plugins report violations only "
+    "(CDK's policy-validation report has no record of a rule that passed or did not apply), so they have no pass "
+    "count; rules × resources without a finding would count every rule that does not apply to a resource as a pass. "
+    "The resources each pack judged are under *Tools that ran*."
+)
+
+
+def passed_cell(source: Source, counter: Counter[Status]) -> str:
+    """The Passed count of one tool, or the mark for a tool that reports no passes."""
+    return PASSES_UNREPORTED_MARK if source in PASSES_UNREPORTED else str(counter[Status.PASSED])
+
+
 def counts(findings: Iterable[Finding]) -> dict[Source, Counter[Status]]:
     table: dict[Source, Counter[Status]] = {source: Counter() for source in SOURCE_ORDER}
     for finding in findings:
@@ -212,12 +230,14 @@ def _md_counts(data: ReportInput) -> list[str]:
         "| Tool | Failed | Not evaluated | Warnings | Waived | Passed |",
         "|---|---:|---:|---:|---:|---:|",
     ]
+    shown = [(source, counter) for source, counter in counts(data.findings).items() if sum(counter.values())]
     lines += [
         f"| {source.value} | {counter[Status.FAILED]} | {counter[Status.NOT_EVALUATED]} | "
-        f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {counter[Status.PASSED]} |"
-        for source, counter in counts(data.findings).items()
-        if sum(counter.values())
+        f"{counter[Status.WARNING]} | {counter[Status.WAIVED]} | {passed_cell(source, counter)} |"
+        for source, counter in shown
     ]
+    if any(source in PASSES_UNREPORTED for source, _ in shown):
+        lines += ["", PASSES_UNREPORTED_LEGEND]
     return [*lines, ""]
 
 

@@ -10,6 +10,7 @@ tier alone is about half of the work, so one process per tier left a CPU idle at
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.proc import Started, last_line
+from harness.pytest_progress import PROGRESS_ENV
 
 TIERS = ("unit", "snapshot", "property")
 # pytest exit codes: 0 passed, 1 some tests failed; 2 interrupted, 3 internal error, 4 usage error, 5 none collected.
@@ -63,6 +65,7 @@ DEFAULT_FILE_WEIGHT = 0.5
 FILE_GROUPS = (("tests/unit/test_app_cli.py", "tests/unit/test_layering.py"),)
 # pytest's default test file patterns (pyproject.toml does not change python_files).
 TEST_FILE_PATTERNS = ("test_*.py", "*_test.py")
+PROGRESS_PLUGIN = "gate_test_progress"  # the module name harness/pytest_progress.py is copied under
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +73,7 @@ class PytestGroup:
     tiers: tuple[str, ...]  # the tiers this process runs files of
     junit_xml: Path
     started: Started
+    progress_file: Path | None = None  # written by harness.pytest_progress in the pytest process
 
 
 def tier_files(root: Path, tier: str) -> list[str]:
@@ -117,23 +121,51 @@ def start_pytest(*, root: Path, tiers: Sequence[str], scratch: Path, processes: 
         files += found
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    # The progress plugin is copied out of the gate so the tiers of any checkout load it as is.
+    plugins = scratch / "pytest-plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(Path(__file__).with_name("pytest_progress.py"), plugins / f"{PROGRESS_PLUGIN}.py")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugins), env.get("PYTHONPATH", "")) if p)
     groups = []
     for index, group in enumerate(plan_groups(files, processes=processes or os.cpu_count() or 1)):
         junit_xml = scratch / f"pytest-{index}.junit.xml"
         group_tiers = tuple(t for t in tiers if any(_tier_of(f) == t for f in group))
         # No xdist or typeguard plugin: unused here, and importing them is ~0.15 s of CPU per process.
         argv = [sys.executable, "-m", "pytest", *group, "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
-        argv += ["-p", "no:typeguard"]
+        argv += ["-p", "no:typeguard", "-p", PROGRESS_PLUGIN]
+        progress_file = scratch / f"pytest-{index}.progress"
         argv += [f"--basetemp={scratch / f'pytest-{index}'}", f"--junitxml={junit_xml}"]
         argv += ["-o", "junit_family=xunit2", "-o", f"junit_suite_name=tests-{index}-{'-'.join(group_tiers)}"]
         groups.append(
             PytestGroup(
                 tiers=group_tiers,
                 junit_xml=junit_xml,
-                started=Started(tool="pytest", argv=argv, env=env, cwd=root),
+                started=Started(tool="pytest", argv=argv, env=env | {PROGRESS_ENV: str(progress_file)}, cwd=root),
+                progress_file=progress_file,
             )
         )
     return groups
+
+
+def read_progress(path: Path) -> tuple[int, int] | None:
+    """(tests done, tests collected) from one progress file; None before its collection has finished."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    total, newline, marks = text.partition("\n")
+    return (marks.count("."), int(total)) if newline else None
+
+
+def tiers_progress(groups: Sequence[PytestGroup]) -> str:
+    """'N of M test(s) done' over every process that has collected; empty before any has."""
+    read = [read_progress(g.progress_file) for g in groups if g.progress_file is not None]
+    counted = [r for r in read if r is not None]
+    if not counted:
+        return "collecting"
+    done, total = sum(r[0] for r in counted), sum(r[1] for r in counted)
+    waiting = len(groups) - len(counted)
+    return f"{done} of {total} test(s) done" + (f" ({waiting} process(es) still collecting)" if waiting else "")
 
 
 def collect_pytest(groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s: float = 900) -> TestRun:

@@ -5,7 +5,7 @@ uses it:
 
 - Only the first entry of ``locations`` places an alert, and an alert is shown on a pull request
   only when that line is part of its diff. The primary location is therefore the line that set
-  the value the finding is about: the ``infra/spec.toml`` line it came from
+  the value the finding is about: the ``infra/spec.toml`` or ``cdk.json`` line it came from
   (``Finding.value_file``/``value_line``), else the keyword argument in ``infra/``
   (``property_file``/``property_line``), else the ``infra/`` line that created the construct
   (``code_file``/``code_line``), all recorded at synthesis by harness.sources. The keyword, the

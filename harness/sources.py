@@ -19,8 +19,11 @@ one property (``MultiAZ is false``) belongs on the keyword argument that set it 
 or, when that argument reads the spec (``spec().database.multi_az``), on the ``infra/spec.toml``
 line the value came from. So the recorder also reads the construct call in the app's source
 (Python's own ``ast``, located by the calling instruction's position) and records each keyword
-argument's line and, for spec values, the spec line (:class:`PropertyOrigin`);
-:func:`locate_properties` puts a finding that names a property on those lines.
+argument's line and, for spec values, the spec line (:class:`PropertyOrigin`); a value read from
+the app's configuration (``config.allocated_storage_gib``, a field of ``infra/config.py`` that reads
+one ``cdk.json`` context key) gets that key's ``cdk.json`` line, unless the synthesis overrode the
+key (``-c key=value``: no file line set it). :func:`locate_properties` puts a finding that names a
+property on those lines.
 
 This module imports nothing from the gate and nothing outside the standard library at
 import time: the base of a comparison is synthesized in another process from another
@@ -49,6 +52,10 @@ SCHEMA = "construct-sources/1"
 APP_SOURCES = ("infra", "app.py")
 SPEC_SOURCE = "infra/spec.toml"  # the fixed spec values (infra/spec.py reads it as spec() / SPEC)
 SPEC_READERS = frozenset({"spec", "SPEC"})  # spec().<table>.<key>, SPEC.<table>.<key>
+CONTEXT_SOURCE = "cdk.json"  # the app's context values
+CONFIG_SOURCE = "infra/config.py"  # its models: field -> context key (alias=, or _key/_fixed_key's first argument)
+CONFIG_READERS = frozenset({"config"})  # config.<field>, self.config.<field>
+CONFIG_KEY_MAKERS = frozenset({"_key", "_fixed_key"})  # infra/config.py's Field() helpers: (alias, ...)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,8 +227,8 @@ P = TypeVar("P", bound=_Property)
 
 def locate_properties(findings: Iterable[P], sources: SourceMap | Mapping[str, SourceMap]) -> list[P]:
     """Each finding about a resource whose message names a property its construct call set, with that
-    keyword argument's line (``property_file``/``property_line``) and, when the value came from the spec,
-    the spec line (``value_file``/``value_line``)."""
+    keyword argument's line (``property_file``/``property_line``) and, when the value came from the spec or cdk.json,
+    that line (``value_file``/``value_line``)."""
     located = []
     for finding in findings:
         found = sources if isinstance(sources, SourceMap) else sources.get(getattr(finding, "assembly", ""))
@@ -285,6 +292,89 @@ def _spec_lines(path: Path) -> Mapping[tuple[str, str], int]:
     return lines
 
 
+@functools.cache
+def _context_lines(path: Path) -> Mapping[str, int]:
+    """Context key -> line of every top-level key of cdk.json's ``context`` (json checks it is JSON)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        context = json.loads(text).get("context")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return {}
+    if not isinstance(context, dict):
+        return {}
+    lines = text.splitlines()
+    opened = next((n for n, line in enumerate(lines) if re.match(r'\s*"context"\s*:', line)), None)
+    if opened is None:
+        return {}
+    found: dict[str, int] = {}
+    depth = 0  # nesting inside the context object: only its own keys (depth 1) count
+    for number, line in enumerate(lines[opened:], start=opened + 1):
+        key = re.match(r'\s*"((?:[^"\\]|\\.)*)"\s*:', line)
+        if key and depth == 1 and key.group(1) in context:
+            found.setdefault(key.group(1), number)
+        depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
+        if depth <= 0 and number > opened:
+            break
+    return found
+
+
+def _literal(node: ast.expr | None) -> str:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+
+
+@functools.cache
+def _config_keys(path: Path) -> Mapping[str, str]:
+    """Field of the app's configuration models -> the context key it reads, from infra/config.py's source.
+
+    A field names its key as ``Field(alias="key")`` or ``_key("key", ...)``/``_fixed_key("key", ...)``; a
+    ``@property`` that reads exactly one field (``shared_buffers_rds_pages`` from ``shared_buffers_mib``)
+    reads that field's key."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return {}
+    fields: dict[str, str] = {}
+    derived: dict[str, set[str]] = {}
+    for model in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
+        for item in model.body:
+            if (
+                isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and isinstance(item.value, ast.Call)
+            ):
+                call = item.value
+                alias = next((_literal(k.value) for k in call.keywords if k.arg == "alias"), "")
+                maker = call.func.id if isinstance(call.func, ast.Name) else ""
+                if not alias and maker in CONFIG_KEY_MAKERS and call.args:
+                    alias = _literal(call.args[0])
+                if alias:
+                    fields.setdefault(item.target.id, alias)
+            elif isinstance(item, ast.FunctionDef) and any(
+                isinstance(d, ast.Name) and d.id == "property" for d in item.decorator_list
+            ):
+                derived[item.name] = {
+                    n.attr
+                    for n in ast.walk(item)
+                    if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "self"
+                }
+    for name, reads in derived.items():
+        keys = {fields[r] for r in reads if r in fields}
+        if len(keys) == 1 and name not in fields:
+            fields[name] = keys.pop()
+    return fields
+
+
+def _config_field(value: ast.expr) -> str:
+    """``config.<field>`` (or ``self.config.<field>``) inside a keyword's value: the field, else ""."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Attribute):
+            reader = node.value
+            name = reader.attr if isinstance(reader, ast.Attribute) else getattr(reader, "id", "")
+            if name in CONFIG_READERS:
+                return node.attr
+    return ""
+
+
 def _spec_key(value: ast.expr) -> tuple[str, str] | None:
     """``spec().<table>.<key>`` or ``SPEC.<table>.<key>`` inside a keyword's value: (table, key)."""
     for node in ast.walk(value):
@@ -301,8 +391,12 @@ def _spec_key(value: ast.expr) -> tuple[str, str] | None:
 class SourceRecorder:
     """Records, while active, which app line created each construct (see the module docstring)."""
 
-    def __init__(self, *, root: Path, app_sources: Sequence[str] = APP_SOURCES) -> None:
+    def __init__(
+        self, *, root: Path, app_sources: Sequence[str] = APP_SOURCES, context_overrides: Iterable[str] = ()
+    ) -> None:
         self.root = root.resolve()
+        # Keys given with -c for this synthesis: their value is set by no line of cdk.json.
+        self._overridden = frozenset(context_overrides)
         self._directories = tuple(str(self.root / s) + "/" for s in app_sources if not s.endswith(".py"))
         self._files = frozenset(str(self.root / s) for s in app_sources if s.endswith(".py"))
         self._created: list[tuple[Any, SourceLine, dict[str, PropertyOrigin]]] = []
@@ -335,18 +429,27 @@ class SourceRecorder:
         call = _calls(frame.f_code.co_filename).get((line, end_line, column, end_column))
         if call is None:
             return {}
-        spec_lines = _spec_lines(self.root / SPEC_SOURCE)
         found: dict[str, PropertyOrigin] = {}
         for keyword in call.keywords:
             if keyword.arg is None:  # **kwargs: no one line sets what it holds
                 continue
-            key = _spec_key(keyword.value)
-            spec_line = spec_lines.get(key) if key else None
             found[keyword.arg] = PropertyOrigin(
-                keyword=SourceLine(file=relative, line=keyword.lineno),
-                value=SourceLine(file=SPEC_SOURCE, line=spec_line) if spec_line else None,
+                keyword=SourceLine(file=relative, line=keyword.lineno), value=self._value_line(keyword.value)
             )
         return found
+
+    def _value_line(self, value: ast.expr) -> SourceLine | None:
+        """The infra/spec.toml line or the cdk.json context line a keyword's value was read from, if any."""
+        key = _spec_key(value)
+        spec_line = _spec_lines(self.root / SPEC_SOURCE).get(key) if key else None
+        if spec_line:
+            return SourceLine(file=SPEC_SOURCE, line=spec_line)
+        field_name = _config_field(value)
+        context_key = _config_keys(self.root / CONFIG_SOURCE).get(field_name) if field_name else None
+        if context_key is None or context_key in self._overridden:
+            return None
+        context_line = _context_lines(self.root / CONTEXT_SOURCE).get(context_key)
+        return SourceLine(file=CONTEXT_SOURCE, line=context_line) if context_line else None
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[SourceRecorder]:

@@ -46,7 +46,7 @@ def synthesize(
     shutil.rmtree(outdir, ignore_errors=True)
     app = new_app(outdir=str(outdir), context=context)
     # Which infra/ line created each construct (harness.sources), written into the assembly.
-    recorder = SourceRecorder(root=APP_ROOT)
+    recorder = SourceRecorder(root=APP_ROOT, context_overrides=context or {})
     try:
         with recorder.recording():
             add_staging_stacks(app)  # the app exactly as `cdk synth` builds it...

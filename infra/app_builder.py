@@ -3,7 +3,7 @@
 ``cdk.json`` holds every context default and the feature flags. The CDK CLI passes them to
 the app through ``CDK_CONTEXT_JSON``; a bare ``App()`` (``python app.py``, pytest) would
 not see them, so :func:`new_app` loads ``cdk.json`` itself. Precedence, lowest first:
-cdk.json, CLI context (``-c``), then explicit overrides from the caller.
+:data:`CLI_DEFAULT_CONTEXT`, cdk.json, CLI context (``-c``), then explicit overrides from the caller.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from infra.stacks.staging_database import STACK_ID, StagingDatabaseStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = PROJECT_ROOT / "cdk.json"
+# What the CDK CLI passes every app by default (--path-metadata, --asset-metadata): a bare App() gets
+# them here, so `python app.py` and pytest write the aws:cdk:path metadata `cdk synth` writes. Not in
+# cdk.json: the CLI reserves the `aws:` prefix there and warns on every run ("A reserved context key").
+CLI_DEFAULT_CONTEXT: Mapping[str, Any] = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
 
 
 def cdk_json_context(path: Path = CDK_JSON) -> dict[str, Any]:
@@ -43,7 +47,7 @@ def new_app(
     (benchmarks/property_synth_rate.py). ``cdk synth`` and the compliance gate keep both.
     """
     return App(
-        context=cdk_json_context(),
+        context={**CLI_DEFAULT_CONTEXT, **cdk_json_context()},
         post_cli_context=dict(context or {}),
         outdir=outdir,
         builtin_cloud_formation_validation=builtin_validation,

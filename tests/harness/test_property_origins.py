@@ -202,3 +202,11 @@ def test_the_markdown_links_the_lines_that_set_the_value() -> None:
     text = render_markdown(dataclasses.replace(error_input(mode="assembly", error=""), findings=[located]))
     assert f"[{DATABASE}:121](" in text  # the construct
     assert f"set by [{DATABASE}:134](" in text and "set by [infra/spec.toml:56](" in text
+
+
+def test_a_value_read_from_cdk_json_is_recorded_on_its_key_line(switched_off: GateRun) -> None:
+    """The synthesized map (no extra synthesis: the fixture's) sends a context value to its cdk.json line."""
+    recorded = read_source_map(switched_off.reports.parent / "infra.out").keywords(INSTANCE)
+    key_line = _line_of(ROOT / "cdk.json", '"allocatedStorageGiB"')
+    assert recorded["allocated_storage"].value == SourceLine(file="cdk.json", line=key_line)
+    assert recorded["allocated_storage"].keyword.line == _line_of(ROOT / DATABASE, "allocated_storage=config.")
