@@ -26,152 +26,28 @@ the head itself.
 from __future__ import annotations
 
 import functools
-import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from harness.assembly import CloudAssembly, StackTemplate
 from harness.catalog import Tool
-from harness.errors import HarnessError
+from harness.change_rules import GATED_ACTIONS, ChangeRules
+from harness.change_values import Broadening, references, values_at
+from harness.change_values import broadening as _broadening
+from harness.change_values import canonical as _canonical
+from harness.change_values import properties_of as _properties
 from harness.model import Finding, Source, Status
 from harness.sources import SourceMap
 from harness.waivers import WaiverBook
 
-STATEFUL_FILE = "stateful.yaml"
-FACTS_FILE = Path("lib") / "cfn_types.json"
-GATED_ACTIONS = ("replace", "remove")
 # Resource attributes whose change changes what is deployed (Metadata and DependsOn do not).
 ATTRIBUTES = ("Condition", "CreationPolicy", "DeletionPolicy", "UpdatePolicy", "UpdateReplacePolicy")
-_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$")
-_POLICY_ID = re.compile(r"^STG_CHG_\d+$")
-_SUB_REFERENCE = re.compile(r"\$\{(?!!)([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}")
 _PHYSICAL_NAME = re.compile(r"(Name|Identifier)$")
-_ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
-_PEER_KEYS = (
-    "CidrIp", "CidrIpv6", "SourceSecurityGroupId", "SourceSecurityGroupName", "SourcePrefixListId",
-    "DestinationSecurityGroupId", "DestinationPrefixListId",
-)  # fmt: skip
-
-
-# ------------------------------------------------------------------------------------------- rules
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChangePolicy:
-    id: str
-    action: str  # "replace" | "remove"
-    title: str
-    severity: str
-    rationale: str
-    remediation: str
-    requirements: tuple[str, ...]
-
-
-@dataclass(frozen=True, kw_only=True)
-class ChangeRules:
-    policies: Mapping[str, ChangePolicy]  # action -> policy
-    stateful: Mapping[str, str]  # resource type -> what is lost when it is replaced or removed
-    create_only: Mapping[str, tuple[str, ...]]  # resource type -> create-only property paths
-    policy_properties: Mapping[str, tuple[str, ...]]  # resource type -> paths holding policy documents
-    principal_properties: Mapping[str, tuple[str, ...]]  # resource type -> paths naming principals
-
-
-def load_change_rules(policies_dir: Path) -> ChangeRules:
-    """``policies/stateful.yaml`` and the schema facts, validated; one line naming the problem otherwise."""
-    path = policies_dir / STATEFUL_FILE
-    facts_path = policies_dir / FACTS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        facts = json.loads(facts_path.read_text(encoding="utf-8"))["types"]
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
-        raise HarnessError(f"change rules cannot be loaded from {path} and {facts_path}: {error}") from error
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("policies"), list)
-        or not isinstance(data.get("types"), dict)
-    ):
-        raise HarnessError(f"{path}: needs a 'policies' list and a 'types' mapping (resource type: reason)")
-    policies: dict[str, ChangePolicy] = {}
-    for index, entry in enumerate(data["policies"]):
-        policy = _change_policy(path, index, entry)
-        if policy.action in policies:
-            raise HarnessError(f"{path}: policy {policy.id!r}: action {policy.action!r} has another policy already")
-        policies[policy.action] = policy
-    missing = sorted(set(GATED_ACTIONS) - set(policies))
-    if missing:
-        raise HarnessError(
-            f"{path}: no policy for action {missing[0]!r} (each of {', '.join(GATED_ACTIONS)} needs one)"
-        )
-    stateful: dict[str, str] = {}
-    for resource_type, reason in sorted(data["types"].items()):
-        if not _TYPE.fullmatch(str(resource_type)) or resource_type not in facts:
-            raise HarnessError(
-                f"{path}: types: {resource_type!r} is not a CloudFormation resource type cfn-lint knows "
-                "(e.g. AWS::RDS::DBInstance)"
-            )
-        if not isinstance(reason, str) or not reason.strip():
-            raise HarnessError(
-                f"{path}: types: {resource_type} needs a one-line reason (what is lost when it is replaced)"
-            )
-        stateful[resource_type] = " ".join(reason.split())
-
-    def facts_of(name: str) -> dict[str, tuple[str, ...]]:
-        return {t: tuple(f.get(name) or ()) for t, f in facts.items() if f.get(name)}
-
-    return ChangeRules(
-        policies=policies,
-        stateful=stateful,
-        create_only=facts_of("create_only"),
-        policy_properties=facts_of("policy_properties"),
-        principal_properties=facts_of("principal_properties"),
-    )
-
-
-def _change_policy(path: Path, index: int, entry: Any) -> ChangePolicy:
-    if not isinstance(entry, dict):
-        raise HarnessError(f"{path}: policies[{index}] must be a mapping")
-    fields = {}
-    for key in ("id", "action", "title", "severity", "rationale", "remediation"):
-        value = entry.get(key)
-        if not isinstance(value, str) or not value.strip():
-            raise HarnessError(f"{path}: policies[{index}]: field {key!r} is required and must be a non-empty string")
-        fields[key] = " ".join(value.split())
-    if not _POLICY_ID.fullmatch(fields["id"]):
-        raise HarnessError(f"{path}: policies[{index}]: id {fields['id']!r} must look like STG_CHG_1")
-    if fields["action"] not in GATED_ACTIONS:
-        raise HarnessError(f"{path}: policy {fields['id']}: action must be one of {', '.join(GATED_ACTIONS)}")
-    requirements = entry.get("requirements") or []
-    if not isinstance(requirements, list) or not all(isinstance(r, str) for r in requirements):
-        raise HarnessError(f"{path}: policy {fields['id']}: requirements must be a list of REQ ids")
-    return ChangePolicy(requirements=tuple(requirements), **fields)
 
 
 # ------------------------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True, kw_only=True)
-class Broadening:
-    """One security-relevant widening the head adds to a resource (reported, not gated)."""
-
-    kind: str  # "iam" | "principal" | "ingress" | "egress"
-    text: str  # one line, e.g. "ingress tcp 5432 from 0.0.0.0/0 (anywhere)"
-    new_actions: tuple[str, ...] = ()
-    new_principals: tuple[str, ...] = ()
-    anywhere: bool = False  # a rule open to 0.0.0.0/0 or ::/0
-
-    def record(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "text": self.text,
-            "newActions": list(self.new_actions),
-            "newPrincipals": list(self.new_principals),
-            "anywhere": self.anywhere,
-        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,98 +94,6 @@ class Change:
             body["baseLogicalId"] = self.base_logical_id
             body["baseConstructPath"] = self.base_construct_path
         return body
-
-
-# ------------------------------------------------------------------------------------------- values
-
-
-def _properties(resource: Mapping[str, Any] | None) -> dict[str, Any]:
-    props = resource.get("Properties") if resource else None
-    return props if isinstance(props, dict) else {}
-
-
-def _intrinsic(value: Any) -> bool:
-    """``{"Ref": ...}``, ``{"Fn::...": ...}`` or ``{"Condition": ...}``: a value CloudFormation computes."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return False
-    key = str(next(iter(value)))
-    return key in ("Ref", "Condition") or key.startswith("Fn::")
-
-
-def values_at(value: Any, parts: Sequence[str]) -> list[Any]:
-    """The values at a property path (``A.B``, ``List.*.C``); an intrinsic on the way stands for its subtree."""
-    if not parts:
-        return [value]
-    if _intrinsic(value):
-        return [value]
-    head, rest = parts[0], parts[1:]
-    if head == "*":
-        if isinstance(value, list):
-            return [found for item in value for found in values_at(item, rest)]
-        return [] if value is None else [value]
-    if isinstance(value, dict):
-        return values_at(value[head], rest) if head in value else []
-    return [] if value is None else [value]
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def references(value: Any) -> set[str]:
-    """Logical ids a template value refers to (Ref, Fn::GetAtt, Fn::Sub), pseudo parameters excluded."""
-    found: set[str] = set()
-    stack: list[Any] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if isinstance(item.get("Ref"), str) and len(item) == 1:
-                found.add(item["Ref"])
-            elif "Fn::GetAtt" in item and len(item) == 1:
-                target = item["Fn::GetAtt"]
-                name = target[0] if isinstance(target, list) and target else str(target).split(".")[0]
-                if isinstance(name, str):
-                    found.add(name)
-            elif "Fn::Sub" in item and len(item) == 1:
-                body = item["Fn::Sub"]
-                text, variables = (body[0], body[1]) if isinstance(body, list) and len(body) == 2 else (body, {})
-                if isinstance(text, str):
-                    names = set(_SUB_REFERENCE.findall(text))
-                    found |= names - set(variables if isinstance(variables, dict) else {})
-                if isinstance(variables, dict):
-                    stack.extend(variables.values())
-            else:
-                stack.extend(item.values())
-    return {name for name in found if not name.startswith("AWS::")}
-
-
-def _normalized(value: Any, paths: Mapping[str, str]) -> Any:
-    """``value`` with each reference to a logical id replaced by that resource's construct path.
-
-    Policy documents and rules are compared across base and head this way, so a resource whose
-    logical id changed (same construct path) does not make every statement naming it look new.
-    """
-    if isinstance(value, list):
-        return [_normalized(v, paths) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if len(value) == 1 and isinstance(value.get("Ref"), str):
-        return {"Ref": paths.get(value["Ref"], value["Ref"])}
-    if len(value) == 1 and "Fn::GetAtt" in value:
-        target = value["Fn::GetAtt"]
-        parts = list(target) if isinstance(target, list) else str(target).split(".", 1)
-        if parts and isinstance(parts[0], str):
-            parts[0] = paths.get(parts[0], parts[0])
-        return {"Fn::GetAtt": parts}
-    if len(value) == 1 and isinstance(value.get("Fn::Sub"), str):
-        return {
-            "Fn::Sub": _SUB_REFERENCE.sub(
-                lambda m: m.group(0).replace(m.group(1), paths.get(m.group(1), m.group(1))), value["Fn::Sub"]
-            )
-        }
-    return {k: _normalized(v, paths) for k, v in value.items()}
 
 
 # ------------------------------------------------------------------------------------------- comparison
@@ -534,152 +318,10 @@ def _change(
         stateful_reason=rules.stateful.get(stateful_type, ""),
         base_logical_id=p.base_id if renamed else "",
         base_construct_path=old.path(p.base_id) if renamed else "",
-        broadening=tuple(_broadening(base_resource, resource, old=old, new=new, rules=rules)),
+        broadening=tuple(_broadening(base_resource, resource, old_paths=old.paths, new_paths=new.paths, rules=rules)),
         code_file=where.file if where else "",
         code_line=where.line if where else 0,
     )
-
-
-# ------------------------------------------------------------------------------------------- broadening
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _words(value: Any) -> list[str]:
-    return sorted({v if isinstance(v, str) else _canonical(v) for v in _as_list(value)})
-
-
-def _principals(principal: Any) -> list[str]:
-    if principal is None:
-        return []
-    if isinstance(principal, str):
-        return [principal]
-    if isinstance(principal, dict) and not _intrinsic(principal):
-        return sorted(f"{kind}:{who}" for kind, value in principal.items() for who in _words(value))
-    return [_canonical(principal)]
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Statement:
-    key: str  # canonical form, for set comparison
-    actions: tuple[str, ...]
-    principals: tuple[str, ...]
-    resources: tuple[str, ...]
-    conditional: bool
-
-
-def _statements(
-    resource: Mapping[str, Any] | None, *, paths: Mapping[str, str], rules: ChangeRules
-) -> list[_Statement]:
-    if not resource:
-        return []
-    props = _properties(resource)
-    resource_type = str(resource.get("Type", ""))
-    attached = [
-        f"attached:{w}" for key in ("Roles", "Users", "Groups") for w in _words(_normalized(props.get(key), paths))
-    ]
-    found: list[_Statement] = []
-    for path in rules.policy_properties.get(resource_type, ()):
-        for document in values_at(props, path.split(".")):
-            if not isinstance(document, dict) or "Statement" not in document:
-                continue
-            for statement in _as_list(document["Statement"]):
-                if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-                    continue  # a Deny (or an unreadable statement) never broadens
-                normalized = _normalized({k: v for k, v in statement.items() if k != "Sid"}, paths)
-                actions = _words(normalized.get("Action")) + [
-                    f"NotAction:{a}" for a in _words(normalized.get("NotAction"))
-                ]
-                principals = _principals(normalized.get("Principal")) + [
-                    f"NotPrincipal:{p}" for p in _principals(normalized.get("NotPrincipal"))
-                ]
-                found.append(
-                    _Statement(
-                        key=_canonical(normalized),
-                        actions=tuple(actions),
-                        principals=tuple(principals or attached),
-                        resources=tuple(
-                            _words(normalized.get("Resource"))
-                            + [f"NotResource:{r}" for r in _words(normalized.get("NotResource"))]
-                        ),
-                        conditional="Condition" in normalized,
-                    )
-                )
-    return found
-
-
-def _rules_of(resource: Mapping[str, Any] | None, *, paths: Mapping[str, str]) -> dict[str, tuple[str, str, bool]]:
-    """Security group rules of a resource: canonical key -> (direction, text, open to anywhere)."""
-    if not resource:
-        return {}
-    props = _properties(resource)
-    resource_type = str(resource.get("Type", ""))
-    rules: list[tuple[str, Mapping[str, Any]]] = []
-    if resource_type == "AWS::EC2::SecurityGroup":
-        rules += [("ingress", r) for r in _as_list(props.get("SecurityGroupIngress")) if isinstance(r, dict)]
-        rules += [("egress", r) for r in _as_list(props.get("SecurityGroupEgress")) if isinstance(r, dict)]
-    elif resource_type == "AWS::EC2::SecurityGroupIngress":
-        rules.append(("ingress", props))
-    elif resource_type == "AWS::EC2::SecurityGroupEgress":
-        rules.append(("egress", props))
-    found: dict[str, tuple[str, str, bool]] = {}
-    for direction, rule in rules:
-        normalized = _normalized({k: v for k, v in rule.items() if k != "Description"}, paths)
-        peer = next((normalized[k] for k in _PEER_KEYS if k in normalized), None)
-        peer_text = peer if isinstance(peer, str) else _canonical(peer) if peer is not None else "?"
-        protocol = str(normalized.get("IpProtocol", "?"))
-        ports = f"{normalized.get('FromPort', '')}" + (
-            f"-{normalized.get('ToPort')}" if normalized.get("ToPort") not in (None, normalized.get("FromPort")) else ""
-        )
-        what = "all traffic" if protocol == "-1" else f"{protocol} {ports}".strip()
-        anywhere = peer_text in _ANYWHERE
-        text = f"{direction} {what} {'from' if direction == 'ingress' else 'to'} {peer_text}" + (
-            " (anywhere)" if anywhere else ""
-        )
-        found[_canonical([direction, normalized])] = (direction, text, anywhere)
-    return found
-
-
-def _principal_values(resource: Mapping[str, Any] | None, *, paths: Mapping[str, str], rules: ChangeRules) -> set[str]:
-    if not resource:
-        return set()
-    props = _properties(resource)
-    return {
-        f"{path}: {v if isinstance(v, str) else _canonical(v)}"
-        for path in rules.principal_properties.get(str(resource.get("Type", "")), ())
-        for v in values_at(_normalized(props, paths), path.split("."))
-    }
-
-
-def _broadening(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any], *, old: _Side, new: _Side, rules: ChangeRules
-) -> Iterator[Broadening]:
-    old_statements = _statements(before, paths=old.paths, rules=rules)
-    old_keys = {s.key for s in old_statements}
-    old_actions = {a for s in old_statements for a in s.actions}
-    old_principals = {p for s in old_statements for p in s.principals}
-    for statement in sorted(_statements(after, paths=new.paths, rules=rules), key=lambda s: s.key):
-        if statement.key in old_keys:
-            continue
-        new_actions = tuple(a for a in statement.actions if a not in old_actions)
-        new_principals = tuple(p for p in statement.principals if p not in old_principals)
-        text = (
-            f"Allow {', '.join(statement.actions) or '-'} to {', '.join(statement.principals) or '-'} "
-            f"on {', '.join(statement.resources) or '-'}" + (" (with a condition)" if statement.conditional else "")
-        )
-        yield Broadening(kind="iam", text=text, new_actions=new_actions, new_principals=new_principals)
-    for value in sorted(
-        _principal_values(after, paths=new.paths, rules=rules) - _principal_values(before, paths=old.paths, rules=rules)
-    ):
-        yield Broadening(kind="principal", text=f"new principal {value}", new_principals=(value,))
-    old_rules = _rules_of(before, paths=old.paths)
-    for key, (direction, text, anywhere) in sorted(_rules_of(after, paths=new.paths).items()):
-        if key not in old_rules:
-            yield Broadening(kind=direction, text=text, anywhere=anywhere)
 
 
 # ------------------------------------------------------------------------------------------- findings

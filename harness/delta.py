@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.changes import Change, ChangeRules
+from harness.change_rules import ChangeRules
+from harness.changes import Change
 from harness.markdown import cell, source_link
 from harness.model import Finding, Source
 

@@ -52,7 +52,8 @@ from harness.assembly import CloudAssembly, load_assembly
 from harness.base import Base, BaseBuilder, BaseRequest, findings_file, read_findings, rules_digest, write_findings
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
-from harness.changes import change_findings, compare_assemblies, load_change_rules
+from harness.change_rules import load_change_rules
+from harness.changes import change_findings, compare_assemblies
 from harness.code_review import code_findings
 from harness.content import content_findings
 from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes

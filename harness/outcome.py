@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
 from harness.outputs import clear_outputs
-from harness.reports import REPORT_FILES, ReportInput, counts_record, render_json, write_reports
+from harness.report_files import write_reports
+from harness.report_json import render_json
+from harness.reports import REPORT_FILES, ReportInput, counts_record
 
 if TYPE_CHECKING:
     from securesystemslib.signer import Signer

@@ -25,7 +25,7 @@ TOP_FILES = (
 )
 # Directories only the gate writes into: removed whole (a file an older gate version wrote there too).
 OWNED_DIRS = ("evidence", "oscal", "attestation")
-# Staging folders (harness.reports.write_reports, harness.bundle.write_bundle, harness.attest) of a killed run.
+# Staging folders (harness.report_files.write_reports, harness.bundle.write_bundle, harness.attest) of a killed run.
 STAGING_PREFIXES = (".reports-", ".bundle-", ".attest-")
 
 

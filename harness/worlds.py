@@ -21,6 +21,7 @@ from typing import Any
 from harness.assembly import CloudAssembly, StackTemplate
 from harness.model import Finding, Source, Status
 from policies.lib import cfn_resolver as cfn
+from policies.lib import cfn_worlds
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -76,13 +77,13 @@ def expand(assemblies: Sequence[CloudAssembly], *, directory: Path, limit: int =
             bindings = _bindings(stack, parent_targets)
             environment = environment_of(stack)
             try:
-                worlds = cfn.worlds(stack.body, environment=environment, bindings=bindings, limit=limit)
+                worlds = cfn_worlds.worlds(stack.body, environment=environment, bindings=bindings, limit=limit)
             except cfn.TooManyWorldsError as error:
                 findings.append(_too_many(stack, error))
                 worlds = [cfn.World()]
             stack_targets = []
             for index, world in enumerate(worlds):
-                body = cfn.evaluate(stack.body, world, environment=environment, bindings=bindings)
+                body = cfn_worlds.evaluate(stack.body, world, environment=environment, bindings=bindings)
                 body.setdefault("Metadata", {})
                 if not isinstance(body["Metadata"], dict):
                     body["Metadata"] = {}

@@ -16,7 +16,8 @@ Model
 -----
 A *world* fixes every deploy-time choice the template offers: one value for each parameter
 that has ``AllowedValues``, and a truth value for each named condition the template cannot
-decide by itself. :func:`worlds` lists them all (their product, bounded by ``limit``).
+decide by itself. :func:`policies.lib.cfn_worlds.worlds` lists them all (their product, bounded by
+``limit``).
 
 In one world, :meth:`Resolver.value` turns any template expression into
 - plain JSON data where the template determines it (literals, constrained parameters,
@@ -29,22 +30,60 @@ In one world, :meth:`Resolver.value` turns any template expression into
   without ``AllowedValues``, ``Fn::ImportValue`` (another stack's export), ``Fn::GetAtt`` of
   a resource the template does not define, ``Fn::Transform``, a dynamic reference.
 
-:func:`evaluate` writes a world as a plain template (parameters substituted, conditions and
+:func:`policies.lib.cfn_worlds.evaluate` writes a world as a plain template (parameters substituted, conditions and
 ``Fn::If`` decided, resources that do not exist in that world removed, literal-only functions
 folded), which is what every scanner then reads.
+
+The jobs live in sibling modules (each under 500 lines, issue 20): ``cfn_values`` (what a
+resolution answers with), ``cfn_references`` (the dynamic-reference grammar), this module (the
+resolver proper: one template in one world) and ``cfn_worlds`` (enumerating worlds and writing
+one out). The values are imported here under their own names, so ``cfn_resolver.Symbol`` and
+the other names callers used before the split keep working.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
-import functools
 import ipaddress
 import itertools
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from policies.lib.cfn_references import contains_dynamic_reference
+from policies.lib.cfn_values import (
+    NO_VALUE,
+    Environment,
+    Symbol,
+    Text,
+    TooManyWorldsError,
+    Unknown,
+    World,
+    contains_intrinsic,
+    decode,
+    encode,
+    is_intrinsic,
+    is_literal,
+    unknowns,
+)
+from policies.lib.cfn_values import as_mapping as _mapping
+
+# The values are re-exported: callers keep writing ``cfn_resolver.Symbol`` after the split.
+__all__ = [
+    "NO_VALUE",
+    "Environment",
+    "Symbol",
+    "Text",
+    "TooManyWorldsError",
+    "Unknown",
+    "World",
+    "contains_intrinsic",
+    "decode",
+    "encode",
+    "is_intrinsic",
+    "is_literal",
+    "unknowns",
+]
 
 WORLD_METADATA_KEY = "StgGate::World"  # template-level Metadata the gate writes into a world file
 DEFAULT_WORLD_LIMIT = 256
@@ -63,304 +102,9 @@ PSEUDO_PARAMETERS = frozenset(
 )
 # Parameter types whose value CloudFormation fetches at deploy time (SSM) or that hold lists:
 # AllowedValues cannot pin them to one enumerable value.
-_UNENUMERABLE_PARAMETER_TYPE = re.compile(r"^(AWS::SSM::Parameter::Value<.*>|List<.*>|CommaDelimitedList)$")
-_SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:[^}]*\}\}")
+UNENUMERABLE_PARAMETER_TYPE = re.compile(r"^(AWS::SSM::Parameter::Value<.*>|List<.*>|CommaDelimitedList)$")
+SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 CONDITION_FUNCTIONS = frozenset({"Fn::And", "Fn::Equals", "Fn::Not", "Fn::Or", "Condition"})
-
-
-# --------------------------------------------------------------------------------------
-# Values
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Symbol:
-    """A value the template pins to one thing that only CloudFormation can spell out.
-
-    ``kind`` is ``ref`` (a resource's Ref), ``getatt`` (a resource attribute) or ``pseudo``
-    (an environment value such as the account id). ``resource_type`` is the type of the
-    referenced resource; ``origin`` is ``parent`` when a nested stack received the value
-    from its parent's template.
-    """
-
-    kind: str
-    name: str
-    attribute: str = ""
-    resource_type: str = ""
-    origin: str = "this"
-
-    def __str__(self) -> str:
-        return "${" + self.name + (f".{self.attribute}" if self.attribute else "") + "}"
-
-
-@dataclass(frozen=True)
-class Text:
-    """A string made of literal pieces and symbols, e.g. ``arn:aws:iam::${AWS::AccountId}:root``."""
-
-    parts: tuple[str | Symbol, ...]
-
-    def __str__(self) -> str:
-        return "".join(str(p) for p in self.parts)
-
-    @property
-    def symbols(self) -> tuple[Symbol, ...]:
-        return tuple(p for p in self.parts if isinstance(p, Symbol))
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """A value the template does not determine; ``reason`` says why, for the report."""
-
-    reason: str
-
-    def __str__(self) -> str:
-        return f"<unknown: {self.reason}>"
-
-
-class _NoValue:
-    """``Ref: AWS::NoValue``: the property is absent."""
-
-    def __repr__(self) -> str:
-        return "NO_VALUE"
-
-
-NO_VALUE = _NoValue()
-
-
-def unknowns(value: Any) -> list[Unknown]:
-    """Every :class:`Unknown` inside a resolved value (depth first, in order)."""
-    if isinstance(value, Unknown):
-        return [value]
-    if isinstance(value, Mapping):
-        return [u for v in value.values() for u in unknowns(v)]
-    if isinstance(value, list | tuple):
-        return [u for v in value for u in unknowns(v)]
-    return []
-
-
-def is_literal(value: Any) -> bool:
-    """True for plain JSON data with no symbol, text or unknown inside."""
-    if isinstance(value, Symbol | Text | Unknown | _NoValue):
-        return False
-    if isinstance(value, Mapping):
-        return all(is_literal(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(is_literal(v) for v in value)
-    return True
-
-
-def is_intrinsic(value: Any) -> bool:
-    """True if ``value`` (raw template data) is an intrinsic function or a Ref."""
-    return (
-        isinstance(value, Mapping)
-        and len(value) == 1
-        and (
-            next(iter(value)) == "Ref" or str(next(iter(value))).startswith("Fn::") or next(iter(value)) == "Condition"
-        )
-    )
-
-
-def contains_intrinsic(value: Any) -> bool:
-    if is_intrinsic(value):
-        return True
-    if isinstance(value, Mapping):
-        return any(contains_intrinsic(v) for v in value.values())
-    if isinstance(value, list):
-        return any(contains_intrinsic(v) for v in value)
-    return isinstance(value, str) and bool(_DYNAMIC_REFERENCE.search(value))
-
-
-# --------------------------------------------------------------------------------------
-# Worlds
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class World:
-    """One combination of deploy-time choices: parameter values and undecidable conditions."""
-
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-    conditions: Mapping[str, bool] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        """``Parameter Env=prod, condition IsProd=true`` (empty for the only world)."""
-        parts = [f"parameter {k}={v!r}" for k, v in sorted(self.parameters.items())]
-        parts += [f"condition {k}={'true' if v else 'false'}" for k, v in sorted(self.conditions.items())]
-        return ", ".join(parts)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "parameters": dict(sorted(self.parameters.items())),
-            "conditions": dict(sorted(self.conditions.items())),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> World:
-        data = data or {}
-        return cls(parameters=dict(data.get("parameters") or {}), conditions=dict(data.get("conditions") or {}))
-
-
-class TooManyWorldsError(Exception):
-    def __init__(self, count: int, limit: int) -> None:
-        self.count = count
-        self.limit = limit
-        super().__init__(f"{count} combinations of deploy-time choices, more than the {limit} the gate enumerates")
-
-
-@dataclass(frozen=True)
-class Environment:
-    """What the stack's environment fixes (from the cloud assembly manifest)."""
-
-    region: str | None = None
-    account: str | None = None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def parameter_domain(name: str, declaration: Any) -> list[Any] | None:
-    """The values a parameter can take, or None when the template does not bound them to a list."""
-    declaration = _mapping(declaration)
-    allowed = declaration.get("AllowedValues")
-    kind = str(declaration.get("Type", "String"))
-    if not isinstance(allowed, list) or not allowed or _UNENUMERABLE_PARAMETER_TYPE.match(kind):
-        return None
-    unique: list[Any] = []
-    for value in allowed:
-        if value not in unique:
-            unique.append(value)
-    return unique
-
-
-def _sub_names(argument: Any) -> Iterator[str]:
-    """Names an ``Fn::Sub`` string refers to with ``${Name}`` (``${!Literal}`` is text)."""
-    text = argument[0] if isinstance(argument, list) and argument else argument
-    if isinstance(text, str):
-        yield from (v.split(".", 1)[0] for v in _SUB_VARIABLE.findall(text) if not v.startswith("!"))
-
-
-def _refs(value: Any) -> Iterator[str]:
-    """Names a value refers to with Ref, ${...} in Fn::Sub, and named conditions (``Condition``/``Fn::If``)."""
-    if isinstance(value, list):
-        for inner in value:
-            yield from _refs(inner)
-        return
-    if not isinstance(value, Mapping):
-        return
-    for key, inner in value.items():
-        if key in ("Ref", "Condition") and isinstance(inner, str):
-            yield inner
-            continue
-        rest = inner
-        if key == "Fn::Sub":
-            yield from _sub_names(inner)
-        elif key == "Fn::If" and isinstance(inner, list) and inner and isinstance(inner[0], str):
-            yield inner[0]
-            rest = inner[1:]
-        yield from _refs(rest)
-
-
-def used_names(body: Mapping[str, Any]) -> set[str]:
-    """Parameters and conditions reachable from Resources and Outputs (Rules and Metadata do not deploy)."""
-    conditions = _mapping(body.get("Conditions"))
-    seen: set[str] = set()
-    pending = [
-        name
-        for section in ("Resources", "Outputs")
-        for entry in _mapping(body.get(section)).values()
-        for name in list(_refs(entry))
-        + ([entry["Condition"]] if isinstance(entry, Mapping) and isinstance(entry.get("Condition"), str) else [])
-    ]
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in conditions:
-            pending.extend(_refs(conditions[name]))
-    return seen
-
-
-def _domains(
-    body: Mapping[str, Any], used: set[str], bindings: Mapping[str, Any], limit: int
-) -> list[tuple[str, list[Any]]]:
-    """(parameter, its AllowedValues) for every enumerable parameter the resources use, bounded by ``limit``."""
-    parameters = _mapping(body.get("Parameters"))
-    domains = [
-        (name, domain)
-        for name in sorted(parameters)
-        if name in used and name not in bindings
-        for domain in [parameter_domain(name, parameters[name])]
-        if domain is not None
-    ]
-    count = 1
-    for _, domain in domains:
-        count *= len(domain)
-        if count > limit:
-            raise TooManyWorldsError(count, limit)
-    return domains
-
-
-def worlds(
-    body: Mapping[str, Any],
-    *,
-    environment: Environment | None = None,
-    bindings: Mapping[str, Any] | None = None,
-    limit: int = DEFAULT_WORLD_LIMIT,
-) -> list[World]:
-    """Every world of a template: the product of its enumerable parameters, then its undecidable conditions."""
-    environment = environment or Environment()
-    bindings = bindings or {}
-    used = used_names(body)
-    domains = _domains(body, used, bindings, limit)
-    condition_names = [name for name in _condition_order(body) if name in used]
-    result: list[World] = []
-    for values in itertools.product(*(domain for _, domain in domains)):
-        assignment = {name: value for (name, _), value in zip(domains, values, strict=True)}
-        branches: list[dict[str, bool]] = [{}]
-        for name in condition_names:
-            branches = [
-                branch
-                for assumed in branches
-                for branch in _fork(body, name, World(assignment, assumed), environment, bindings)
-            ]
-            if len(result) + len(branches) > limit:
-                raise TooManyWorldsError(len(result) + len(branches), limit)
-        result += [World(assignment, assumed) for assumed in branches]
-    return result
-
-
-def _fork(
-    body: Mapping[str, Any], name: str, world: World, environment: Environment, bindings: Mapping[str, Any]
-) -> list[dict[str, bool]]:
-    """The world's condition assumptions, forked on ``name`` when the template cannot decide it there."""
-    decided = Resolver(body, environment=environment, world=world, bindings=bindings).condition(name)
-    assumed = dict(world.conditions)
-    if isinstance(decided, bool):
-        return [assumed]
-    return [{**assumed, name: True}, {**assumed, name: False}]
-
-
-def _condition_order(body: Mapping[str, Any]) -> list[str]:
-    """Named conditions, each after the conditions it uses (cycles are CloudFormation errors; cut them)."""
-    conditions = _mapping(body.get("Conditions"))
-    order: list[str] = []
-    visiting: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in order or name in visiting or name not in conditions:
-            return
-        visiting.add(name)
-        for used in _refs(conditions[name]):
-            visit(used)
-        visiting.discard(name)
-        order.append(name)
-
-    for name in sorted(conditions):
-        visit(name)
-    return order
 
 
 # --------------------------------------------------------------------------------------
@@ -533,7 +277,7 @@ class Resolver:
         if isinstance(expression, list):
             return [v for v in (self.value(item) for item in expression) if v is not NO_VALUE]
         if isinstance(expression, str):
-            return Unknown(f"dynamic reference {expression}") if _DYNAMIC_REFERENCE.search(expression) else expression
+            return Unknown(f"dynamic reference {expression}") if contains_dynamic_reference(expression) else expression
         if not isinstance(expression, Mapping):
             return expression
         if len(expression) == 1:
@@ -563,7 +307,7 @@ class Resolver:
     def _parameter_reason(self, name: str) -> str:
         declaration = _mapping(self.parameters.get(name))
         kind = str(declaration.get("Type", "String"))
-        if _UNENUMERABLE_PARAMETER_TYPE.match(kind):
+        if UNENUMERABLE_PARAMETER_TYPE.match(kind):
             return f"parameter {name} ({kind}) is supplied at deploy time"
         return f"parameter {name} has no AllowedValues: any value can be supplied at deploy time"
 
@@ -606,7 +350,7 @@ class Resolver:
             return Unknown(f"malformed Fn::Sub {argument!r}")
         pieces: list[Any] = []
         position = 0
-        for match in _SUB_VARIABLE.finditer(text):
+        for match in SUB_VARIABLE.finditer(text):
             pieces.append(text[position : match.start()])
             variable = match.group(1)
             if variable.startswith("!"):
@@ -752,181 +496,3 @@ _FUNCTIONS: dict[str, Any] = {
     "Fn::Or": lambda self, a: self.and_or_not("Fn::Or", a),
     "Fn::Not": lambda self, a: self.and_or_not("Fn::Not", a),
 }
-
-
-# --------------------------------------------------------------------------------------
-# A world written out as a plain template (what the scanners read)
-# --------------------------------------------------------------------------------------
-
-
-def evaluate(
-    body: Mapping[str, Any],
-    world: World,
-    *,
-    environment: Environment | None = None,
-    bindings: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The template as it deploys in ``world``.
-
-    Parameters with a value in the world are substituted; ``Fn::If`` and resource/output
-    ``Condition``s are decided (resources that do not exist are removed, with the DependsOn
-    entries that name them); functions whose inputs are all literal are folded. Everything
-    the template does not determine keeps its original expression, and the ``Default`` of a
-    parameter the world leaves open is removed, so no scanner judges a default as if it
-    were the value.
-    """
-    resolver = Resolver(body, environment=environment, world=world, bindings=bindings)
-    # Folding never spells out what the environment fixes (AWS::Partition, AWS::Region): the
-    # scanners know those, and a template without deploy-time choices stays byte-for-byte as written.
-    folder = _Folder(body, environment=Environment(), world=world, bindings=bindings, deciding=resolver)
-    result: dict[str, Any] = {}
-    for key, section in body.items():
-        if key == "Resources":
-            result[key] = _world_entries(section, resolver, folder, exists=resolver.exists)
-        elif key == "Outputs":
-            outputs = _mapping(section)
-            result[key] = _world_entries(
-                outputs, resolver, folder, exists=functools.partial(_output_exists, resolver, outputs)
-            )
-        elif key == "Parameters":
-            result[key] = _world_parameters(section, world, used=used_names(body), bindings=bindings or {})
-        elif key != "Conditions":  # every condition is decided in a world
-            result[key] = copy.deepcopy(section)
-    gone = set(_mapping(body.get("Resources"))) - set(_mapping(result.get("Resources")))
-    for resource in _mapping(result.get("Resources")).values():
-        depends = resource.get("DependsOn")
-        if isinstance(depends, list):
-            resource["DependsOn"] = [d for d in depends if d not in gone]
-        elif isinstance(depends, str) and depends in gone:
-            resource.pop("DependsOn")
-    return result
-
-
-def _output_exists(resolver: Resolver, outputs: Any, name: str) -> bool | Unknown:
-    condition = _mapping(_mapping(outputs).get(name)).get("Condition")
-    return True if condition is None else resolver.condition(str(condition))
-
-
-def _world_entries(section: Any, resolver: Resolver, folder: Resolver, *, exists: Any) -> dict[str, Any]:
-    """Resources or outputs that exist in the world (their Condition is not false), folded."""
-    return {
-        name: _evaluate_entry(folder, entry) for name, entry in _mapping(section).items() if exists(name) is not False
-    }
-
-
-def _world_parameters(section: Any, world: World, *, used: set[str], bindings: Mapping[str, Any]) -> dict[str, Any]:
-    parameters = {}
-    for name, declared in _mapping(section).items():
-        declaration = dict(_mapping(declared))
-        if name in world.parameters:
-            # Any Ref the world file keeps (inside a Text) renders as the world's value.
-            declaration["Default"] = world.parameters[name]
-        elif name in used and name not in bindings:
-            declaration.pop("Default", None)
-        parameters[name] = declaration
-    return parameters
-
-
-class _Folder(Resolver):
-    """Resolves without the environment (nothing pseudo is folded) but decides conditions with it."""
-
-    def __init__(self, body: Mapping[str, Any], *, deciding: Resolver, **kwargs: Any) -> None:
-        super().__init__(body, **kwargs)
-        self._deciding = deciding
-
-    def condition(self, name: str) -> bool | Unknown:
-        return self._deciding.condition(name)
-
-
-def _evaluate_entry(resolver: Resolver, entry: Any) -> Any:
-    """A resource or output in the world: its Condition dropped, everything else folded.
-
-    Resource attributes count too: under AWS::LanguageExtensions a DeletionPolicy may be an
-    Fn::If, and a world file must not name a condition it no longer declares.
-    """
-    if not isinstance(entry, Mapping):
-        return copy.deepcopy(entry)
-    evaluated = {}
-    for key, value in entry.items():
-        if key == "Condition":
-            continue
-        if key in ("Type", "DependsOn"):
-            evaluated[key] = copy.deepcopy(value)
-            continue
-        folded = _fold(resolver, value)
-        if folded is not NO_VALUE:
-            evaluated[key] = folded
-    return evaluated
-
-
-def _fold(resolver: Resolver, expression: Any) -> Any:
-    """Evaluate what the world determines, keep the rest as written (see :func:`evaluate`)."""
-    if isinstance(expression, list):
-        return [v for v in (_fold(resolver, item) for item in expression) if v is not NO_VALUE]
-    if not isinstance(expression, Mapping):
-        return copy.deepcopy(expression)
-    if len(expression) == 1:
-        function, argument = next(iter(expression.items()))
-        if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
-            return _fold_if(resolver, argument)
-        if function == "Ref" and isinstance(argument, str):
-            return _fold_ref(resolver, argument)
-        if function.startswith("Fn::") and function != "Fn::Transform":
-            value = resolver.value(expression)
-            literal = is_literal(value) and value is not NO_VALUE
-            return value if literal else {function: _fold(resolver, argument)}
-    return {k: v for k, v in ((k, _fold(resolver, v)) for k, v in expression.items()) if v is not NO_VALUE}
-
-
-def _fold_if(resolver: Resolver, argument: list[Any]) -> Any:
-    decided = resolver.condition(str(argument[0]))
-    if isinstance(decided, bool):
-        return _fold(resolver, argument[1] if decided else argument[2])
-    return {"Fn::If": [argument[0], _fold(resolver, argument[1]), _fold(resolver, argument[2])]}
-
-
-def _fold_ref(resolver: Resolver, name: str) -> Any:
-    if name == "AWS::NoValue":
-        return NO_VALUE
-    if name in resolver.world.parameters or name in resolver.bindings:
-        value = resolver.ref(name)
-        return copy.deepcopy(value) if is_literal(value) else {"Ref": name}
-    return {"Ref": name}
-
-
-_TAGS: dict[type, Any] = {
-    Symbol: lambda v: {"$symbol": [v.kind, v.name, v.attribute, v.resource_type, v.origin]},
-    Text: lambda v: {"$text": [encode(p) for p in v.parts]},
-    Unknown: lambda v: {"$unknown": v.reason},
-    _NoValue: lambda v: {"$novalue": True},
-}
-_UNTAGS: dict[str, Any] = {
-    "$symbol": lambda inner: Symbol(*(str(part) for part in inner)),
-    "$text": lambda inner: Text(tuple(decode(p) for p in inner)),
-    "$unknown": lambda inner: Unknown(str(inner)),
-    "$novalue": lambda inner: NO_VALUE,
-}
-
-
-def encode(value: Any) -> Any:
-    """A resolved value as plain JSON (symbols, texts and unknowns tagged)."""
-    tag = _TAGS.get(type(value))
-    if tag is not None:
-        return tag(value)
-    if isinstance(value, Mapping):
-        return {k: encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(v) for v in value]
-    return value
-
-
-def decode(value: Any) -> Any:
-    """The inverse of :func:`encode`."""
-    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _UNTAGS:
-        ((tag, inner),) = value.items()
-        return _UNTAGS[tag](inner)
-    if isinstance(value, Mapping):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value

@@ -36,6 +36,8 @@ from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
+from policies.lib.cfn_references import whole_reference_service
+
 _DETECTORS: tuple[BasePlugin, ...] = (
     ArtifactoryDetector(),
     AWSKeyDetector(),
@@ -68,8 +70,8 @@ REFERENCE_NAME = re.compile(
     r"policy|version|stage|kmskey|url|uri|endpoint|enabled|required|secretsmanager|ssm)$"
 )
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
-# A reference may hold symbols (``${Secret}``: a Fn::Join of the secret's Ref, as it deploys).
-DYNAMIC_REFERENCE = re.compile(r"^\{\{resolve:(secretsmanager|ssm-secure):(?:\$\{[^}]*\}|[^}])+\}\}$")
+# A whole dynamic reference to a secret store keeps a credential out of the template.
+_SECRET_STORES = frozenset({"secretsmanager", "ssm-secure"})
 
 
 # A boolean written as a string ("ManageMasterUserPassword": "true") is a setting, not a credential.
@@ -139,7 +141,11 @@ def problems(value: Any, *, where: str) -> list[str]:
     """Secret material in plaintext inside raw template data, one line each (empty: none)."""
     found = []
     for path, name, text in strings(value):
-        if not text.strip() or DYNAMIC_REFERENCE.match(text.strip()) or text.strip().lower() in _FLAGS:
+        if (
+            not text.strip()
+            or whole_reference_service(text.strip()) in _SECRET_STORES
+            or text.strip().lower() in _FLAGS
+        ):
             continue
         location = f"{where}.{path}" if path else where
         detectors = detected(text, name=name)

@@ -1,9 +1,9 @@
 """Secrets Manager as the policies see it: dynamic references, and secrets that must work as an RDS password.
 
-- :func:`secret_text`, :func:`dynamic_references`: a property as written text, with its
+- :func:`secret_text`: a property as written text, with its
   ``{{resolve:service:reference}}`` kept (the resolver reads a dynamic reference as unknown:
   its value is fetched at deploy time, but a rule about *where* a credential comes from needs
-  the reference itself).
+  the reference itself; ``cfn_references`` reads the references in it).
 - :func:`password_problems`: whether a secret of the template, used as an RDS master password,
   generates a value RDS accepts and the project's password rules allow. A secret that
   generates ``/``, ``"`` or ``@`` cannot become the master password (RDS refuses them), so the
@@ -12,19 +12,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
+from policies.lib.cfn_references import whole_reference_service
 
 SECRET = "AWS::SecretsManager::Secret"
 ATTACHMENT = "AWS::SecretsManager::SecretTargetAttachment"
 SCHEDULE = "AWS::SecretsManager::RotationSchedule"
-
-# A reference may hold symbols (``${Secret}``: CDK joins the secret's Ref into it).
-_DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:(?P<service>[a-z-]+):(?P<reference>(?:\$\{[^}]*\}|[^}])*)\}\}")
 
 
 def secret_text(ctx: lib.Context, logical_id: str, path: str) -> str | cfn.Unknown | None:
@@ -49,15 +46,9 @@ def secret_text(ctx: lib.Context, logical_id: str, path: str) -> str | cfn.Unkno
     return cfn.Unknown(f"{path} is {lib.describe(value)}, not a string")
 
 
-def dynamic_references(text: str) -> list[tuple[str, str]]:
-    """(service, reference) of every ``{{resolve:service:reference}}`` in ``text``."""
-    return [(m["service"], m["reference"]) for m in _DYNAMIC_REFERENCE.finditer(text)]
-
-
 def is_secrets_manager_reference(text: str) -> bool:
     """True if the whole text is one ``{{resolve:secretsmanager:...}}`` dynamic reference."""
-    match = _DYNAMIC_REFERENCE.fullmatch(text)
-    return match is not None and match["service"] == "secretsmanager"
+    return whole_reference_service(text) == "secretsmanager"
 
 
 def reference_parts(reference: str) -> tuple[str, str]:

@@ -21,7 +21,9 @@ from harness import sources
 from harness.assembly import CloudAssembly, load_assembly
 from harness.base import BOOTSTRAP, read_findings, resolve_commit, toolchain_digest, write_findings
 from harness.catalog import POLICIES_DIR, Tool, Waiver, load_waivers
-from harness.changes import Change, ChangeRules, change_findings, compare_assemblies, load_change_rules, values_at
+from harness.change_rules import ChangeRules, load_change_rules
+from harness.change_values import values_at
+from harness.changes import Change, change_findings, compare_assemblies
 from harness.delta import compare_findings
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status

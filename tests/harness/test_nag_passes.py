@@ -10,7 +10,8 @@ import io
 from harness.console import Console
 from harness.model import Finding, Source, Status
 from harness.report_fields import error_input
-from harness.reports import PASSES_UNREPORTED_LEGEND, PASSES_UNREPORTED_MARK, ReportInput, render_markdown
+from harness.report_markdown import render_markdown
+from harness.reports import PASSES_UNREPORTED_LEGEND, PASSES_UNREPORTED_MARK, ReportInput
 
 
 def _finding(source: Source, status: Status, rule: str) -> Finding:

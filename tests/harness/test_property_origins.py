@@ -196,7 +196,7 @@ def test_the_markdown_links_the_lines_that_set_the_value() -> None:
     import dataclasses  # noqa: PLC0415
 
     from harness.report_fields import error_input  # noqa: PLC0415
-    from harness.reports import render_markdown  # noqa: PLC0415
+    from harness.report_markdown import render_markdown  # noqa: PLC0415
 
     [located] = locate_properties([_finding("MultiAZ is false, not true")], {"asm": _map()})
     text = render_markdown(dataclasses.replace(error_input(mode="assembly", error=""), findings=[located]))

@@ -19,7 +19,8 @@ from harness.judge import test_findings as findings_of_tests
 from harness.model import Finding, Source, Status
 from harness.oscal import OSCAL_DIR
 from harness.report_fields import error_input
-from harness.reports import BUNDLE_PATHS, render_markdown
+from harness.report_markdown import render_markdown
+from harness.reports import BUNDLE_PATHS
 from harness.run_pytest import pytest_node_id
 from tests.harness.conftest import ROOT
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from harness.catalog import POLICIES_DIR
-from harness.changes import load_change_rules
+from harness.change_rules import load_change_rules
 from harness.delta import Comparison
 from harness.model import ExitCode, Finding, Source, Status
 from harness.reports import ReportInput

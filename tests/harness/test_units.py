@@ -14,7 +14,10 @@ from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status, Subject
 from harness.proc import Completed
-from harness.reports import ReportInput, render_json, render_junit, render_markdown
+from harness.report_json import render_json
+from harness.report_junit import render_junit
+from harness.report_markdown import render_markdown
+from harness.reports import ReportInput
 from harness.run_cfnlint import _parse as parse_cfnlint
 from harness.run_checkov import parse_checkov
 from harness.sarif import render_sarif

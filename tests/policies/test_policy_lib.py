@@ -13,7 +13,9 @@ from harness.catalog import CHECKS_DIR
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_iam as iam
 from policies.lib import stg_policy_lib as lib
+from policies.lib import stg_secrets
 from policies.lib import stg_secrets_manager as sm
+from policies.lib.cfn_references import dynamic_references
 
 
 @pytest.mark.parametrize(
@@ -119,10 +121,23 @@ def test_dynamic_references() -> None:
     assert sm.is_secrets_manager_reference("{{resolve:secretsmanager:arn:aws:secretsmanager:x:SecretString:password}}")
     assert not sm.is_secrets_manager_reference("{{resolve:ssm-secure:/db/password}}")
     assert not sm.is_secrets_manager_reference("prefix{{resolve:secretsmanager:s}}")
-    assert sm.dynamic_references("a{{resolve:ssm:/p}}b{{resolve:secretsmanager:s}}") == [
+    assert dynamic_references("a{{resolve:ssm:/p}}b{{resolve:secretsmanager:s}}") == [
         ("ssm", "/p"),
         ("secretsmanager", "s"),
     ]
+
+
+def test_one_dynamic_reference_grammar_for_every_reader() -> None:
+    """The resolver, the plaintext-secret scan and the Secrets Manager rules agree on what a reference is.
+
+    CDK joins the secret's Ref into the reference (``${Secret}`` in a world file): a grammar that
+    stopped at its ``}`` made the resolver read the whole string as a literal.
+    """
+    joined = "{{resolve:secretsmanager:${Secret}:SecretString:password::}}"
+    assert isinstance(cfn.Resolver({"Resources": {}}).value(joined), cfn.Unknown)
+    assert sm.is_secrets_manager_reference(joined)
+    assert stg_secrets.problems({"MasterUserPassword": joined}, where="Db") == []
+    assert stg_secrets.problems({"MasterUserPassword": "{{resolve:ssm:/db/password}}"}, where="Db") != []
 
 
 def test_wildcard_grants() -> None:

@@ -12,6 +12,7 @@ from harness.catalog import POLICIES_DIR
 
 sys.path.insert(0, str(POLICIES_DIR / "lib"))
 r = importlib.import_module("cfn_resolver")
+worlds = importlib.import_module("cfn_worlds")
 
 US_EAST_1 = r.Environment(region="us-east-1")
 
@@ -104,7 +105,7 @@ def test_runaway_nesting_is_unknown_not_a_crash() -> None:
 def test_parameter_without_allowed_values_is_unknown_even_with_a_default() -> None:
     body = template(Parameters={"Class": {"Type": "String", "Default": "db.t3.medium"}})
     body["Resources"]["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceClass": {"Ref": "Class"}}}
-    assert r.worlds(body, environment=US_EAST_1) == [r.World()]
+    assert worlds.worlds(body, environment=US_EAST_1) == [r.World()]
     value = r.Resolver(body, environment=US_EAST_1).property("Db", "DBInstanceClass")
     assert isinstance(value, r.Unknown) and "no AllowedValues" in value.reason
 
@@ -113,7 +114,7 @@ def test_every_allowed_value_is_a_world() -> None:
     body = template(Parameters={"Class": {"Type": "String", "Default": "db.t3.medium",
                                           "AllowedValues": ["db.t3.medium", "db.m5.large"]}})  # fmt: skip
     body["Resources"]["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": {"DBInstanceClass": {"Ref": "Class"}}}
-    found = r.worlds(body, environment=US_EAST_1)
+    found = worlds.worlds(body, environment=US_EAST_1)
     classes = {r.Resolver(body, environment=US_EAST_1, world=w).property("Db", "DBInstanceClass") for w in found}
     assert classes == {"db.t3.medium", "db.m5.large"}
 
@@ -121,7 +122,7 @@ def test_every_allowed_value_is_a_world() -> None:
 def test_parameters_used_only_by_rules_do_not_multiply_worlds() -> None:
     body = template(Parameters={"P": {"Type": "String", "AllowedValues": ["a", "b"]}},
                     Rules={"R": {"Assertions": [{"Assert": {"Fn::Equals": [{"Ref": "P"}, "a"]}}]}})  # fmt: skip
-    assert r.worlds(body, environment=US_EAST_1) == [r.World()]
+    assert worlds.worlds(body, environment=US_EAST_1) == [r.World()]
 
 
 def test_conditions_on_constrained_parameters_are_decided_per_world() -> None:
@@ -133,7 +134,7 @@ def test_conditions_on_constrained_parameters_are_decided_per_world() -> None:
         "Type": "AWS::RDS::DBInstance",
         "Properties": {"MultiAZ": {"Fn::If": ["IsProd", True, False]}},
     }
-    found = r.worlds(body, environment=US_EAST_1)
+    found = worlds.worlds(body, environment=US_EAST_1)
     assert len(found) == 2 and all(not w.conditions for w in found)
     values = {r.Resolver(body, environment=US_EAST_1, world=w).property("Db", "MultiAZ") for w in found}
     assert values == {True, False}
@@ -148,7 +149,7 @@ def test_undecidable_conditions_fork_both_ways() -> None:
         },
     )
     body["Resources"]["Alarm"] = {"Type": "AWS::CloudWatch::Alarm", "Condition": "NotProd", "Properties": {}}
-    found = r.worlds(body, environment=US_EAST_1)
+    found = worlds.worlds(body, environment=US_EAST_1)
     assert sorted(w.describe() for w in found) == ["condition IsProd=false", "condition IsProd=true"]
     existence = {r.Resolver(body, environment=US_EAST_1, world=w).exists("Alarm") for w in found}
     assert existence == {True, False}
@@ -157,7 +158,7 @@ def test_undecidable_conditions_fork_both_ways() -> None:
 def test_conditions_the_environment_decides_do_not_fork() -> None:
     body = template(Conditions={"InUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}})
     body["Resources"]["Extra"] = {"Type": "AWS::SNS::Topic", "Condition": "InUsEast1"}
-    assert r.worlds(body, environment=US_EAST_1) == [r.World()]
+    assert worlds.worlds(body, environment=US_EAST_1) == [r.World()]
     assert r.Resolver(body, environment=US_EAST_1).exists("Extra") is True
 
 
@@ -181,7 +182,7 @@ def test_too_many_worlds_is_reported_not_enumerated() -> None:
     body = template(Parameters=params)
     body["Resources"]["T"] = {"Type": "AWS::SNS::Topic", "Properties": {f"K{i}": {"Ref": f"P{i}"} for i in range(6)}}
     with pytest.raises(r.TooManyWorldsError, match="729 combinations"):
-        r.worlds(body, environment=US_EAST_1, limit=256)
+        worlds.worlds(body, environment=US_EAST_1, limit=256)
 
 
 def test_bindings_from_a_parent_template_resolve_nested_parameters() -> None:
@@ -212,7 +213,7 @@ def test_evaluate_writes_the_world_as_a_plain_template() -> None:
     }
     body["Resources"]["ProdOnly"] = {"Type": "AWS::SNS::Topic", "Condition": "IsProd", "DependsOn": ["Db"]}
     body["Resources"]["Waits"] = {"Type": "AWS::SNS::Topic", "DependsOn": ["ProdOnly", "Db"]}
-    staging = r.evaluate(body, r.World(parameters={"Env": "staging"}), environment=US_EAST_1)
+    staging = worlds.evaluate(body, r.World(parameters={"Env": "staging"}), environment=US_EAST_1)
     props = staging["Resources"]["Db"]["Properties"]
     assert "MultiAZ" not in props
     assert props["DBName"] == {"Ref": "Free"}
@@ -223,7 +224,7 @@ def test_evaluate_writes_the_world_as_a_plain_template() -> None:
     assert "Conditions" not in staging
     assert "Default" not in staging["Parameters"]["Free"]  # no scanner may judge a default as the value
     assert staging["Parameters"]["Env"]["Default"] == "staging"
-    prod = r.evaluate(body, r.World(parameters={"Env": "prod"}), environment=US_EAST_1)
+    prod = worlds.evaluate(body, r.World(parameters={"Env": "prod"}), environment=US_EAST_1)
     assert prod["Resources"]["Db"]["Properties"]["MultiAZ"] is True
     assert "Condition" not in prod["Resources"]["ProdOnly"]
 
@@ -234,5 +235,5 @@ def test_evaluate_leaves_a_template_without_choices_unchanged() -> None:
                     Rules={"Check": {"Assertions": []}})  # fmt: skip
     body["Resources"]["Topic"] = {"Type": "AWS::SNS::Topic",
                                   "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}}  # fmt: skip
-    evaluated = r.evaluate(body, r.World(), environment=US_EAST_1)
+    evaluated = worlds.evaluate(body, r.World(), environment=US_EAST_1)
     assert evaluated["Resources"] == body["Resources"]

@@ -23,6 +23,7 @@ from policies.lib import stg_kms as kms
 from policies.lib import stg_policy_lib as lib
 from policies.lib import stg_rds as rds
 from policies.lib import stg_secrets_manager as sm
+from policies.lib.cfn_references import dynamic_references
 
 METADATA = {
     "id": "CKV_STG_RDS_15",
@@ -134,7 +135,7 @@ def _given_password(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     if sm.is_secrets_manager_reference(text):
         user, secret = _master_username(ctx, logical_id), _referenced_secret(ctx, logical_id, text)
         return secret if user.status == lib.PASSED else lib.worst([user, secret])
-    services = sorted({service for service, _ in sm.dynamic_references(text)})
+    services = sorted({service for service, _ in dynamic_references(text)})
     if services:
         return lib.failed(
             f"MasterUserPassword uses {{{{resolve:{'/'.join(services)}:...}}}}, not one Secrets Manager reference"
@@ -158,7 +159,7 @@ def _secret_of(ctx: lib.Context, logical_id: str, secret_id: str) -> str | None:
 def _referenced_secret(ctx: lib.Context, logical_id: str, text: str) -> lib.Verdict:
     """A Secrets Manager reference passes when it names a secret of the template that generates a password RDS
     accepts (CKV_STG_SM_1 judges its rotation, CKV_STG_SM_2 its key)."""
-    secret_id, json_key = sm.reference_parts(sm.dynamic_references(text)[0][1])
+    secret_id, json_key = sm.reference_parts(dynamic_references(text)[0][1])
     secret = _secret_of(ctx, logical_id, secret_id)
     if secret is None:
         return lib.not_evaluated(

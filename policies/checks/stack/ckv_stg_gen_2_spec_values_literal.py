@@ -17,6 +17,7 @@ if str(Path(__file__).resolve().parents[3]) not in sys.path:
 
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
+from policies.lib.cfn_references import contains_dynamic_reference
 
 METADATA = {
     "id": "CKV_STG_GEN_2",
@@ -164,7 +165,7 @@ def _deploy_time(value: Any, parameters: Mapping[str, Any]) -> str | None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, str) and item.startswith("{{resolve:"):
+        elif isinstance(item, str) and contains_dynamic_reference(item):
             return "a dynamic reference"
     return None
 
