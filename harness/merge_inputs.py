@@ -351,7 +351,9 @@ def merged_input(shards: Sequence[Shard], *, catalog: Any, root: Path, sarif_cat
 
 def _rules(shards: Sequence[Shard]) -> Mapping[str, Any] | None:
     """The rules that judged (harness.rules): one set for every shard, or the merge is refused."""
-    records = [s.report.get("rules") for s in shards]
+    # A shard that failed as a harness (exit 2) before its rules were read judged nothing: its error and
+    # exit code speak for it, and it takes no part in the comparison.
+    records = [s.report.get("rules") for s in shards if s.report.get("rules") or int(s.report["exit_code"]) != 2]
     digests = sorted({str((r or {}).get("digest", "")) for r in records})
     if len(digests) > 1:
         raise HarnessError(
