@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 # One row per harness module: old dotted name -> new dotted name. A module that stays where it is
@@ -139,7 +140,7 @@ REWRITE_NAMES = ("CODEOWNERS",)
 SELF = Path("scripts/restructure_harness.py")
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     """What the script will not guess: printed as lines, exit 1."""
 
 
@@ -171,7 +172,9 @@ def unplaced_modules() -> list[str]:
         if entry.name in {"__init__.py", "__pycache__"}:
             continue
         if entry.is_dir() and entry not in directories and any(entry.rglob("*.py")):
-            problems.append(f"{entry}/ (a package): add 'harness.{entry.name}': 'harness.<stage>.{entry.name}' to MAPPING")
+            problems.append(
+                f"{entry}/ (a package): add 'harness.{entry.name}': 'harness.<stage>.{entry.name}' to MAPPING"
+            )
         elif entry.suffix == ".py" and entry not in files:
             problems.append(f"{entry}: add 'harness.{entry.stem}': 'harness.<stage>.{entry.stem}' to MAPPING")
         elif entry.is_file() and entry.suffix != ".py" and str(entry) not in DATA_FILES:
@@ -180,16 +183,15 @@ def unplaced_modules() -> list[str]:
 
 
 def package_docstring(package: str) -> str:
-    for index, (layer, what) in enumerate(LAYERS):
+    for layer, what in LAYERS:
         if package in [name.strip() for name in re.split(r"[|:]", layer)]:
-            below = [name.strip() for lower, _ in LAYERS[index + 1 :] for name in re.split(r"[|:]", lower)]
-            return (
-                f'"""The {package.rpartition(".")[2]} stage: {what}.\n\n'
-                f"It imports only the stages below it ({', '.join(n.rpartition('.')[2] for n in below)}); "
-                "nothing is re-exported here,\nso every import names the module it uses "
-                "(docs/compliance-gate.md, \"Layout: a ladder of stages\").\n\"\"\"\n"
+            body = (
+                'It imports only the stages below it (docs/compliance-gate.md, "Layout: a ladder of stages"). '
+                "Nothing is re-exported here, so each layer is real and every import names the module it uses."
             )
-    raise Refused([f"{package}: a package of MAPPING that LAYERS does not list"])
+            lines = textwrap.wrap(f"The {package.rpartition('.')[2]} stage: {what}.", 100)
+            return '"""' + "\n".join(lines) + "\n\n" + "\n".join(textwrap.wrap(body, 100)) + '\n"""\n'
+    raise RefusedError([f"{package}: a package of MAPPING that LAYERS does not list"])
 
 
 def ensure_package(directory: Path, *, dry_run: bool) -> None:
@@ -204,7 +206,9 @@ def ensure_package(directory: Path, *, dry_run: bool) -> None:
         git("add", str(init))
 
 
-FILE_ANCHOR = re.compile(r"Path\((?P<arg>__file__)\)(?P<resolve>\.resolve\(\))?(?P<steps>(?:\.parent\b)+|\.parents\[(?P<n>\d+)\])")
+FILE_ANCHOR = re.compile(
+    r"Path\((?P<arg>__file__)\)(?P<resolve>\.resolve\(\))?(?P<steps>(?:\.parent\b)+|\.parents\[(?P<n>\d+)\])"
+)
 
 
 def keep_file_anchors(path: Path, *, levels: int, dry_run: bool) -> None:
@@ -224,40 +228,44 @@ def keep_file_anchors(path: Path, *, levels: int, dry_run: bool) -> None:
             path.write_text(new, encoding="utf-8")
 
 
-def move_all(*, dry_run: bool) -> None:
-    problems = []
-    for old, new in moved().items():
-        old_file, old_dir = module_path(old)
-        new_file, new_dir = module_path(new)
-        source, target = (old_dir, new_dir) if old_dir.is_dir() or new_dir.is_dir() else (old_file, new_file)
-        if target.exists() and not source.exists():
-            continue  # moved by an earlier run
-        if target.exists():
-            problems.append(f"{source} and {target} both exist: move or merge one by hand")
-            continue
-        if not source.exists():
-            print(f"note: MAPPING names {old}, which this tree does not have (removed on main?)")
-            continue
-        for parent in reversed(target.parents):
-            if parent.parts[:1] == ("harness",):
-                ensure_package(parent, dry_run=dry_run)
-        print(f"git mv {source} {target}")
-        if dry_run:
-            continue
+def move_module(old: str, new: str, *, dry_run: bool) -> str | None:
+    """``git mv`` one module or package to its stage; a problem line when it cannot."""
+    old_file, old_dir = module_path(old)
+    new_file, new_dir = module_path(new)
+    source, target = (old_dir, new_dir) if old_dir.is_dir() or new_dir.is_dir() else (old_file, new_file)
+    if target.exists():
+        return None if not source.exists() else f"{source} and {target} both exist: move or merge one by hand"
+    if not source.exists():
+        print(f"note: MAPPING names {old}, which this tree does not have (removed on main?)")
+        return None
+    for parent in reversed(target.parents):
+        if parent.parts[:1] == ("harness",):
+            ensure_package(parent, dry_run=dry_run)
+    print(f"git mv {source} {target}")
+    if not dry_run:
         git("mv", str(source), str(target))
         levels = len(new.split(".")) - len(old.split("."))
         for path in [target] if target.suffix == ".py" else sorted(target.rglob("*.py")):
             keep_file_anchors(path, levels=levels, dry_run=dry_run)
-    for old_data, new_data in DATA_FILES.items():
-        source, target = Path(old_data), Path(new_data)
-        if source.exists() and not target.exists():
-            print(f"git mv {source} {target}")
-            if not dry_run:
-                git("mv", str(source), str(target))
-        elif source.exists():
-            problems.append(f"{source} and {target} both exist: move or merge one by hand")
-    if problems:
-        raise Refused(problems)
+    return None
+
+
+def move_data_file(old: str, new: str, *, dry_run: bool) -> str | None:
+    source, target = Path(old), Path(new)
+    if source.exists() and target.exists():
+        return f"{source} and {target} both exist: move or merge one by hand"
+    if source.exists():
+        print(f"git mv {source} {target}")
+        if not dry_run:
+            git("mv", str(source), str(target))
+    return None
+
+
+def move_all(*, dry_run: bool) -> None:
+    problems = [move_module(old, new, dry_run=dry_run) for old, new in moved().items()]
+    problems += [move_data_file(old, new, dry_run=dry_run) for old, new in DATA_FILES.items()]
+    if any(problems):
+        raise RefusedError([p for p in problems if p])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +312,9 @@ def rewrite_from(match: re.Match[str]) -> str:
     if list(statements) == ["harness"]:
         return match[0]
     suffix = f"  {comment}" if comment else ""
-    return "\n".join(f"{indent}from {package} import {', '.join(items)}{suffix}" for package, items in statements.items())
+    return "\n".join(
+        f"{indent}from {package} import {', '.join(items)}{suffix}" for package, items in statements.items()
+    )
 
 
 def rewrite_path(match: re.Match[str]) -> str:
@@ -327,7 +337,7 @@ def rewrite_reference(match: re.Match[str]) -> str:
         return rewrite_path(match)
     new = map_dotted(f"harness.{match['leaf']}")
     q, sep = match["q"], match["sep"]
-    return sep.join(f"{q}{part}{q}" for part in new.split(".")[:-1]) + f'{sep}{q}{new.rpartition(".")[2]}.py{q}'
+    return sep.join(f"{q}{part}{q}" for part in new.split(".")[:-1]) + f"{sep}{q}{new.rpartition('.')[2]}.py{q}"
 
 
 def rewritable_files() -> list[Path]:
@@ -355,7 +365,9 @@ def rewrite_references(*, dry_run: bool) -> list[Path]:
     changed = []
     for path in rewritable_files():
         text = path.read_text(encoding="utf-8")
-        new = "".join(REFERENCE.sub(rewrite_reference, piece) if rewrite else piece for piece, rewrite in without_generated(text))
+        new = "".join(
+            REFERENCE.sub(rewrite_reference, piece) if rewrite else piece for piece, rewrite in without_generated(text)
+        )
         if new != text:
             changed.append(path)
             if not dry_run:
@@ -401,12 +413,12 @@ def write_contract(*, dry_run: bool) -> None:
         # the flat contract: its leading comment block, the table header, up to the end of ``layers = [...]``
         flat = re.search(
             r'(?:^#[^\n]*\n)*^\[\[tool\.importlinter\.contracts\]\]\n(?:(?!^\[)[^\n]*\n)*?type = "layers"\n'
-            r'(?:(?!^\[)[^\n]*\n)*?layers = \[\n(?:[^\]]*\n)?\]\n',
+            r"(?:(?!^\[)[^\n]*\n)*?layers = \[\n(?:[^\]]*\n)?\]\n",
             text,
             re.MULTILINE,
         )
         if flat is None or '"harness.' not in flat[0]:
-            raise Refused(["pyproject.toml: no harness layers contract found to replace"])
+            raise RefusedError(["pyproject.toml: no harness layers contract found to replace"])
         new = text[: flat.start()] + contract_text() + text[flat.end() :]
     if new != text:
         print("write pyproject.toml: the ladder's layers contract")
@@ -415,23 +427,25 @@ def write_contract(*, dry_run: bool) -> None:
 
 
 def doc_text() -> str:
-    modules: dict[str, list[str]] = {}
-    for new in MAPPING.values():
-        package = new.rpartition(".")[0]
-        modules.setdefault(package if package != "harness" else new, []).append(new.rpartition(".")[2])
     rows = []
     for index, (layer, what) in enumerate(LAYERS):
         names = [name.strip() for name in re.split(r"[|:]", layer)]
-        below = ", ".join(
-            f"`{name.strip().rpartition('.')[2]}`" for lower, _ in LAYERS[index + 1 :] for name in re.split(r"[|:]", lower)
-        )
+        if index + 1 < len(LAYERS):
+            below = f"`{re.split(r'[|:]', LAYERS[index + 1][0])[0].strip().rpartition('.')[2]}` and every floor below"
+            if "|" in layer:
+                below += " (not each other)"
+        else:
+            below = "one another only"
         shown = []
         for name in names:
-            leaves = sorted(modules.get(name, []))
-            is_package = leaves != [name.rpartition(".")[2]]
-            path = name.replace(".", "/") + ("/" if is_package else ".py")
-            shown.append(f"`{path}`" + (f" ({', '.join(leaves)})" if is_package else ""))
-        rows.append(f"| {index + 1} | {' · '.join(shown)} | {what} | {below or 'nothing of the harness'} |")
+            directory = Path(*name.split("."))
+            if directory.is_dir():
+                leaves = sorted(p.stem for p in directory.glob("*.py") if p.stem != "__init__")
+                leaves += sorted(f"{p.parent.name}/" for p in directory.glob("*/__init__.py"))
+                shown.append(f"`{directory.as_posix()}/` ({', '.join(leaves)})")
+            else:
+                shown.append(f"`{directory.as_posix()}.py`")
+        rows.append(f"| {index + 1} | {' · '.join(shown)} | {what} | {below} |")
     return "\n".join(
         [
             DOC_BEGIN,
@@ -501,12 +515,12 @@ def main() -> int:
     try:
         problems = unplaced_modules()
         if problems:
-            raise Refused(problems)
+            raise RefusedError(problems)
         move_all(dry_run=options.dry_run)
         changed = rewrite_references(dry_run=options.dry_run)
         write_contract(dry_run=options.dry_run)
         write_doc(dry_run=options.dry_run)
-    except Refused as refused:
+    except RefusedError as refused:
         print("refused: the tables of scripts/restructure_harness.py do not cover:", file=sys.stderr)
         for line in refused.args[0]:
             print(f"  {line}", file=sys.stderr)
