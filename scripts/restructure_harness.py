@@ -138,6 +138,7 @@ DOC_ANCHOR = "## Proof ("  # the section is placed just before this heading the 
 REWRITE_SUFFIXES = (".py", ".pyi", ".md", ".toml", ".yaml", ".yml", ".txt", ".in", ".cfg", ".ini", ".sh")
 REWRITE_NAMES = ("CODEOWNERS",)
 SELF = Path("scripts/restructure_harness.py")
+NOT_REWRITTEN = {SELF, Path("tests/harness/test_restructure_script.py")}  # the script and its own test cases
 
 
 class RefusedError(Exception):
@@ -293,7 +294,8 @@ REFERENCE = re.compile("|".join([FROM_IMPORT, DOTTED, PATH, JOINED]), re.MULTILI
 
 def rewrite_from(match: re.Match[str]) -> str:
     module = match["module"]
-    names = [n.strip() for n in (match["group"] or match["line"] or "").replace("\n", " ").split(",") if n.strip()]
+    listed = re.sub(r"#[^\n]*", "", match["group"] or match["line"] or "")  # comments inside ( ) are dropped
+    names = [n.strip() for n in listed.replace("\n", " ").split(",") if n.strip()]
     comment = (match["comment"] or "").strip()
     indent = match["indent"]
     if module != "harness":
@@ -325,7 +327,10 @@ def rewrite_path(match: re.Match[str]) -> str:
     dotted = stem.replace("/", ".")
     if suffix != ".py" and not any(module_path(new)[1].is_dir() for old, new in moved().items() if old == dotted):
         return text  # a directory named in prose: only moved packages (harness/oscal/) are rewritten
-    return map_dotted(dotted).replace(".", "/") + suffix
+    new = map_dotted(dotted).replace(".", "/")
+    if suffix == ".py" and Path(new).is_dir():
+        return new + "/"  # a stale ``harness/oscal.py`` names the package
+    return new + suffix
 
 
 def rewrite_reference(match: re.Match[str]) -> str:
@@ -344,7 +349,7 @@ def rewritable_files() -> list[Path]:
     files = []
     for name in git("ls-files").splitlines():
         path = Path(name)
-        if path == SELF or not path.is_file():
+        if path in NOT_REWRITTEN or not path.is_file():
             continue
         if path.suffix in REWRITE_SUFFIXES or path.name in REWRITE_NAMES:
             files.append(path)
@@ -431,7 +436,8 @@ def doc_text() -> str:
     for index, (layer, what) in enumerate(LAYERS):
         names = [name.strip() for name in re.split(r"[|:]", layer)]
         if index + 1 < len(LAYERS):
-            below = f"`{re.split(r'[|:]', LAYERS[index + 1][0])[0].strip().rpartition('.')[2]}` and every floor below"
+            lower = [name.strip().rpartition(".")[2] for name in re.split(r"[|:]", LAYERS[index + 1][0])]
+            below = "the ground" if index + 2 == len(LAYERS) else f"`{'` · `'.join(lower)}` and every floor below"
             if "|" in layer:
                 below += " (not each other)"
         else:
