@@ -37,11 +37,12 @@ from pathlib import Path
 # One row per harness module: old dotted name -> new dotted name. A module that stays where it is
 # maps to itself (the conductors on top, the ground at the bottom): every flat module must be here.
 MAPPING: dict[str, str] = {
-    # the command line and the conductors stay flat: each is one module on its own floor
+    # the command line and the gate stay flat: each is one module on its own floor; the merge is a package (reading the shards, folding them)
     "harness.__main__": "harness.__main__",
     "harness.cli": "harness.cli",
     "harness.gate": "harness.gate",
-    "harness.merge": "harness.merge",
+    "harness.merge": "harness.merging.merge",
+    "harness.merge_inputs": "harness.merging.merge_inputs",  # the shards' reports read back into one report input
     # audit: publish a run's outcome and prove it (bundle, OSCAL, evidence, statement, verify)
     "harness.outcome": "harness.audit.outcome",
     "harness.verify": "harness.audit.verify",
@@ -56,12 +57,19 @@ MAPPING: dict[str, str] = {
     "harness.sarif": "harness.reporting.sarif",
     "harness.rules_report": "harness.reporting.rules_report",
     "harness.console": "harness.reporting.console",
+    "harness.report_markdown": "harness.reporting.report_markdown",
+    "harness.report_json": "harness.reporting.report_json",
+    "harness.report_junit": "harness.reporting.report_junit",
+    "harness.report_traceability": "harness.reporting.report_traceability",
+    "harness.report_files": "harness.reporting.report_files",
     # comparison: a change against its base (the base, the resource changes, the finding delta,
     # the head judged by the base's rules)
     "harness.base": "harness.comparison.base",
     "harness.changes": "harness.comparison.changes",
     "harness.delta": "harness.comparison.delta",
     "harness.policy_change": "harness.comparison.policy_change",
+    "harness.change_rules": "harness.comparison.change_rules",
+    "harness.change_values": "harness.comparison.change_values",
     # verdict: findings folded into one verdict per rule and resource, and the gate's own checks
     "harness.judge": "harness.verdict.judge",
     "harness.coverage": "harness.verdict.coverage",
@@ -82,6 +90,7 @@ MAPPING: dict[str, str] = {
     "harness.run_checkov": "harness.tools.run_checkov",
     "harness.run_cfnlint": "harness.tools.run_cfnlint",
     "harness.run_pytest": "harness.tools.run_pytest",
+    "harness.pytest_progress": "harness.tools.pytest_progress",  # run_pytest copies it beside the tiers
     "harness.waivers": "harness.tools.waivers",
     # catalog: the auditable data of policies/ (already a package, unchanged)
     "harness.catalog": "harness.catalog",
@@ -103,6 +112,7 @@ MAPPING: dict[str, str] = {
     "harness.hashing": "harness.hashing",
     "harness.proc": "harness.proc",
     "harness.markdown": "harness.markdown",
+    "harness.heartbeat": "harness.heartbeat",
 }
 
 # Non-Python files in harness/ that a module finds beside itself (``Path(__file__).with_name``).
@@ -116,7 +126,7 @@ DATA_FILES: dict[str, str] = {
 LAYERS: list[tuple[str, str]] = [
     ("harness.__main__", "`python -m harness`"),
     ("harness.cli", "the command line: parsing and dispatch, exit codes"),
-    ("harness.gate | harness.merge", "the conductors: one gate run; the shards of a CI matrix merged"),
+    ("harness.gate | harness.merging", "the conductors: one gate run; the shards of a CI matrix read and merged"),
     ("harness.audit", "publishing and proving a run: bundle, OSCAL, evidence, in-toto statement, verify"),
     ("harness.reporting", "the report input and every format it is written in (Markdown, JSON, JUnit, SARIF)"),
     ("harness.comparison", "a change against its base: the base, resource changes, finding delta, base rules"),
@@ -125,8 +135,9 @@ LAYERS: list[tuple[str, str]] = [
     ("harness.catalog", "the auditable data of policies/: schema, loading, rendering"),
     ("harness.reading", "what the gate is given, read defensively: assemblies, assets, sources, worlds, rules"),
     (
-        "harness.model : harness.errors : harness.paths : harness.hashing : harness.proc : harness.markdown",
-        "the ground: records, the harness error, paths, hashing, processes, Markdown",
+        "harness.model : harness.errors : harness.paths : harness.hashing : harness.proc : harness.markdown"
+        " : harness.heartbeat",
+        "the ground: records, the harness error, paths, hashing, processes, Markdown, progress lines",
     ),
 ]
 
