@@ -75,6 +75,7 @@ def lint(session: nox.Session) -> None:
         "policies",
         "migration",
         "benchmarks",
+        "scripts",
         "tests",
         "nox_sessions",
         "noxfile.py",
