@@ -9,7 +9,8 @@ statistic (``Statistic``/``ExtendedStatistic`` that can cross the threshold in t
 direction), the window (``Period`` a multiple of RDS's 60-second metrics, ``EvaluationPeriods``
 and ``DatapointsToAlarm`` within an hour), the threshold and its direction
 (``Threshold`` with ``ComparisonOperator``), ``TreatMissingData`` set explicitly, and the
-notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack).
+notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack whose
+topic policies do not deny CloudWatch's ``sns:Publish``).
 """
 
 from __future__ import annotations
@@ -146,9 +147,80 @@ def _topic_of_this_stack(ctx: lib.Context, action: Any) -> bool | None:
     return here
 
 
+# CloudWatch publishes an alarm's notification as this service principal, over TLS.
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+_PUBLISH = iam.Request(
+    actions=("sns:Publish",), context={"aws:securetransport": "true"}, purpose="CloudWatch notifying the alarm"
+)
+
+
+def _denies_cloudwatch(ctx: lib.Context, statement: Any, topic_id: str) -> bool | None:  # noqa: PLR0911 - one return per part of the statement
+    """Whether a topic policy statement denies CloudWatch's sns:Publish to the topic (None: cannot tell)."""
+    if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+        return None
+    if statement["Effect"] != "Deny":
+        return False
+    if "NotPrincipal" in statement or "NotResource" in statement:
+        return None
+    principal = statement.get("Principal")
+    if principal != "*":
+        if not isinstance(principal, Mapping):
+            return None
+        named = [*iam.as_list(principal.get("AWS", [])), *iam.as_list(principal.get("Service", []))]
+        if not all(isinstance(p, str) for p in named):
+            return None
+        if not any(p in ("*", CLOUDWATCH) for p in named):
+            return False
+    resources = lib.as_list(statement.get("Resource", "*"))
+    if not any(r == "*" or lib.names(r, topic_id) for r in resources):
+        return None if any(cfn.unknowns(r) or isinstance(r, cfn.Text) for r in resources) else False
+    results = (
+        iam._action_matches(statement, "sns:Publish"),
+        iam._conditions_hold(ctx, statement.get("Condition"), _PUBLISH),
+    )
+    if False in results:
+        return False
+    return None if None in results else True
+
+
+def _publish_denied(ctx: lib.Context, topic_id: str) -> bool | None:
+    """Whether a policy of this stack on the topic keeps CloudWatch from publishing to it (None: cannot tell).
+
+    A topic that exists but refuses the alarm's publish notifies nobody, however well the alarm is set."""
+    verdicts: list[bool | None] = []
+    for policy_id in ctx.of_type("AWS::SNS::TopicPolicy"):
+        policy = ctx.props(policy_id)
+        if not isinstance(policy, Mapping):
+            verdicts.append(None)
+            continue
+        topics = lib.as_list(policy.get("Topics"))
+        if not any(lib.names(topic, topic_id) for topic in topics):
+            if any(cfn.unknowns(topic) for topic in topics):
+                verdicts.append(None)
+            continue
+        found = iam.statements(policy.get("PolicyDocument"))
+        if not isinstance(found, list):
+            verdicts.append(None)
+            continue
+        verdicts += [_denies_cloudwatch(ctx, statement, topic_id) for statement in found]
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+def _notifies(ctx: lib.Context, action: Any) -> bool | None:
+    """Whether an alarm action is a topic of this stack that CloudWatch may publish to; None if undetermined."""
+    here = _topic_of_this_stack(ctx, action)
+    topic = lib.points_at(action, TOPIC_TYPE)
+    if here is not True or topic is None:
+        return here
+    denied = _publish_denied(ctx, topic.name)
+    return None if denied is None else not denied
+
+
 def actions_undecided(ctx: lib.Context, alarm: Mapping[str, Any]) -> bool:
     """Whether no alarm action is known to be a topic of this stack and the template cannot tell for some."""
-    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    found = [_notifies(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
     return True not in found and None in found
 
 
@@ -156,11 +228,11 @@ def action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
     problems = []
     if lib.truth(alarm.get("ActionsEnabled", True)) is not True:
         problems.append(f"ActionsEnabled is {lib.describe(alarm.get('ActionsEnabled'))}: it would notify nobody")
-    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    found = [_notifies(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
     if True not in found:
         problems.append(
             f"AlarmActions are {lib.describe(alarm.get('AlarmActions', cfn.NO_VALUE))}: none is known to be an SNS topic "
-            "of this stack"
+            f"of this stack that {CLOUDWATCH} may publish to (its topic policy must not deny sns:Publish)"
         )
     return problems
 
