@@ -10,7 +10,7 @@ direction), the window (``Period`` a multiple of RDS's 60-second metrics, ``Eval
 and ``DatapointsToAlarm`` within an hour), the threshold and its direction
 (``Threshold`` with ``ComparisonOperator``), ``TreatMissingData`` set explicitly, and the
 notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack whose
-topic policies do not deny CloudWatch's ``sns:Publish``).
+topic policies do not deny CloudWatch's ``sns:Publish`` and whose key lets CloudWatch encrypt for it).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_iam as iam
+from policies.lib import stg_kms
 from policies.lib import stg_policy_lib as lib
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -208,14 +209,45 @@ def _publish_denied(ctx: lib.Context, topic_id: str) -> bool | None:
     return None if None in verdicts else False
 
 
+# What CloudWatch calls on an encrypted topic's key to publish to it (AWS: "Amazon SNS topic encryption").
+_ENCRYPTED_PUBLISH = iam.Request(
+    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+    context={"aws:sourceaccount": iam.ACCOUNT, "aws:securetransport": "true"},
+    purpose="CloudWatch publishing the alarm to the encrypted topic",
+    service=CLOUDWATCH,
+)
+
+
+def _key_lets_cloudwatch_publish(ctx: lib.Context, topic_id: str) -> bool | None:
+    """Whether the topic's customer-managed key (of this stack) lets CloudWatch encrypt a notification for it.
+
+    An encrypted topic whose key policy does not grant cloudwatch.amazonaws.com drops every alarm
+    notification; a key of another stack or an AWS managed key is the encryption policy's to judge."""
+    setting = ctx.value(topic_id, "KmsMasterKeyId")
+    if setting is cfn.NO_VALUE:
+        return True
+    key = stg_kms.named_key(ctx, setting)
+    if isinstance(key, cfn.Unknown):
+        return None
+    if key is None or key.origin != "this" or key.resource_type != "AWS::KMS::Key":
+        return True
+    policy = ctx.value(key.name, "KeyPolicy")
+    document = stg_kms.DEFAULT_KEY_POLICY if policy is cfn.NO_VALUE else policy
+    verdict = iam.decide(ctx, document, _ENCRYPTED_PUBLISH, where=f"key {key.name} KeyPolicy")
+    return {lib.PASSED: True, lib.FAILED: False}.get(verdict.status)
+
+
 def _notifies(ctx: lib.Context, action: Any) -> bool | None:
     """Whether an alarm action is a topic of this stack that CloudWatch may publish to; None if undetermined."""
     here = _topic_of_this_stack(ctx, action)
     topic = lib.points_at(action, TOPIC_TYPE)
     if here is not True or topic is None:
         return here
-    denied = _publish_denied(ctx, topic.name)
-    return None if denied is None else not denied
+    verdicts = (_publish_denied(ctx, topic.name), _key_lets_cloudwatch_publish(ctx, topic.name))
+    denied, encrypts = verdicts
+    if denied is True or encrypts is False:
+        return False
+    return None if None in verdicts else True
 
 
 def actions_undecided(ctx: lib.Context, alarm: Mapping[str, Any]) -> bool:
@@ -232,7 +264,8 @@ def action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
     if True not in found:
         problems.append(
             f"AlarmActions are {lib.describe(alarm.get('AlarmActions', cfn.NO_VALUE))}: none is known to be an SNS topic "
-            f"of this stack that {CLOUDWATCH} may publish to (its topic policy must not deny sns:Publish)"
+            f"of this stack that {CLOUDWATCH} may publish to (its topic policy must not deny sns:Publish, and the "
+            "key that encrypts it must let CloudWatch call kms:Decrypt and kms:GenerateDataKey)"
         )
     return problems
 

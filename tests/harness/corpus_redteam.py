@@ -9,7 +9,9 @@ exit 0 before the mechanism named in its disguise was fixed generically:
   type's schema declares write-only keeps it secret (policies/lib/stg_secrets.exposed_references);
 - the alarm policies judged the alarm and that its action is a topic of this stack, never the
   topic's own policy: a Deny of ``sns:Publish`` to CloudWatch (or to everyone) makes every alarm
-  notify nobody (policies/lib/stg_alarms._publish_denied).
+  notify nobody (policies/lib/stg_alarms._publish_denied); likewise a topic encrypted with the
+  stack's key whose policy no longer lets cloudwatch.amazonaws.com use it (stg_alarms._notifies,
+  stg_iam.Request.service: a key policy decided for a service principal, not only for the account).
 
 Cases locate what they edit by type and shape, never by a hard-coded logical id.
 """
@@ -17,6 +19,7 @@ Cases locate what they edit by type and shape, never by a hard-coded logical id.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from harness.mutations import _props
 from tests.harness.evasions import FAILED, Evasion, Template, _db_id, _e
@@ -57,6 +60,24 @@ def _deny_publish(principal: object, action: str) -> Callable[[Template], None]:
     return apply
 
 
+def _key_statements(t: Template) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = _props(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    return statements
+
+
+def _for_cloudwatch(statement: dict[str, Any]) -> bool:
+    return bool(statement.get("Principal") == {"Service": "cloudwatch.amazonaws.com"})
+
+
+def _key_without_cloudwatch(t: Template) -> None:
+    _key_statements(t)[:] = [s for s in _key_statements(t) if not _for_cloudwatch(s)]
+
+
+def _key_for_another_accounts_cloudwatch(t: Template) -> None:
+    for statement in filter(_for_cloudwatch, _key_statements(t)):
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": "111122223333"}}
+
+
 CASES: tuple[Evasion, ...] = (
     _e("secret-reference-in-an-output", CATEGORY, "an output resolves the master secret with a dynamic reference",
        {SEC_1}, _secret_printed_by_an_output),
@@ -68,4 +89,8 @@ CASES: tuple[Evasion, ...] = (
        {("CKV_STG_CW_1", FAILED)}, _deny_publish({"Service": "cloudwatch.amazonaws.com"}, "sns:Publish")),
     _e("topic-refuses-everyone", CATEGORY, "the alarm topic's policy denies sns:* to every principal",
        {("CKV_STG_CW_2", FAILED)}, _deny_publish("*", "sns:*")),
+    _e("topic-key-without-cloudwatch", CATEGORY, "the key policy drops the statement that lets CloudWatch encrypt "
+       "for the alarm topic", {("CKV_STG_CW_1", FAILED)}, _key_without_cloudwatch),
+    _e("topic-key-for-another-account", CATEGORY, "the key lets CloudWatch in only for another account's alarms",
+       {("CKV_STG_CW_2", FAILED)}, _key_for_another_accounts_cloudwatch),
 )  # fmt: skip
