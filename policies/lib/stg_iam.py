@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,6 +316,47 @@ def _applies(ctx: lib.Context, statement: Any, action: str, request: Request, *,
     if False in results:
         return False
     return None if None in results else True
+
+
+def _statement_hits(ctx: lib.Context, statement: Any, action: str, resource: Callable[[str], bool]) -> bool | None:
+    """Whether an identity policy statement surely covers ``action`` on the resource (None: it may)."""
+    if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+        return None
+    action_hit = _action_matches(statement, action)
+    if "NotResource" in statement:
+        resource_hit: bool | None = None
+    else:
+        texts = [text_of(ctx, r) for r in as_list(statement.get("Resource", []))]
+        resource_hit = any(t is not None and resource(t) for t in texts) or (None if None in texts else False)
+    results = (action_hit, resource_hit, statement.get("Condition") in (None, cfn.NO_VALUE) or None)
+    if False in results:
+        return False
+    return None if None in results else True
+
+
+def identity_allows(
+    ctx: lib.Context, documents: Sequence[Any], action: str, resource: Callable[[str], bool]
+) -> bool | None:
+    """Whether identity policy documents (attached to one role or user) let it call ``action`` on a resource
+    ``resource`` accepts (its ARN as :func:`text_of` spells it): an Allow that surely applies and no Deny that
+    may. False: surely not; None: the documents do not tell."""
+    allows: list[bool | None] = []
+    deny_may_apply = False
+    for document in documents:
+        found = statements(document)
+        if not isinstance(found, list):
+            return None
+        for statement in found:
+            hit = _statement_hits(ctx, statement, action, resource)
+            if isinstance(statement, Mapping) and statement.get("Effect") == "Deny":
+                if hit is True:
+                    return False
+                deny_may_apply = deny_may_apply or hit is None
+            elif hit is not False:
+                allows.append(hit)
+    if deny_may_apply:
+        return None
+    return True if True in allows else (None if None in allows else False)
 
 
 def _not_allowed(request: Request, action: str, *, where: str, undecided: bool) -> str:

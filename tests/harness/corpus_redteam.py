@@ -12,6 +12,10 @@ exit 0 before the mechanism named in its disguise was fixed generically:
   notify nobody (policies/lib/stg_alarms._publish_denied); likewise a topic encrypted with the
   stack's key whose policy no longer lets cloudwatch.amazonaws.com use it (stg_alarms._notifies,
   stg_iam.Request.service: a key policy decided for a service principal, not only for the account).
+- enhanced monitoring was judged as an interval and a role ARN: a role RDS cannot assume (trust
+  for another service) or whose policies deny writing to RDSOSMetrics publishes nothing
+  (CKV_STG_RDS_9 now decides the trust for monitoring.rds.amazonaws.com and the role's identity
+  policies, stg_iam.identity_allows).
 
 Cases locate what they edit by type and shape, never by a hard-coded logical id.
 """
@@ -78,6 +82,22 @@ def _key_for_another_accounts_cloudwatch(t: Template) -> None:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": "111122223333"}}
 
 
+def _monitoring_role(t: Template) -> dict[str, Any]:
+    role_id = str(_props(t, "AWS::RDS::DBInstance")["MonitoringRoleArn"]["Fn::GetAtt"][0])
+    role: dict[str, Any] = t["Resources"][role_id]["Properties"]
+    return role
+
+
+def _monitoring_role_for_rds_itself(t: Template) -> None:
+    _monitoring_role(t)["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] = {"Service": "rds.amazonaws.com"}
+
+
+def _monitoring_policy_denies_logs(t: Template) -> None:
+    (managed,) = _monitoring_role(t)["ManagedPolicyArns"]
+    document = t["Resources"][managed["Ref"]]["Properties"]["PolicyDocument"]
+    document["Statement"].append({"Effect": "Deny", "Action": "logs:*", "Resource": "*"})
+
+
 CASES: tuple[Evasion, ...] = (
     _e("secret-reference-in-an-output", CATEGORY, "an output resolves the master secret with a dynamic reference",
        {SEC_1}, _secret_printed_by_an_output),
@@ -93,4 +113,8 @@ CASES: tuple[Evasion, ...] = (
        "for the alarm topic", {("CKV_STG_CW_1", FAILED)}, _key_without_cloudwatch),
     _e("topic-key-for-another-account", CATEGORY, "the key lets CloudWatch in only for another account's alarms",
        {("CKV_STG_CW_2", FAILED)}, _key_for_another_accounts_cloudwatch),
+    _e("monitoring-role-for-another-service", CATEGORY, "the enhanced monitoring role trusts rds.amazonaws.com, not "
+       "monitoring.rds.amazonaws.com", {("CKV_STG_RDS_9", FAILED)}, _monitoring_role_for_rds_itself),
+    _e("monitoring-policy-denies-logs", CATEGORY, "a Deny of logs:* in the monitoring role's own policy",
+       {("CKV_STG_RDS_9", FAILED)}, _monitoring_policy_denies_logs),
 )  # fmt: skip
