@@ -16,6 +16,9 @@ exit 0 before the mechanism named in its disguise was fixed generically:
   for another service) or whose policies deny writing to RDSOSMetrics publishes nothing
   (CKV_STG_RDS_9 now decides the trust for monitoring.rds.amazonaws.com and the role's identity
   policies, stg_iam.identity_allows).
+- "only the application subnets reach the database" was judged as its "only" half: a database
+  whose port moved without its rules (or whose rules admit another protocol) passed while no
+  application subnet can reach it (stg_network_groups._app_tier_shut_out, under CKV_STG_NET_1).
 
 Cases locate what they edit by type and shape, never by a hard-coded logical id.
 """
@@ -98,6 +101,15 @@ def _monitoring_policy_denies_logs(t: Template) -> None:
     document["Statement"].append({"Effect": "Deny", "Action": "logs:*", "Resource": "*"})
 
 
+def _port_moved_without_its_rules(t: Template) -> None:
+    _props(t, "AWS::RDS::DBInstance")["Port"] = "5433"
+
+
+def _one_subnet_admitted_over_udp(t: Template) -> None:
+    group_id = _props(t, "AWS::RDS::DBInstance")["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
+    t["Resources"][group_id]["Properties"]["SecurityGroupIngress"][-1]["IpProtocol"] = "udp"
+
+
 CASES: tuple[Evasion, ...] = (
     _e("secret-reference-in-an-output", CATEGORY, "an output resolves the master secret with a dynamic reference",
        {SEC_1}, _secret_printed_by_an_output),
@@ -117,4 +129,8 @@ CASES: tuple[Evasion, ...] = (
        "monitoring.rds.amazonaws.com", {("CKV_STG_RDS_9", FAILED)}, _monitoring_role_for_rds_itself),
     _e("monitoring-policy-denies-logs", CATEGORY, "a Deny of logs:* in the monitoring role's own policy",
        {("CKV_STG_RDS_9", FAILED)}, _monitoring_policy_denies_logs),
+    _e("port-moved-without-its-rules", CATEGORY, "the database listens on 5433, its group still admits 5432",
+       {("CKV_STG_NET_1", FAILED)}, _port_moved_without_its_rules),
+    _e("app-subnet-admitted-over-udp", CATEGORY, "one application subnet's rule admits UDP, not TCP",
+       {("CKV_STG_NET_1", FAILED)}, _one_subnet_admitted_over_udp),
 )  # fmt: skip
