@@ -19,20 +19,28 @@ exit 0 before the mechanism named in its disguise was fixed generically:
 - "only the application subnets reach the database" was judged as its "only" half: a database
   whose port moved without its rules (or whose rules admit another protocol) passed while no
   application subnet can reach it (stg_network_groups._app_tier_shut_out, under CKV_STG_NET_1).
+- how ``cdk deploy`` deploys the stack is in manifest.json, not in the template: stack tags every
+  resource inherits, notification ARNs of another account, termination protection, another
+  account's execution role were read by nobody (policies/registry/template.yaml
+  ``stack_properties``: reviewed keys, some only for the value CDK writes).
 
 Cases locate what they edit by type and shape, never by a hard-coded logical id.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from harness.mutations import _props
-from tests.harness.evasions import FAILED, Evasion, Template, _db_id, _e
+from tests.harness.evasions import FAILED, NOT_EVALUATED, Evasion, Template, _db_id, _e
 
 CATEGORY = "held-out-style"
 SEC_1 = ("CKV_STG_SEC_1", FAILED)
+KEY = ("gate:unreviewed-key", NOT_EVALUATED)
+OTHER = "111122223333"
 
 
 def _secret_arn(t: Template) -> dict[str, list[str]]:
@@ -110,6 +118,21 @@ def _one_subnet_admitted_over_udp(t: Template) -> None:
     t["Resources"][group_id]["Properties"]["SecurityGroupIngress"][-1]["IpProtocol"] = "udp"
 
 
+def _stack_artifact(edit: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    def tamper(assembly: Path) -> None:
+        manifest = json.loads((assembly / "manifest.json").read_text(encoding="utf-8"))
+        for artifact in manifest["artifacts"].values():
+            if artifact.get("type") == "aws:cloudformation:stack":
+                edit(artifact["properties"])
+        (assembly / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+
+    return tamper
+
+
+def _nothing(t: Template) -> None:
+    """The template is untouched: the disguise is in manifest.json."""
+
+
 CASES: tuple[Evasion, ...] = (
     _e("secret-reference-in-an-output", CATEGORY, "an output resolves the master secret with a dynamic reference",
        {SEC_1}, _secret_printed_by_an_output),
@@ -133,4 +156,13 @@ CASES: tuple[Evasion, ...] = (
        {("CKV_STG_NET_1", FAILED)}, _port_moved_without_its_rules),
     _e("app-subnet-admitted-over-udp", CATEGORY, "one application subnet's rule admits UDP, not TCP",
        {("CKV_STG_NET_1", FAILED)}, _one_subnet_admitted_over_udp),
+    _e("stack-events-to-another-account", CATEGORY, "manifest.json sends the stack's events to another account's topic",
+       {KEY}, _nothing, tamper=_stack_artifact(lambda p: p.update(notificationArns=[f"arn:aws:sns:us-east-1:{OTHER}:x"]))),
+    _e("stack-termination-protection", CATEGORY, "manifest.json turns termination protection on: the stack cannot be "
+       "destroyed", {KEY}, _nothing, tamper=_stack_artifact(lambda p: p.update(terminationProtection=True))),
+    _e("stack-tags-override", CATEGORY, "manifest.json stack tags Environment=prod, inherited by every resource",
+       {KEY}, _nothing, tamper=_stack_artifact(lambda p: p.update(tags={"Environment": "prod"}))),
+    _e("execution-role-of-another-account", CATEGORY, "manifest.json deploys with another account's execution role",
+       {KEY}, _nothing,
+       tamper=_stack_artifact(lambda p: p.update(cloudFormationExecutionRoleArn=f"arn:aws:iam::{OTHER}:role/x"))),
 )  # fmt: skip
