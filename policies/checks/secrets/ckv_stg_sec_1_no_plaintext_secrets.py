@@ -77,7 +77,8 @@ def rendered(value: Any) -> Any:
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     resource = lib.resource(ctx.template, logical_id)
-    properties = resource.get("Properties") if isinstance(resource.get("Properties"), Mapping) else {}
+    written = resource.get("Properties")
+    properties: Mapping[str, Any] = written if isinstance(written, Mapping) else {}
     found: list[str] = []
     kind = ctx.type_of(logical_id)
     if kind == "AWS::SecretsManager::Secret" and isinstance(properties.get("SecretString"), str):
