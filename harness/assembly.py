@@ -14,6 +14,7 @@ match recorded as notes; the code each resource carries is hashed once (harness.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -59,6 +60,9 @@ class StackTemplate:
     deploy_notes: tuple[DeployNote, ...] = ()  # which file deploys, for this template and its nested stacks
     code: Mapping[str, tuple[CodePiece, ...]] = field(default_factory=dict)  # logical id -> the code it carries
     served_by: Mapping[str, str] = field(default_factory=dict)  # custom resource -> the function serving it
+    # The stack artifact's properties in manifest.json (how `cdk deploy` deploys it: roles, tags,
+    # notification ARNs, parameters...); empty for a nested stack, which its parent deploys.
+    artifact_properties: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def relpath(self) -> str:
@@ -199,7 +203,8 @@ def _stacks(
                     f"malformed cloud assembly manifest {manifest_path}: artifact {artifact_id!r} "
                     f"stackTemplateAssetObjectUrl {url!r} is not a URL (valid example: s3://bucket/<hash>.json)"
                 )
-            yield from _template(
+            properties = dict(artifact.get("properties") or {})
+            for stack in _template(
                 root_template(template_file=template_path, url=url, book=book),
                 root=root,
                 assembly=assembly,
@@ -208,7 +213,8 @@ def _stacks(
                 paths_by_stack=paths_by_stack,
                 depth=depth,
                 book=book,
-            )
+            ):
+                yield stack if stack.parent else dataclasses.replace(stack, artifact_properties=properties)
 
 
 def _template(

@@ -9,9 +9,11 @@ of every ``Fn::If`` included, and everything it uses must be in the registry:
   e.g. ``MasterUserSecret: {Ref: P}``, is not covered either: its parts cannot be known);
 - ``gate:unreviewed-attribute``: an ``Fn::GetAtt`` attribute (also ``${Res.Attr}`` in
   ``Fn::Sub``) that the target type's registry file does not list;
-- ``gate:unreviewed-key``: a template section, a key of a resource (``CreationPolicy``...) or a
-  key of a resource's ``Metadata`` (``AWS::CloudFormation::Init`` runs code on an instance)
-  that ``policies/registry/template.yaml`` does not list.
+- ``gate:unreviewed-key``: a template section, a key of a resource (``CreationPolicy``...), a
+  key of a resource's ``Metadata`` (``AWS::CloudFormation::Init`` runs code on an instance) or a
+  property of the stack's artifact in ``manifest.json`` (stack tags, notification ARNs, roles:
+  how ``cdk deploy`` deploys it) that ``policies/registry/template.yaml`` does not list, or lists
+  only for another value (``expected``).
 
 One finding per resource and rule, naming every unreviewed path, so a reviewer sees the whole
 gap at once; a ``gate`` waiver can accept one after review, like any other exception.
@@ -19,6 +21,7 @@ gap at once; a ``gate`` waiver can accept one after review, like any other excep
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -80,7 +83,24 @@ def _template_findings(stack: StackTemplate, registry: Registry) -> list[Finding
     for logical_id, resource in sorted(stack.resources.items()):
         findings += _resource_findings(stack, registry, logical_id, resource)
     findings += _attribute_findings(stack, registry)
+    findings += _artifact_findings(stack, registry)
     return findings
+
+
+def _artifact_findings(stack: StackTemplate, registry: Registry) -> list[Finding]:
+    """How `cdk deploy` deploys the stack is content too: a manifest property no one reviewed (stack tags
+    every resource inherits, notification ARNs, parameter values, another account's roles) is NOT EVALUATED."""
+    unreviewed = []
+    for key, value in sorted(stack.artifact_properties.items()):
+        review = registry.stack_properties.get(key)
+        if review is None:
+            unreviewed.append(key)
+        elif not review.accepts(value):
+            unreviewed.append(f"{key} = {json.dumps(value, sort_keys=True)[:120]} (reviewed only as {review.expected})")
+    if not unreviewed:
+        return []
+    message = f"stack artifact properties in manifest.json no one reviewed: {_names(unreviewed)}"
+    return [_finding(stack, RULE_KEY, "", message)]
 
 
 def _resource_findings(

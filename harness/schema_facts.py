@@ -13,6 +13,8 @@ Per type (a fact that is false or empty is left out):
 - ``policy_properties``: property paths that hold a resource policy document (with principals);
 - ``principal_properties``: property paths that name principals directly (``Principal``, ``SourceAccount``);
 - ``create_only``: ``createOnlyProperties`` (a change replaces the resource);
+- ``write_only``: ``writeOnlyProperties`` as paths (``MasterUserPassword``, ``Code.ZipFile``): the
+  properties CloudFormation never reads back or shows, the only ones a secret dynamic reference may feed;
 - ``tag_property``: the schema's ``tagging.tagProperty`` as a property path (``UserPoolTags``,
   ``TagSpecifications.*.Tags``), written only where it is not ``Tags``: where the tags are judged.
 """
@@ -96,6 +98,10 @@ def _create_only(schema: Mapping[str, Any]) -> list[str]:
     return sorted(p.removeprefix("/properties/").replace("/", ".") for p in schema.get("createOnlyProperties") or [])
 
 
+def _write_only(schema: Mapping[str, Any]) -> list[str]:
+    return sorted(p.removeprefix("/properties/").replace("/", ".") for p in schema.get("writeOnlyProperties") or [])
+
+
 def _tag_property(schema: Mapping[str, Any]) -> str:
     """The taggable type's tag property as a path, "" where it is ``Tags`` (the default) or the type takes none."""
     tagging = schema.get("tagging") or {}
@@ -121,6 +127,7 @@ def build(directory: Path | None = None) -> dict[str, Any]:
             "policy_properties": sorted(set(_paths(schema, properties, "", 0, _is_policy))),
             "principal_properties": sorted(set(_paths(schema, properties, "", 0, _is_principal))),
             "create_only": _create_only(schema),
+            "write_only": _write_only(schema),
             "tag_property": _tag_property(schema),
         }
         types[resource_type] = {name: value for name, value in facts.items() if value}  # absent = false / none

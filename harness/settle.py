@@ -105,9 +105,10 @@ def settle_tool_findings(
     for finding in findings:
         settlement = settled_by.get((finding.source, _rule_name(finding)))
         place = (finding.assembly, finding.stack, finding.logical_id)
+        # A tool failure on a property written as an intrinsic is the tool's reading, not the value: cdk-nag
+        # fails a Fn::FindInMap it cannot look up exactly as a checkov built-in does (entries with reads).
         unsettled = (finding.source is Source.CDK_NAG and finding.status is Status.NOT_EVALUATED) or (
-            finding.source is Source.CHECKOV
-            and finding.status is Status.FAILED
+            finding.status is Status.FAILED
             and settlement is not None
             and any(_written_indirectly(properties.get(place, {}).get(name)) for name in settlement.reads)
         )

@@ -44,8 +44,8 @@ _TYPE_NAME = re.compile(r"^(AWS|Alexa)::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom::[A-
 _RULE_ID = re.compile(r"^(CKV_STG_[A-Z]+_\d+|gate:[a-z-]+)$")
 _MAX_REASON = 240
 _TYPE_FIELDS = frozenset({"type", "summary", "tag_property", "properties", "attributes", "example", "template"})
-_ENTRY_FIELDS = frozenset({"judged_by", "neutral", "where"})
-_TEMPLATE_SECTIONS = ("sections", "resource_keys", "metadata_keys")
+_ENTRY_FIELDS = frozenset({"judged_by", "neutral", "where", "expected"})
+_TEMPLATE_SECTIONS = ("sections", "resource_keys", "metadata_keys", "stack_properties")
 _VALID_ENTRY = (
     "e.g. 'MultiAZ: {judged_by: {CKV_STG_RDS_6: false}}' or 'Description: {neutral: free text, no behaviour}'"
 )
@@ -61,6 +61,12 @@ class Review:
     # fixtures: which resource of the type to edit ({property: value} or {logical_id: glob}), or per rule
     # ({rule id: {...}}) when the rules judge different resources of the type (the CPU and storage alarms)
     where: Mapping[str, Any] = field(default_factory=dict)
+    # A neutral entry that is neutral only for one shape of value (a regular expression the value's JSON must
+    # match in full): a stack artifact's terminationProtection is reviewed as false, not as any value.
+    expected: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        return not self.expected or re.fullmatch(self.expected, json.dumps(value, sort_keys=True)) is not None
 
     def where_for(self, rule: str) -> Mapping[str, Any]:
         if self.where and all(_RULE_ID.fullmatch(str(key)) for key in self.where):
@@ -128,6 +134,7 @@ class Registry:
     resource_keys: Mapping[str, Review]  # keys of a resource beside Type and Properties
     metadata_keys: Mapping[str, Review]  # keys of a resource's Metadata
     directory: Path
+    stack_properties: Mapping[str, Review] = field(default_factory=dict)  # a stack artifact's manifest properties
 
     def reviewed(self, resource_type: str) -> ReviewedType | None:
         return self.types.get(resource_type)
@@ -170,7 +177,9 @@ def _review(path: Path, name: str, raw: Any) -> Review:
             raise ValueError(f"{path}: entry {name!r}: neutral must be a one-line reason ({_VALID_ENTRY})")
         if len(neutral.strip()) > _MAX_REASON:
             raise ValueError(f"{path}: entry {name!r}: neutral reason is over {_MAX_REASON} characters")
-        return Review(path=name, neutral=" ".join(neutral.split()))
+        return Review(
+            path=name, neutral=" ".join(neutral.split()), expected=_expected(path, name, raw.get("expected", ""))
+        )
     if not isinstance(judged_by, Mapping) or not judged_by:
         raise ValueError(f"{path}: entry {name!r}: judged_by must map rule ids to a defeating value ({_VALID_ENTRY})")
     bad = sorted(str(rule) for rule in judged_by if not isinstance(rule, str) or not _RULE_ID.fullmatch(rule))
@@ -182,6 +191,16 @@ def _review(path: Path, name: str, raw: Any) -> Review:
             f"{path}: entry {name!r}: where must map property names to values, e.g. {{MetricName: CPUUtilization}}"
         )
     return Review(path=name, judged_by=dict(judged_by), where=dict(where))
+
+
+def _expected(path: Path, name: str, expected: Any) -> str:
+    try:
+        re.compile(str(expected))
+    except re.error as error:
+        raise ValueError(
+            f"{path}: entry {name!r}: expected {expected!r} is not a regular expression: {error}"
+        ) from error
+    return str(expected)
 
 
 def _reviews(path: Path, section: str, raw: Any) -> dict[str, Review]:
@@ -258,6 +277,7 @@ def load_registry(policies_dir: Path) -> Registry:
         sections=_reviews(template_file, "sections", raw.get("sections")),
         resource_keys=_reviews(template_file, "resource_keys", raw.get("resource_keys")),
         metadata_keys=_reviews(template_file, "metadata_keys", raw.get("metadata_keys")),
+        stack_properties=_reviews(template_file, "stack_properties", raw.get("stack_properties")),
         directory=directory,
     )
 

@@ -9,7 +9,8 @@ statistic (``Statistic``/``ExtendedStatistic`` that can cross the threshold in t
 direction), the window (``Period`` a multiple of RDS's 60-second metrics, ``EvaluationPeriods``
 and ``DatapointsToAlarm`` within the spec's bounds), the threshold and its direction
 (``Threshold`` with ``ComparisonOperator``), ``TreatMissingData`` set explicitly, and the
-notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack).
+notification (``ActionsEnabled`` not false, ``AlarmActions`` naming an SNS topic of this stack whose
+topic policies do not deny CloudWatch's ``sns:Publish`` and whose key lets CloudWatch encrypt for it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_iam as iam
+from policies.lib import stg_kms
 from policies.lib import stg_policy_lib as lib
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -150,9 +152,111 @@ def _topic_of_this_stack(ctx: lib.Context, action: Any) -> bool | None:
     return here
 
 
+# CloudWatch publishes an alarm's notification as this service principal, over TLS.
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+_PUBLISH = iam.Request(
+    actions=("sns:Publish",), context={"aws:securetransport": "true"}, purpose="CloudWatch notifying the alarm"
+)
+
+
+def _denies_cloudwatch(ctx: lib.Context, statement: Any, topic_id: str) -> bool | None:  # noqa: PLR0911 - one return per part of the statement
+    """Whether a topic policy statement denies CloudWatch's sns:Publish to the topic (None: cannot tell)."""
+    if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+        return None
+    if statement["Effect"] != "Deny":
+        return False
+    if "NotPrincipal" in statement or "NotResource" in statement:
+        return None
+    principal = statement.get("Principal")
+    if principal != "*":
+        if not isinstance(principal, Mapping):
+            return None
+        named = [*iam.as_list(principal.get("AWS", [])), *iam.as_list(principal.get("Service", []))]
+        if not all(isinstance(p, str) for p in named):
+            return None
+        if not any(p in ("*", CLOUDWATCH) for p in named):
+            return False
+    resources = lib.as_list(statement.get("Resource", "*"))
+    if not any(r == "*" or lib.names(r, topic_id) for r in resources):
+        return None if any(cfn.unknowns(r) or isinstance(r, cfn.Text) for r in resources) else False
+    results = (
+        iam._action_matches(statement, "sns:Publish"),
+        iam._conditions_hold(ctx, statement.get("Condition"), _PUBLISH),
+    )
+    if False in results:
+        return False
+    return None if None in results else True
+
+
+def _publish_denied(ctx: lib.Context, topic_id: str) -> bool | None:
+    """Whether a policy of this stack on the topic keeps CloudWatch from publishing to it (None: cannot tell).
+
+    A topic that exists but refuses the alarm's publish notifies nobody, however well the alarm is set."""
+    verdicts: list[bool | None] = []
+    for policy_id in ctx.of_type("AWS::SNS::TopicPolicy"):
+        policy = ctx.props(policy_id)
+        if not isinstance(policy, Mapping):
+            verdicts.append(None)
+            continue
+        topics = lib.as_list(policy.get("Topics"))
+        if not any(lib.names(topic, topic_id) for topic in topics):
+            if any(cfn.unknowns(topic) for topic in topics):
+                verdicts.append(None)
+            continue
+        found = iam.statements(policy.get("PolicyDocument"))
+        if not isinstance(found, list):
+            verdicts.append(None)
+            continue
+        verdicts += [_denies_cloudwatch(ctx, statement, topic_id) for statement in found]
+    if True in verdicts:
+        return True
+    return None if None in verdicts else False
+
+
+# What CloudWatch calls on an encrypted topic's key to publish to it (AWS: "Amazon SNS topic encryption").
+_ENCRYPTED_PUBLISH = iam.Request(
+    actions=("kms:Decrypt", "kms:GenerateDataKey"),
+    context={"aws:sourceaccount": iam.ACCOUNT, "aws:securetransport": "true"},
+    purpose="CloudWatch publishing the alarm to the encrypted topic",
+    service=CLOUDWATCH,
+)
+
+
+def _key_lets_cloudwatch_publish(ctx: lib.Context, topic_id: str) -> bool | None:
+    """Whether the topic's customer-managed key (of this stack) lets CloudWatch encrypt a notification for it.
+
+    An encrypted topic whose key policy does not grant cloudwatch.amazonaws.com drops every alarm
+    notification; a key of another stack or an AWS managed key is the encryption policy's to judge."""
+    setting = ctx.value(topic_id, "KmsMasterKeyId")
+    if setting is cfn.NO_VALUE:
+        return True
+    key = stg_kms.named_key(ctx, setting)
+    if isinstance(key, cfn.Unknown):
+        return None
+    if key is None or key.origin != "this" or key.resource_type != "AWS::KMS::Key":
+        return True
+    policy = ctx.value(key.name, "KeyPolicy")
+    document = stg_kms.DEFAULT_KEY_POLICY if policy is cfn.NO_VALUE else policy
+    verdict = iam.decide(ctx, document, _ENCRYPTED_PUBLISH, where=f"key {key.name} KeyPolicy")
+    return {lib.PASSED: True, lib.FAILED: False}.get(verdict.status)
+
+
+def _notifies(ctx: lib.Context, action: Any) -> bool | None:
+    """Whether an alarm action is a topic of this stack that CloudWatch may publish to; None if undetermined."""
+    here = _topic_of_this_stack(ctx, action)
+    topic = lib.points_at(action, TOPIC_TYPE)
+    if here is not True or topic is None:
+        return here
+    verdicts = (_publish_denied(ctx, topic.name), _key_lets_cloudwatch_publish(ctx, topic.name))
+    denied, encrypts = verdicts
+    if denied is True or encrypts is False:
+        return False
+    return None if None in verdicts else True
+
+
 def actions_undecided(ctx: lib.Context, alarm: Mapping[str, Any]) -> bool:
     """Whether no alarm action is known to be a topic of this stack and the template cannot tell for some."""
-    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    found = [_notifies(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
     return True not in found and None in found
 
 
@@ -160,11 +264,12 @@ def action_problems(ctx: lib.Context, alarm: Mapping[str, Any]) -> list[str]:
     problems = []
     if lib.truth(alarm.get("ActionsEnabled", True)) is not True:
         problems.append(f"ActionsEnabled is {lib.describe(alarm.get('ActionsEnabled'))}: it would notify nobody")
-    found = [_topic_of_this_stack(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
+    found = [_notifies(ctx, action) for action in lib.as_list(alarm.get("AlarmActions"))]
     if True not in found:
         problems.append(
             f"AlarmActions are {lib.describe(alarm.get('AlarmActions', cfn.NO_VALUE))}: none is known to be an SNS topic "
-            "of this stack"
+            f"of this stack that {CLOUDWATCH} may publish to (its topic policy must not deny sns:Publish, and the "
+            "key that encrypts it must let CloudWatch call kms:Decrypt and kms:GenerateDataKey)"
         )
     return problems
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +155,13 @@ class Request:
     actions: tuple[str, ...]
     context: Mapping[str, str]  # lower-case condition keys the call carries -> value (:data:`ACCOUNT`)
     purpose: str  # for reasons: "RDS encrypting the database's storage"
+    # An AWS service calling as its own principal (``cloudwatch.amazonaws.com`` publishing an alarm to an
+    # encrypted topic); "" for this account's IAM principals.
+    service: str = ""
+
+    @property
+    def caller(self) -> str:
+        return self.service or "this account's principals"
 
 
 YES, NO = "yes", "no"
@@ -195,6 +202,23 @@ def _principal_matches(ctx: lib.Context, statement: Mapping[str, Any]) -> bool |
     if True in verdicts:
         return True
     return None if None in verdicts else False
+
+
+def _service_matches(ctx: lib.Context, statement: Mapping[str, Any], service: str) -> bool | None:
+    """Whether the statement's principal is the AWS service ``service`` ('*' counts; None: cannot tell)."""
+    if "NotPrincipal" in statement:
+        return None
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return None
+    listed = (*as_list(principal.get("AWS", [])), *as_list(principal.get("Service", [])))
+    # A resource of this template (a role's Arn) is never the service, whatever its name turns out to be.
+    named = ["" if isinstance(p, cfn.Symbol) and p.kind != "pseudo" else text_of(ctx, p) for p in listed]
+    if "*" in named or service in named:
+        return True
+    return None if None in named else False
 
 
 def _is_the_account(ctx: lib.Context, principal: Any) -> bool | None:
@@ -286,7 +310,7 @@ def _applies(ctx: lib.Context, statement: Any, action: str, request: Request, *,
         return False
     results = (
         _action_matches(statement, action),
-        _principal_matches(ctx, statement),
+        _service_matches(ctx, statement, request.service) if request.service else _principal_matches(ctx, statement),
         _conditions_hold(ctx, statement.get("Condition"), request),
     )
     if False in results:
@@ -294,8 +318,59 @@ def _applies(ctx: lib.Context, statement: Any, action: str, request: Request, *,
     return None if None in results else True
 
 
+def _statement_hits(ctx: lib.Context, statement: Any, action: str, resource: Callable[[str], bool]) -> bool | None:
+    """Whether an identity policy statement surely covers ``action`` on the resource (None: it may)."""
+    if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
+        return None
+    action_hit = _action_matches(statement, action)
+    if "NotResource" in statement:
+        resource_hit: bool | None = None
+    else:
+        texts = [text_of(ctx, r) for r in as_list(statement.get("Resource", []))]
+        resource_hit = any(t is not None and resource(t) for t in texts) or (None if None in texts else False)
+    results = (action_hit, resource_hit, statement.get("Condition") in (None, cfn.NO_VALUE) or None)
+    if False in results:
+        return False
+    return None if None in results else True
+
+
+def identity_allows(
+    ctx: lib.Context, documents: Sequence[Any], action: str, resource: Callable[[str], bool]
+) -> bool | None:
+    """Whether identity policy documents (attached to one role or user) let it call ``action`` on a resource
+    ``resource`` accepts (its ARN as :func:`text_of` spells it): an Allow that surely applies and no Deny that
+    may. False: surely not; None: the documents do not tell."""
+    allows: list[bool | None] = []
+    deny_may_apply = False
+    for document in documents:
+        found = statements(document)
+        if not isinstance(found, list):
+            return None
+        for statement in found:
+            hit = _statement_hits(ctx, statement, action, resource)
+            if isinstance(statement, Mapping) and statement.get("Effect") == "Deny":
+                if hit is True:
+                    return False
+                deny_may_apply = deny_may_apply or hit is None
+            elif hit is not False:
+                allows.append(hit)
+    if deny_may_apply:
+        return None
+    return True if True in allows else (None if None in allows else False)
+
+
+def _not_allowed(request: Request, action: str, *, where: str, undecided: bool) -> str:
+    via = request.context.get("kms:viaservice")
+    what = f"{action}{f' through {via}' if via else ''}"
+    if undecided:
+        return f"whether {where} lets {request.service or 'this account'} call {what} cannot be told"
+    if request.service:
+        return f"{where} does not let {request.service} call {what}: {request.purpose} fails"
+    return f"{where} lets no principal of this account call {what}: {request.purpose} fails"
+
+
 def decide(ctx: lib.Context, document: Any, request: Request, *, where: str) -> lib.Verdict:
-    """Whether ``document`` lets this account's IAM principals make ``request``: every action allowed by a
+    """Whether ``document`` lets this account's IAM principals (or ``request.service``) make ``request``: every action allowed by a
     statement that surely applies, and no Deny that applies (or may)."""
     found = statements(document)
     if not isinstance(found, list):
@@ -307,17 +382,14 @@ def decide(ctx: lib.Context, document: Any, request: Request, *, where: str) -> 
             denied = _applies(ctx, statement, action, request, effect="Deny")
             label = statement_label(statement, where, index)
             if denied is True:
-                failures.append(f"{label} denies {action} to this account's principals: {request.purpose} fails")
+                failures.append(f"{label} denies {action} to {request.caller}: {request.purpose} fails")
             elif denied is None:
                 open_ended.append(f"whether {label} denies {action} ({request.purpose}) cannot be told")
         allowed = [_applies(ctx, s, action, request, effect="Allow") for s in found]
         if True not in allowed:
-            via = request.context.get("kms:viaservice")
-            what = f"{action}{f' through {via}' if via else ''}"
-            if None in allowed:
-                open_ended.append(f"whether {where} lets this account call {what} cannot be told")
-            else:
-                failures.append(f"{where} lets no principal of this account call {what}: {request.purpose} fails")
+            (open_ended if None in allowed else failures).append(
+                _not_allowed(request, action, where=where, undecided=None in allowed)
+            )
     if failures:
         return lib.failed("; ".join(dict.fromkeys(failures)))
     if open_ended:

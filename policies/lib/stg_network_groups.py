@@ -47,6 +47,26 @@ WHAT = {
 }
 
 
+POSTGRES_PORT = 5432  # RDS for PostgreSQL's default Port
+
+
+def _covers_port(rule: Mapping[str, Any], port: int) -> bool | None:
+    """Whether an ingress rule admits TCP ``port`` (None: its protocol or ports are not fixed)."""
+    protocol = str(rule.get("IpProtocol", "")).lower()
+    if protocol in ("-1", "all"):
+        return True
+    if protocol not in ("tcp", "6"):
+        return False if isinstance(rule.get("IpProtocol"), str | int) else None
+    low, high = lib.as_number(rule.get("FromPort")), lib.as_number(rule.get("ToPort"))
+    if low is None or high is None:
+        return None
+    return low == -1 or low <= port <= high
+
+
+def _inside(inner: topo.Network, outer: topo.Network) -> bool:
+    return inner.version == outer.version and inner.subnet_of(outer)  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
 class Rule:
     culprit: str  # the security group (inline rule) or the stand-alone rule resource
@@ -122,6 +142,7 @@ class Reach:
                 )
             )
         found += self._default_groups()
+        found += [f for door in self.doors if (f := self._app_tier_shut_out(door)) is not None]
         summary = {
             door.id: "reachable only from: " + "; ".join(
                 dict.fromkeys(a for g in door.groups for a in admitted.get(g.key or "", []))
@@ -178,6 +199,42 @@ class Reach:
                 self._unknown(door.id, f"cannot tell where {what} sits ({where}): who reaches it cannot be judged")
             )
         return found
+
+    def _app_tier_shut_out(self, door: mem.Member) -> topo.Finding | None:
+        """The other half of "only the application subnets": the database instance admits each of them on its port.
+
+        A database whose groups admit no application subnet on the port it listens on (a port moved
+        without its rules, rules for another protocol) passes every "nothing else reaches it" test
+        while the application cannot use it. Only CIDR rules are counted; a group or prefix-list
+        source on the port may admit the tier, so the check then stays silent.
+        """
+        props = self.topology.props(door.id)
+        if door.type != "AWS::RDS::DBInstance" or not isinstance(props, Mapping) or not self.tiers.app_networks:
+            return None
+        if self.tiers.app_unknown or props.get("Engine") != "postgres" or "SourceDBInstanceIdentifier" in props:
+            return None
+        port = lib.as_number(props.get("Port", POSTGRES_PORT))
+        own = {g.key for g in door.groups}
+        if port is None or None in own:
+            return None
+        admitted: list[topo.Network] = []
+        for rule in self.rules:
+            if rule.target.key not in own or not isinstance(rule.spec, Mapping) or self._rule(rule)[0] is not None:
+                continue
+            covers = _covers_port(rule.spec, int(port))
+            cidr = topo.network(rule.spec.get("CidrIp", rule.spec.get("CidrIpv6")))
+            if covers is None or (covers and cidr is None):
+                return None  # a rule the check cannot read, or another source kind on the port
+            if covers and cidr is not None:
+                admitted.append(cidr)
+        shut = [n for n in self.tiers.app_networks if not any(_inside(n, a) for a in admitted)]
+        if not shut:
+            return None
+        return self._fail(
+            door.id,
+            f"no rule of its security groups admits the application subnet(s) {', '.join(map(str, shut))} on "
+            f"port {int(port)}, where the database listens: the application tier cannot reach it",
+        )
 
     def _forwarder(self, door: mem.Member, what: str) -> list[topo.Finding]:
         """A load balancer in front of the database: reachable only as the database may be."""

@@ -15,7 +15,7 @@ secret or token (``MasterUserPassword``, ``SecretString``, an environment variab
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from detect_secrets.plugins.artifactory import ArtifactoryDetector
@@ -36,7 +36,7 @@ from detect_secrets.plugins.square_oauth import SquareOAuthDetector
 from detect_secrets.plugins.stripe import StripeDetector
 from detect_secrets.plugins.twilio import TwilioKeyDetector
 
-from policies.lib.cfn_references import whole_reference_service
+from policies.lib.cfn_references import dynamic_references, whole_reference_service
 
 _DETECTORS: tuple[BasePlugin, ...] = (
     ArtifactoryDetector(),
@@ -156,6 +156,38 @@ def problems(value: Any, *, where: str) -> list[str]:
     return found
 
 
+def exposed_references(value: Any, *, where: str, write_only: Sequence[str] = ()) -> list[str]:
+    """Secret dynamic references resolved where CloudFormation keeps the value readable, one line each.
+
+    CloudFormation resolves ``{{resolve:secretsmanager:...}}`` wherever it is written and then shows
+    and stores the result like any other value: an output, a tag, a description, an environment
+    variable prints the secret for everyone who can describe the stack or the resource. Only a
+    property the type's schema declares write-only (``MasterUserPassword``, ``SecretString``) is
+    never read back, so that is the only place a secret reference may feed (``write_only``: the
+    type's paths, ``A.B`` or ``A.*.B``; none for template sections and metadata).
+    """
+    allowed = [path.split(".") for path in write_only]
+    found = []
+    for path, _name, text in strings(value):
+        # CloudFormation resolves a reference inside a longer string too: any one of a secret store counts.
+        if not any(service in _SECRET_STORES for service, _ in dynamic_references(text)):
+            continue
+        segments = _property_segments(path)
+        if any(segments[: len(w)] == w for w in allowed if len(w) <= len(segments)):
+            continue
+        location = f"{where}.{path}" if path else where
+        found.append(
+            f"{location} resolves a secret dynamic reference where CloudFormation shows and stores the value "
+            "in plain text (only a write-only property of the resource type takes one)"
+        )
+    return found
+
+
+def _property_segments(path: str) -> list[str]:
+    """A path as the schema writes it: intrinsic functions dropped, list indexes as ``*``."""
+    return ["*" if s.isdigit() else s for s in path.split(".") if s and not s.startswith("Fn::")]
+
+
 def code_problems(code: str, *, where: str, filename: str) -> list[str]:
     """Secret material in inline function code (Lambda ZipFile), line by line as detect-secrets reads code."""
     found = []
@@ -192,8 +224,11 @@ def template_section_problems(body: Mapping[str, Any]) -> list[str]:
         if _references_any(value, no_echo):
             found.append(f"Outputs.{name} prints a NoEcho parameter in plain text")
         found += problems(value, where=f"Outputs.{name}.Value")
+        found += exposed_references(output, where=f"Outputs.{name}")
     for section in ("Mappings", "Metadata"):
         found += problems(body.get(section), where=section)
+        found += exposed_references(body.get(section), where=section)
+    found += exposed_references(parameters, where="Parameters")
     return found
 
 

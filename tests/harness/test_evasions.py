@@ -77,6 +77,7 @@ def test_every_class_has_at_least_two_disguises() -> None:
                 "spec-values", "waivers", "deployed-bytes", "assets", "code-review", "unreviewed", "behaviour"}  # fmt: skip
     expected |= {"network-tiers", "network-paths", "reachability"}  # tests/harness/corpus_network.py
     expected |= {"behaviour-monitoring"}  # tests/harness/corpus_monitoring.py
+    expected |= {"held-out-style"}  # tests/harness/corpus_redteam.py
     assert set(counts) == expected
     assert all(count >= 2 for count in counts.values()), counts
 

@@ -115,3 +115,18 @@ def test_a_malformed_settlement_is_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"settled_by\.yaml: cdk-nag AwsSolutions-RDS10: needs policies") as raised:
         load_settled_by(tmp_path, known=["CKV_STG_RDS_1"])
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("written", "settled"),
+    [({"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, "MultiAZ"]}, Status.PASSED), (False, Status.FAILED)],
+)
+def test_a_cdk_nag_failure_on_an_intrinsic_is_settled_like_checkovs(written: Any, settled: Status) -> None:
+    """cdk-nag fails a Fn::FindInMap it cannot look up; the policy that resolved the mapping decides (its reads)."""
+    settled_by = {(Source.CDK_NAG, "AwsSolutions-RDS3"): Settlement(policies=("CKV_STG_RDS_6",), reads=("MultiAZ",))}
+    findings = [
+        _finding(Source.CDK_NAG, "AwsSolutions::AwsSolutions-RDS3", Status.FAILED),
+        _finding(Source.PROJECT, "CKV_STG_RDS_6", Status.PASSED),
+    ]
+    found = settle_tool_findings(findings, settled_by=settled_by, assemblies=[_assembly({"MultiAZ": written})])
+    assert {f.rule_id: f for f in found}["AwsSolutions::AwsSolutions-RDS3"].status is settled

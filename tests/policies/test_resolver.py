@@ -237,3 +237,18 @@ def test_evaluate_leaves_a_template_without_choices_unchanged() -> None:
                                   "Properties": {"KmsMasterKeyId": {"Fn::GetAtt": ["Key", "Arn"]}}}  # fmt: skip
     evaluated = worlds.evaluate(body, r.World(), environment=US_EAST_1)
     assert evaluated["Resources"] == body["Resources"]
+
+
+def test_evaluate_writes_a_setting_the_region_looks_up_as_its_value() -> None:
+    """Scanners cannot look a mapping up: a boolean or number keyed by the pinned Region is folded, text is not."""
+    body = template(Mappings={"ByRegion": {"us-east-1": {"Multi": True, "Port": 5432, "Zone": "a"},
+                                           "eu-west-1": {"Multi": False, "Port": 1, "Zone": "b"}}})  # fmt: skip
+    lookup = {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, "Multi"]}
+    body["Resources"]["Db"] = {"Type": "AWS::RDS::DBInstance", "Properties": {
+        "MultiAZ": lookup, "Port": {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, "Port"]},
+        "AvailabilityZone": {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, "Zone"]}}}  # fmt: skip
+    props = worlds.evaluate(body, r.World(), environment=US_EAST_1)["Resources"]["Db"]["Properties"]
+    assert props["MultiAZ"] is True and props["Port"] == 5432
+    assert props["AvailabilityZone"] == {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, "Zone"]}
+    unpinned = worlds.evaluate(body, r.World(), environment=r.Environment())["Resources"]["Db"]["Properties"]
+    assert unpinned["MultiAZ"] == lookup  # a Region left open decides nothing

@@ -34,7 +34,9 @@ METADATA = {
         "everyone who can read any of those (PCI DSS 8.3.2, 3.5; NIST IA-5(7), SC-28). Credentials come from "
         "Secrets Manager (the RDS-managed master password, dynamic references), never from literals: not in a "
         "SecretString, a MasterUserPassword, function code or environment, a tag, a parameter default or an output, "
-        "and not split into pieces that Fn::Join, Fn::Sub or Fn::Select put back together at deploy time."
+        "and not split into pieces that Fn::Join, Fn::Sub or Fn::Select put back together at deploy time. A "
+        "{{resolve:secretsmanager:...}} reference feeds only a property the type's schema declares write-only: "
+        "anywhere else (a tag, an output, an environment variable) CloudFormation shows the resolved secret."
     ),
     "requirements": ["REQ-SEC-01", "REQ-CON-03"],
     "judges": {
@@ -75,7 +77,8 @@ def rendered(value: Any) -> Any:
 
 def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
     resource = lib.resource(ctx.template, logical_id)
-    properties = resource.get("Properties") if isinstance(resource.get("Properties"), Mapping) else {}
+    written = resource.get("Properties")
+    properties: Mapping[str, Any] = written if isinstance(written, Mapping) else {}
     found: list[str] = []
     kind = ctx.type_of(logical_id)
     if kind == "AWS::SecretsManager::Secret" and isinstance(properties.get("SecretString"), str):
@@ -87,6 +90,8 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         found += stg_secrets.code_problems(code, where="Code.ZipFile", filename=filename)
         properties = {k: v for k, v in properties.items() if k != "Code"}
     found += stg_secrets.problems(properties, where="Properties")
+    write_only = lib.type_facts(kind).get("write_only", [])
+    found += stg_secrets.exposed_references(resource.get("Properties"), where="Properties", write_only=write_only)
     resolved = ctx.props(logical_id)
     if kind == "AWS::SecretsManager::Secret" and isinstance(resolved, Mapping):
         secret = resolved.get("SecretString")
@@ -100,6 +105,7 @@ def rule(ctx: lib.Context, logical_id: str) -> lib.Verdict:
         )
         found += [f"{p} (as deployed)" for p in deployed if p not in found]
     found += stg_secrets.problems(resource.get("Metadata"), where="Metadata")
+    found += stg_secrets.exposed_references(resource.get("Metadata"), where="Metadata")
     if found:
         return lib.failed("; ".join(dict.fromkeys(found)))
     return lib.passed()
