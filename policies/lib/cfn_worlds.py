@@ -246,6 +246,14 @@ class _Folder(Resolver):
     def condition(self, name: str) -> bool | Unknown:
         return self._deciding.condition(name)
 
+    def setting(self, expression: Any) -> bool | int | float | None:
+        """A boolean or number the environment decides (``Fn::FindInMap`` keyed by ``AWS::Region``), else None.
+
+        Scanners read settings as literals and cannot look a mapping up: left as written, a compliant
+        ``MultiAZ`` looked up by Region fails them. Text stays as written (ARNs read as CDK wrote them)."""
+        value = self._deciding.value(expression)
+        return value if isinstance(value, bool | int | float) else None
+
 
 def _evaluate_entry(resolver: Resolver, entry: Any) -> Any:
     """A resource or output in the world: its Condition dropped, everything else folded.
@@ -283,6 +291,9 @@ def _fold(resolver: Resolver, expression: Any) -> Any:
         if function.startswith("Fn::") and function != "Fn::Transform":
             value = resolver.value(expression)
             literal = is_literal(value) and value is not NO_VALUE
+            if not literal and isinstance(resolver, _Folder):
+                setting = resolver.setting(expression)
+                value, literal = (setting, True) if setting is not None else (value, False)
             return value if literal else {function: _fold(resolver, argument)}
     return {k: v for k, v in ((k, _fold(resolver, v)) for k, v in expression.items()) if v is not NO_VALUE}
 
