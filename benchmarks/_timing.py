@@ -76,7 +76,7 @@ LINT_EXIT_CODES = (0, 2, 4, 6, 8, 10, 12, 14)  # cfn-lint: a bit mask of finding
 def bare_tools(checkov: str, sources: Sequence[str], templates: Sequence[str]) -> tuple[Timing, Timing]:
     """checkov (``sources``: ``-d DIR`` or ``--file F``...) with the project's policies, then cfn-lint
     on ``templates``: the two scanners as a team would run them without the gate."""
-    from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415  (standard library only)
+    from harness.tools.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415  (standard library only)
 
     scan = timed(
         [checkov, *sources, "--framework", "cloudformation", "--skip-download", "--external-checks-dir",

@@ -100,13 +100,13 @@ def _median(action: Callable[[], Any]) -> tuple[float, float]:
 
 
 def _costs(reports: Path, out: Path, key: Path, target: Path) -> dict[str, tuple[float, float]]:
-    from harness import oscal  # noqa: PLC0415
-    from harness.attest import load_signer, write_attestation  # noqa: PLC0415
-    from harness.bundle import BundleInput, write_bundle  # noqa: PLC0415
-    from harness.controls import annotate, roll_up, tools_ran  # noqa: PLC0415
-    from harness.evidence import RunClock, checkout_state  # noqa: PLC0415
+    from harness.audit import oscal  # noqa: PLC0415
+    from harness.audit.attest import load_signer, write_attestation  # noqa: PLC0415
+    from harness.audit.bundle import BundleInput, write_bundle  # noqa: PLC0415
+    from harness.audit.evidence import RunClock, checkout_state  # noqa: PLC0415
     from harness.gate import load_catalog  # noqa: PLC0415
     from harness.model import Finding, Source, Status  # noqa: PLC0415
+    from harness.verdict.controls import annotate, roll_up, tools_ran  # noqa: PLC0415
 
     oscal.import_models()
     report = json.loads((reports / "compliance.json").read_text(encoding="utf-8"))

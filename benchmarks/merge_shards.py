@@ -42,7 +42,7 @@ def timed(argv: Sequence[str], *, env: Mapping[str, str] | None = None, ok: Sequ
 
 
 def assemblies(scratch: Path) -> list[Path]:
-    from harness.mutations import MUTATIONS  # noqa: PLC0415  (standard library only)
+    from harness.verdict.mutations import MUTATIONS  # noqa: PLC0415  (standard library only)
 
     app = scratch / "app"
     timed([sys.executable, "app.py"], env={"CDK_OUTDIR": str(app)}, ok=(0,))

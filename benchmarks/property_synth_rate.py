@@ -36,7 +36,7 @@ def phases_of_one_synth(outdir: Path, overrides: dict[str, object]) -> tuple[flo
     started = time.perf_counter()
     app, stacks = build_app(overrides, outdir)
     if WITH_NAG:
-        from harness.nag import add_nag_validations  # noqa: PLC0415  (the gate's plugins, only when asked)
+        from harness.tools.nag import add_nag_validations  # noqa: PLC0415  (the gate's plugins, only when asked)
 
         add_nag_validations(app)
     built = time.perf_counter()

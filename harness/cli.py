@@ -19,17 +19,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from harness import oscal
-from harness.attest import KEY_PASSWORD_ENV
-from harness.console import Console
+from harness.audit import oscal
+from harness.audit.attest import KEY_PASSWORD_ENV
+from harness.audit.evidence import RunClock
+from harness.audit.outcome import gate_bundle_input, publish, refuse
+from harness.audit.outputs import clear_outputs
 from harness.errors import HarnessError
-from harness.evidence import RunClock
 from harness.model import ExitCode
-from harness.outcome import gate_bundle_input, publish, refuse
-from harness.outputs import clear_outputs
 from harness.paths import ROOT, link_base, relative_to_root
-from harness.report_fields import catalog_fields, error_input, plain
-from harness.reports import ReportInput
+from harness.reporting.console import Console
+from harness.reporting.report_fields import catalog_fields, error_input, plain
+from harness.reporting.reports import ReportInput
 
 DEFAULT_CHECKOV = ROOT / ".nox" / "_checkov-tool" / "bin" / "checkov"
 
@@ -188,14 +188,14 @@ def _shard(args: argparse.Namespace) -> dict[str, Any] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The gate, or ``verify`` (an assembly against a run's evidence, harness.evidence)."""
+    """The gate, or ``verify`` (an assembly against a run's evidence, harness.audit.evidence)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["verify"]:
-        from harness.verify import verify_main  # noqa: PLC0415
+        from harness.audit.verify import verify_main  # noqa: PLC0415
 
         return verify_main(argv[1:])
     if argv[:1] == ["merge"]:
-        from harness.merge import merge_main  # noqa: PLC0415
+        from harness.merging.merge import merge_main  # noqa: PLC0415
 
         return merge_main(argv[1:])
     return _gate_main(argv)
@@ -267,8 +267,8 @@ def _run(
     try:
         from harness.gate import GateOptions, load_catalog, run_gate  # noqa: PLC0415
         from harness.proc import resolve_executable  # noqa: PLC0415
-        from harness.run_cfnlint import default_executable  # noqa: PLC0415
-        from harness.run_pytest import TIERS  # noqa: PLC0415
+        from harness.tools.run_cfnlint import default_executable  # noqa: PLC0415
+        from harness.tools.run_pytest import TIERS  # noqa: PLC0415
 
         checkov = resolve_executable(args.checkov, tool="checkov")
         cfn_lint = resolve_executable(args.cfn_lint or default_executable(), tool="cfn-lint")
@@ -327,7 +327,7 @@ def _run(
 def _signer(args: argparse.Namespace) -> Any:
     if args.sign_key is None:
         return None
-    from harness.attest import load_signer  # noqa: PLC0415
+    from harness.audit.attest import load_signer  # noqa: PLC0415
 
     return load_signer(args.sign_key)
 
@@ -388,7 +388,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 
 def _base_request(args: argparse.Namespace) -> Any:
-    from harness.base import DEFAULT_CACHE, BaseRequest  # noqa: PLC0415
+    from harness.comparison.base import DEFAULT_CACHE, BaseRequest  # noqa: PLC0415
 
     if args.base is None and args.base_assembly is None:
         return None
@@ -421,14 +421,14 @@ def _shown(path: Path) -> str:
 
 
 def report_input(result: Any) -> ReportInput:
-    from harness.controls import annotate  # noqa: PLC0415
-    from harness.reports import with_template_lines  # noqa: PLC0415
+    from harness.reporting.reports import with_template_lines  # noqa: PLC0415
+    from harness.verdict.controls import annotate  # noqa: PLC0415
 
     catalog = result.catalog
     delta, changes = result.comparison.records() if result.comparison is not None else (None, [])
     findings = annotate(result.findings, catalog.mappings, keys=[f.key for f in catalog.frameworks])
     fields = catalog_fields(catalog)
-    if result.comparison is not None:  # the change policies of the comparison with a base (harness.delta)
+    if result.comparison is not None:  # the change policies of the comparison with a base (harness.comparison.delta)
         fields["policies"] = [*fields["policies"], *result.comparison.policy_records()]
     return ReportInput(
         exit_code=result.exit_code,

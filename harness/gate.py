@@ -4,7 +4,7 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
 
     start_tiers        pytest on the unit, snapshot and property tiers (synthesis mode only)
     obtain_assemblies  synthesize the app with the cdk-nag packs, or load --assembly paths
-    expand_worlds      one file per deploy-time world of every template (harness.worlds)
+    expand_worlds      one file per deploy-time world of every template (harness.reading.worlds)
     start_scanners     checkov (its imports started at t=0) and cfn-lint, in the background
     run_template_nag   cdk-nag over the world files via CfnInclude, while the scanners run
     collect            wait for the scanners and the tiers
@@ -12,16 +12,16 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
     review_deployment  the template each stack deploys (its asset), the assets it references, its code reviewed
     check_coverage     content the gate cannot see, missing verdicts, required resources
     compare_resources  with a base (--base REF / --base-assembly): what the change does to each
-                       resource; replacing or removing a stateful one is a finding (harness.changes)
-    locate_sources     every finding with the infra/ line that created its construct (harness.sources)
-    compare_findings   with a base: violations introduced, fixed, unchanged (harness.delta)
-    judge_by_base_rules with a base: the head judged again by the base's rules (harness.rules); what
+                       resource; replacing or removing a stateful one is a finding (harness.comparison.changes)
+    locate_sources     every finding with the infra/ line that created its construct (harness.reading.sources)
+    compare_findings   with a base: violations introduced, fixed, unchanged (harness.comparison.delta)
+    judge_by_base_rules with a base: the head judged again by the base's rules (harness.reading.rules); what
                        fails there and not under the head's own rules is a policy change
-                       (harness.policy_change), exit 1 unless --accept-policy-change
+                       (harness.comparison.policy_change), exit 1 unless --accept-policy-change
     decide             verdict per assembly and exit code
 
 With a base, ``prepare_base`` runs first: it resolves the ref and, when the cache has no
-assembly for it, starts synthesizing it in a temporary worktree (harness.base) while the
+assembly for it, starts synthesizing it in a temporary worktree (harness.comparison.base) while the
 head's stages run.
 
 While a long stage runs (synthesis, cdk-nag, checkov, cfn-lint, the tiers, the base), a
@@ -48,20 +48,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.assembly import CloudAssembly, load_assembly
-from harness.base import Base, BaseBuilder, BaseRequest, findings_file, read_findings, rules_digest, write_findings
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
-from harness.change_rules import load_change_rules
-from harness.changes import change_findings, compare_assemblies
-from harness.code_review import code_findings
-from harness.content import content_findings
-from harness.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
-from harness.delta import Comparison, compare_findings
-from harness.deployed_findings import deployment_findings
+from harness.comparison.base import (
+    Base,
+    BaseBuilder,
+    BaseRequest,
+    findings_file,
+    read_findings,
+    rules_digest,
+    write_findings,
+)
+from harness.comparison.change_rules import load_change_rules
+from harness.comparison.changes import change_findings, compare_assemblies
+from harness.comparison.delta import Comparison, compare_findings
+from harness.comparison.policy_change import RulesRecord, policy_change_findings
 from harness.errors import HarnessError
 from harness.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
-from harness.judge import (
+from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
+from harness.proc import Started
+from harness.reading.assembly import CloudAssembly, load_assembly
+from harness.reading.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
+from harness.reading.rules import rules_digest as rules_files_digest
+from harness.reading.sources import SourceMap, locate_findings, locate_properties, read_source_map
+from harness.tools.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
+from harness.tools.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
+from harness.tools.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
+from harness.tools.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest, tiers_progress
+from harness.tools.synth import SynthesisRejectedError, synthesize
+from harness.verdict.code_review import code_findings
+from harness.verdict.content import content_findings
+from harness.verdict.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
+from harness.verdict.deployed_findings import deployment_findings
+from harness.verdict.judge import (
     checkov_findings,
     included_nag_findings,
     lint_findings,
@@ -71,25 +90,14 @@ from harness.judge import (
     waive_gate_findings,
     waiver_findings,
 )
-from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
-from harness.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
-from harness.policy_change import RulesRecord, policy_change_findings
-from harness.proc import Started
-from harness.reviewed import unreviewed_findings
-from harness.rule_ids import check_waiver_rules
-from harness.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
-from harness.rules import rules_digest as rules_files_digest
-from harness.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
-from harness.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
-from harness.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest, tiers_progress
-from harness.settle import load_settled_by, settle_tool_findings
-from harness.sources import SourceMap, locate_findings, locate_properties, read_source_map
-from harness.synth import SynthesisRejectedError, synthesize
+from harness.verdict.reviewed import unreviewed_findings
+from harness.verdict.rule_ids import check_waiver_rules
+from harness.verdict.settle import load_settled_by, settle_tool_findings
 
 if TYPE_CHECKING:
-    from harness.nag_include import IncludedNag
-from harness.waivers import WaiverBook
-from harness.worlds import Expansion, expand
+    from harness.tools.nag_include import IncludedNag
+from harness.reading.worlds import Expansion, expand
+from harness.tools.waivers import WaiverBook
 
 Progress = Callable[[str], None]
 
@@ -105,7 +113,7 @@ class GateOptions:
     tiers: Sequence[str] = ()
     today: dt.date = field(default_factory=dt.date.today)
     base: BaseRequest | None = None  # compare the head with a base (--base REF / --base-assembly PATH)
-    # Where the rules that judge keep infra/spec.toml and cdk.json (harness.rules); default ``root``.
+    # Where the rules that judge keep infra/spec.toml and cdk.json (harness.reading.rules); default ``root``.
     rules_root: Path | None = None
     accept_policy_change: str = ""  # --accept-policy-change REASON: the head's rules are accepted for this run
     context: Mapping[str, str] = field(default_factory=dict)  # -c KEY=VALUE: synthesize the app with these
@@ -135,7 +143,9 @@ class GateResult:
     duration_s: float = 0.0
     commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
     comparison: Comparison | None = None  # with a base: the delta and the resource changes
-    rules: RulesRecord | None = None  # the rules that judged; with a base, the base's too (harness.policy_change)
+    rules: RulesRecord | None = (
+        None  # the rules that judged; with a base, the base's too (harness.comparison.policy_change)
+    )
 
     @property
     def failures(self) -> list[Finding]:
@@ -193,7 +203,7 @@ class GateRun:
         self.synth_mode = not options.assemblies
         self.base_builder: BaseBuilder | None = None
         self.base: Base | None = None
-        self.base_rules: Path | None = None  # the checkout of the base's rules (harness.rules)
+        self.base_rules: Path | None = None  # the checkout of the base's rules (harness.reading.rules)
         self.base_rules_source = ""
 
     def stop(self) -> None:
@@ -308,7 +318,7 @@ class GateRun:
         # cdk-nag over the world files (CfnInclude) in both modes, while checkov and cfn-lint run: in
         # synthesis mode it adds what the construct tree hides from the packs (CDK's raw helper
         # resources become typed L1s), so both paths judge the same and share one set of waivers.
-        from harness.nag_include import run_nag_on_targets  # noqa: PLC0415  (starts jsii)
+        from harness.tools.nag_include import run_nag_on_targets  # noqa: PLC0415  (starts jsii)
 
         self.progress("cdk-nag: running the packs over the world files via CfnInclude")
         began = time.monotonic()
@@ -363,7 +373,7 @@ class GateRun:
         collected: Collected,
     ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
-        # A waiver naming a rule no tool of this run has is a harness failure (harness.rule_ids), checked once the
+        # A waiver naming a rule no tool of this run has is a harness failure (harness.verdict.rule_ids), checked once the
         # tools have proved they run: their own packages are what lists their rules.
         check_waiver_rules(
             self.catalog.waivers, policies=[p.id for p in self.catalog.policies],
@@ -594,16 +604,18 @@ class GateRun:
 
     def commands(self) -> list[str]:
         """The commands this run started, exactly, without this machine's scratch directory (for the evidence)."""
-        from harness.evidence import sanitize  # noqa: PLC0415
-        from harness.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
+        from harness.audit.evidence import sanitize  # noqa: PLC0415
+        from harness.tools.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
 
         root, scratch = self.options.root, str(self.scratch)
         lines = (
-            ["synthesis: harness.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
+            ["synthesis: harness.tools.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
             if self.synth_mode
             else []
         )
-        lines.append("cdk-nag over the world files: harness.nag_include.run_nag_on_targets (in-process, CfnInclude)")
+        lines.append(
+            "cdk-nag over the world files: harness.tools.nag_include.run_nag_on_targets (in-process, CfnInclude)"
+        )
         lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
         lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
         return lines

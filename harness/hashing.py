@@ -3,7 +3,7 @@
 A digest that named absolute paths would change when the checkout moves (another CI runner,
 another clone) though nothing it covers did: every tree digest here names a file by its path
 relative to a root the caller gives. Asset content hashes and CDK fingerprints, whose formats
-are fixed by ``sha256sum`` and aws-cdk-lib, live in harness.digests.
+are fixed by ``sha256sum`` and aws-cdk-lib, live in harness.reading.digests.
 """
 
 from __future__ import annotations

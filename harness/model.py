@@ -37,7 +37,7 @@ class Source(StrEnum):
     CFN_LINT = "cfn-lint"
     TESTS = "tests"
     GATE = "gate"  # the gate's own rules: expired waivers, content it cannot see, missing verdicts
-    CHANGE = "change"  # what a change does to the stack against a base (harness.changes): stateful replacement/removal
+    CHANGE = "change"  # what a change does to the stack against a base (harness.comparison.changes): stateful replacement/removal
 
 
 STATUS_ORDER = {Status.FAILED: 0, Status.NOT_EVALUATED: 1, Status.WARNING: 2, Status.WAIVED: 3, Status.PASSED: 4}
@@ -63,9 +63,11 @@ class Finding:
     waiver_expires: str = ""
     stack: str = ""  # stack id (e.g. "StagingDatabase", "Stage/Stack", "Parent/Nested")
     world: str = ""  # the deploy-time choices under which this verdict holds ("" = every world)
-    code_file: str = ""  # the infra/ file (repository-relative) whose line created the construct (harness.sources)
+    code_file: str = (
+        ""  # the infra/ file (repository-relative) whose line created the construct (harness.reading.sources)
+    )
     code_line: int = 0
-    # The keyword argument of that construct call the finding is about (harness.sources.locate_properties:
+    # The keyword argument of that construct call the finding is about (harness.reading.sources.locate_properties:
     # its message names the property), and where its value came from when elsewhere (an infra/spec.toml or cdk.json line).
     property_name: str = field(default="", compare=False)
     property_file: str = field(default="", compare=False)
@@ -75,7 +77,7 @@ class Finding:
     # Line of the logical id in the template as gated (0 = unknown): compliance.json carries it so a
     # report rebuilt from it (python -m harness merge) points at the same line without the template.
     template_line: int = field(default=0, compare=False)
-    # Framework key -> control ids the rule is mapped to (harness.controls.annotate; not part of sort_key:
+    # Framework key -> control ids the rule is mapped to (harness.verdict.controls.annotate; not part of sort_key:
     # a function of rule_id, which already is).
     controls: Mapping[str, Sequence[str]] = field(default_factory=dict, compare=False)
 
@@ -159,7 +161,7 @@ _EXAMPLE = '{"source": "project", "rule_id": "CKV_STG_RDS_1", "status": "failed"
 
 @dataclass(frozen=True, kw_only=True)
 class Subject:
-    """The resource a finding is about, as a waiver sees it (a record of the assembly, read by harness.waivers)."""
+    """The resource a finding is about, as a waiver sees it (a record of the assembly, read by harness.tools.waivers)."""
 
     stack: str = ""
     logical_id: str = ""
@@ -177,7 +179,7 @@ class RulePackRun:
 
     name: str  # plugin name, e.g. "PCI.DSS.321"
     label: str  # what auditors read, e.g. "PCI DSS 3.2.1 (cdk-nag pack, not v4.0.1)"
-    resources: int  # resources in the templates handed to the pack (harness.nag.PackRun.resources)
+    resources: int  # resources in the templates handed to the pack (harness.tools.nag.PackRun.resources)
     findings: int  # violations and acknowledged violations it reported
 
 

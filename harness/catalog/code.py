@@ -2,7 +2,7 @@
 
 Each entry (see policies/README.md, "Reviewed code"):
 
-``sha256``    the content hash (harness.digests for files and directories, harness.code_carriers for
+``sha256``    the content hash (harness.reading.digests for files and directories, harness.reading.code_carriers for
               inline code, the image digest for ``image-digest``)
 ``kind``      ``directory`` | ``file`` | ``inline`` | ``image-digest``
 ``what``      one line: what the code is and does
@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from harness.digests import content_hash_of_files
+from harness.reading.digests import content_hash_of_files
 
 CODE_FILE = "code.yaml"
 KINDS = ("directory", "file", "inline", "image-digest")

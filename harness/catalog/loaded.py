@@ -22,9 +22,13 @@ class Catalog:
     mappings: list[ControlMapping]
     waivers: list[Waiver]
     policies_dir: Path  # where all of the above was read from
-    frameworks: list[Framework] = field(default_factory=list)  # policies/frameworks: ids, scope (harness.controls)
-    registry: Registry | None = None  # policies/registry: what was reviewed (harness.reviewed); None: not loaded
-    reviewed_code: tuple[ReviewedCode, ...] = ()  # policies/code.yaml (harness.code_review)
+    frameworks: list[Framework] = field(
+        default_factory=list
+    )  # policies/frameworks: ids, scope (harness.verdict.controls)
+    registry: Registry | None = (
+        None  # policies/registry: what was reviewed (harness.verdict.reviewed); None: not loaded
+    )
+    reviewed_code: tuple[ReviewedCode, ...] = ()  # policies/code.yaml (harness.verdict.code_review)
 
     @property
     def checks_dir(self) -> Path:

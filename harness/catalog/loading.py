@@ -35,7 +35,7 @@ from harness.markdown import natural_key
 _POLICY_ID = re.compile(r"^CKV_STG_[A-Z]+_\d+$")
 _REQUIREMENT_ID = re.compile(r"^REQ-[A-Z]+-\d{2}$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
-_CHANGE_RULE = re.compile(r"^STG_CHG_\d+$")  # a change policy of policies/stateful.yaml (harness.changes)
+_CHANGE_RULE = re.compile(r"^STG_CHG_\d+$")  # a change policy of policies/stateful.yaml (harness.comparison.changes)
 _RESOURCE_TYPE = re.compile(r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$|^Custom::[A-Za-z0-9_@-]+$")
 _FRAMEWORK_KEY = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _MAX_LINE = 240

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.catalog.loading import load_mappings, load_policies, load_requirements, load_waivers
-from harness.catalog.registry import Registry, load_registry, summary
-from harness.catalog.registry import render_markdown as render_registry
+from harness.catalog.registry import Registry, load_registry
+from harness.catalog.registry_summary import render_markdown as render_registry
+from harness.catalog.registry_summary import summary
 from harness.catalog.schema import POLICIES_DIR, ControlMapping, Policy, Requirement, Tool, Waiver, nag_pack_label
 from harness.markdown import cell, natural_key
 

@@ -47,7 +47,7 @@ POLICY_TEST_FUNCTIONS = {
 }
 
 
-# What an auditor reads for each cdk-nag pack the gate runs (harness.nag.PACKS uses these).
+# What an auditor reads for each cdk-nag pack the gate runs (harness.tools.nag.PACKS uses these).
 # cdk-nag's PCI pack implements PCI DSS 3.2.1 (its messages quote 3.2.1 numbers), not v4.0.1.
 NAG_PACK_LABELS = {
     "AwsSolutions": "AWS Solutions (cdk-nag pack)",
@@ -76,7 +76,7 @@ class Tool(StrEnum):
     CFN_LINT = "cfn-lint"
     PROJECT = "project"  # our own checkov custom checks in policies/
     GATE = "gate"  # the gate's own rules (content it cannot see, missing verdicts)
-    CHANGE = "change"  # replacing or removing a stateful resource against a base (harness.changes)
+    CHANGE = "change"  # replacing or removing a stateful resource against a base (harness.comparison.changes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +157,9 @@ class Waiver:
     resource_type: str = ""
     stack: str = ""
     subtree: bool = False
-    code_sha256: tuple[str, ...] = ()  # the content hashes of the code the waived resource carries (harness.waivers)
+    code_sha256: tuple[
+        str, ...
+    ] = ()  # the content hashes of the code the waived resource carries (harness.tools.waivers)
     requirement: str = ""  # the requirement the waived rules judge (REQ-..., optional; entries with ``rules``)
 
     @property

@@ -1,6 +1,6 @@
 """Test assemblies that are internally consistent, exactly as an attacker who edits a template would leave them.
 
-The gate judges the template that deploys (harness.deployed): the asset that the stack
+The gate judges the template that deploys (harness.reading.deployed): the asset that the stack
 artifact's ``stackTemplateAssetObjectUrl`` names, matched by SHA-256 to ``templateFile``. A test
 that edits a template must therefore also fix up what points at it, or every edited assembly would
 be NOT EVALUATED for the wrong reason. :func:`seal_assembly` does what such an attacker does: each
@@ -150,7 +150,7 @@ def code_asset_id(directory: Path) -> str:
 
 def write_code(directory: Path, files: dict[str, str]) -> str:
     """A new code directory staged as CDK stages one (``asset.<fingerprint>``); its fingerprint."""
-    from harness.digests import digest_directory  # noqa: PLC0415
+    from harness.reading.digests import digest_directory  # noqa: PLC0415
 
     staging = directory / "asset.staging"
     for name, text in files.items():

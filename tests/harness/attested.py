@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.attest import ATTESTATION_DIR, ENVELOPE_FILE, PREDICATE_FILE, SUBJECTS_FILE, render_subjects
+from harness.audit.attest import ATTESTATION_DIR, ENVELOPE_FILE, PREDICATE_FILE, SUBJECTS_FILE, render_subjects
 from tests.harness.conftest import ROOT, GateRun, run_gate
 
 ENVELOPE = f"{ATTESTATION_DIR}/{ENVELOPE_FILE}"

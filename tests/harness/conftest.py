@@ -27,7 +27,7 @@ TEMPLATE = f"{STACK_ID}.template.json"
 # The files of an assembly the gate reads besides the asset manifests and their assets (copied by
 # tests.harness.assemblies.copy_assets); the validation report is not needed.
 ASSEMBLY_FILES = ("manifest.json", "tree.json", TEMPLATE)
-# Copied too when the source assembly has it (harness.sources: which infra/ line made each construct).
+# Copied too when the source assembly has it (harness.reading.sources: which infra/ line made each construct).
 OPTIONAL_FILES = ("construct-sources.json",)
 
 
@@ -66,8 +66,8 @@ def synthesized(default_assembly: Path) -> Path:
 @pytest.fixture(scope="session")
 def sourced_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real app synthesized with the gate's construct-source recorder: the assembly carries
-    construct-sources.json, as one the gate synthesizes does (harness.synth)."""
-    from harness.sources import SourceRecorder  # noqa: PLC0415
+    construct-sources.json, as one the gate synthesizes does (harness.tools.synth)."""
+    from harness.reading.sources import SourceRecorder  # noqa: PLC0415
     from infra.app_builder import synthesize  # noqa: PLC0415
 
     recorder = SourceRecorder(root=ROOT)
@@ -157,8 +157,8 @@ def gate(tmp_path: Path) -> GateRunner:
 def mutation_run(
     synthesized: Path, clean_template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> GateRun:
-    """One gate run over the untouched stack and every mutant of harness.mutations (see test_mutations)."""
-    from harness.mutations import MUTATIONS  # noqa: PLC0415
+    """One gate run over the untouched stack and every mutant of harness.verdict.mutations (see test_mutations)."""
+    from harness.verdict.mutations import MUTATIONS  # noqa: PLC0415
 
     base = tmp_path_factory.mktemp("mutants")
     paths = [write_assembly(synthesized, base / "untouched")]

@@ -10,7 +10,7 @@ the property; the 4 secret cases failed it only because CKV_STG_KMS_2 had no rev
 a rotation schedule's keys (not evaluated), which this change reviewed. ``COMPLIANT`` are rewrites of the same stack that must keep passing: the same key
 by Ref, by alias or alias ARN, numbers and booleans as strings, reordered keys and lists.
 
-Cases locate what they edit by type and shape (``harness.mutations`` helpers), never by a
+Cases locate what they edit by type and shape (``harness.verdict.mutations`` helpers), never by a
 hard-coded logical id, so the corpus follows the stack as it evolves.
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.mutations import _db, _props, _resources
+from harness.verdict.mutations import _db, _props, _resources
 from tests.harness.evasions import FAILED, Evasion
 
 Template = dict[str, Any]

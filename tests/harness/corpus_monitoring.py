@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.mutations import _props, _resources
+from harness.verdict.mutations import _props, _resources
 from tests.harness.evasions import FAILED, Evasion, Template
 
 OTHER_ACCOUNT = "111122223333"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.mutations import _db, _db_port, _resources
+from harness.verdict.mutations import _db, _db_port, _resources
 from policies.lib import stg_policy_lib as lib
 from tests.harness.evasions import FAILED, Evasion, Template
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.mutations import _props
+from harness.verdict.mutations import _props
 from tests.harness.evasions import FAILED, NOT_EVALUATED, Evasion, Template, _db_id, _e
 
 CATEGORY = "held-out-style"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.mutations import _db, _db_sg
+from harness.verdict.mutations import _db, _db_sg
 from tests.harness.evasions import NOT_EVALUATED, Evasion, Template, _add, _db_id, _e, _first, _parameter
 
 TYPE = ("gate:unreviewed-type", NOT_EVALUATED)

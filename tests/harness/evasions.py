@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.mutations import _db, _db_sg, _props, _resources, _set
+from harness.verdict.mutations import _db, _db_sg, _props, _resources, _set
 
 Template = dict[str, Any]
 FAILED, NOT_EVALUATED = "failed", "not-evaluated"
@@ -212,7 +212,7 @@ def _aurora_cluster(t: Template) -> None:
 
 
 def _database_removed(t: Template) -> None:
-    from harness.mutations import _remove_resource  # noqa: PLC0415
+    from harness.verdict.mutations import _remove_resource  # noqa: PLC0415
 
     _remove_resource(t, _db_id(t))
 

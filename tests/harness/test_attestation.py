@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from harness.attest import PREDICATE_TYPE
-from harness.mutations import MUTATIONS
+from harness.audit.attest import PREDICATE_TYPE
+from harness.verdict.mutations import MUTATIONS
 from tests.harness.attested import (
     ENVELOPE,
     SignedRun,
@@ -137,7 +137,7 @@ def test_a_template_rewritten_with_its_hashes_fails(runs: Runs, tmp_path: Path) 
     assert "signature: no signature of key" in stderr and "differs" not in stderr
     # Re-signed with the attacker's own key: still not the gate's.
     attacker, _ = keypair(tmp_path / "attacker", "attacker")
-    from harness.attest import load_signer  # noqa: PLC0415
+    from harness.audit.attest import load_signer  # noqa: PLC0415
 
     rehash_everything(target, signer=load_signer(attacker))
     assert "signature: no signature of key" in _problems(verify(target.reports, target.assembly, key=target.public))
@@ -211,7 +211,9 @@ def test_rules_that_differ_from_the_checkout_are_named(runs: Runs, tmp_path: Pat
     shutil.copytree(ROOT / "requirements", root / "requirements")
     (root / "infra").mkdir()
     shutil.copyfile(ROOT / "infra" / "spec.toml", root / "infra" / "spec.toml")
-    shutil.copyfile(ROOT / "cdk.json", root / "cdk.json")  # a rules file too (harness.rules: the spec-fixed context)
+    shutil.copyfile(
+        ROOT / "cdk.json", root / "cdk.json"
+    )  # a rules file too (harness.reading.rules: the spec-fixed context)
     shutil.copyfile(ROOT / "package-lock.json", root / "package-lock.json")
     assert (
         verify(runs.clean.reports, runs.clean.assembly, key=runs.clean.public, flags=("--root", str(root))).returncode
@@ -286,10 +288,10 @@ def test_an_errored_run_after_a_pass_leaves_no_pass_and_verify_fails(
 
 _CRASH_WHILE_WRITING = """
 import sys
-import harness.oscal
+import harness.audit.oscal
 def crash(assessment):
     raise RuntimeError("disk on fire")
-harness.oscal.render_documents = crash
+harness.audit.oscal.render_documents = crash
 from harness.cli import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -335,7 +337,7 @@ def test_ci_signs_the_same_statement_with_artifact_attestations(workflow: str, j
     """actions/attest (Sigstore) gets the subjects and predicate the gate wrote, with the permissions it needs."""
     import yaml  # noqa: PLC0415
 
-    from harness.attest import ATTESTATION_DIR, PREDICATE_FILE, SUBJECTS_FILE  # noqa: PLC0415
+    from harness.audit.attest import ATTESTATION_DIR, PREDICATE_FILE, SUBJECTS_FILE  # noqa: PLC0415
 
     spec = yaml.safe_load((ROOT / ".github" / "workflows" / workflow).read_text(encoding="utf-8"))["jobs"][job]
     assert spec["permissions"]["id-token"] == "write" and spec["permissions"]["attestations"] == "write"

@@ -1,6 +1,6 @@
 """Code is content: what carries code, its content hash, the reviewed list, and waivers bound to the code.
 
-In-process: small templates through harness.code_carriers and harness.code_review, policies/code.yaml
+In-process: small templates through harness.reading.code_carriers and harness.verdict.code_review, policies/code.yaml
 against the installed aws-cdk-lib's own files, and WaiverBook on subjects with and without code.
 """
 
@@ -18,16 +18,16 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.assets import AssetBook, Environment
 from harness.catalog import POLICIES_DIR, Tool, Waiver
 from harness.catalog.code import ReviewedCode, load_reviewed_code
 from harness.catalog.loading import load_waivers
-from harness.code_carriers import CARRIERS, CodePiece, inline_hash, served_by, template_code
-from harness.code_hashes import cdk_files, cdk_handler_entries, cdk_version
-from harness.code_review import RULE_CODE, code_findings
-from harness.digests import DigestCache, digest_directory
 from harness.model import Status, Subject
-from harness.waivers import WaiverBook
+from harness.reading.assets import AssetBook, Environment
+from harness.reading.code_carriers import CARRIERS, CodePiece, inline_hash, served_by, template_code
+from harness.reading.digests import DigestCache, digest_directory
+from harness.tools.waivers import WaiverBook
+from harness.verdict.code_hashes import cdk_files, cdk_handler_entries, cdk_version
+from harness.verdict.code_review import RULE_CODE, code_findings
 from policies.lib import cfn_resolver as cfn
 from tests.harness.conftest import ROOT
 
@@ -275,11 +275,11 @@ def test_a_bad_code_hash_in_a_waiver_is_one_line(tmp_path: Path) -> None:
 def test_the_hash_command_prints_what_a_reviewer_pastes_and_refuses_a_missing_path(tmp_path: Path) -> None:
     (tmp_path / "code").mkdir()
     (tmp_path / "code" / "index.js").write_text(CODE, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "harness.code_hashes", "hash", str(tmp_path / "code")],
+    done = subprocess.run([sys.executable, "-m", "harness.verdict.code_hashes", "hash", str(tmp_path / "code")],
                           capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     (entry,) = yaml.safe_load(done.stdout)
     assert entry["sha256"] == digest_directory(tmp_path / "code").sha256 and entry["kind"] == "directory"
-    missing = subprocess.run([sys.executable, "-m", "harness.code_hashes", "hash", str(tmp_path / "nope")],
+    missing = subprocess.run([sys.executable, "-m", "harness.verdict.code_hashes", "hash", str(tmp_path / "nope")],
                              capture_output=True, text=True, cwd=ROOT, check=False, timeout=60)  # fmt: skip
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr

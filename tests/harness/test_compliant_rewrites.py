@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.mutations import _db, _props, _resources
+from harness.verdict.mutations import _db, _props, _resources
 from tests.harness.conftest import GateRun, run_gate, write_assembly
 
 pytestmark = pytest.mark.slow

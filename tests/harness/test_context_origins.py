@@ -15,7 +15,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from harness.sources import CONTEXT_SOURCE, PropertyOrigin, SourceLine, SourceMap, SourceRecorder, locate_properties
+from harness.reading.sources import (
+    CONTEXT_SOURCE,
+    PropertyOrigin,
+    SourceLine,
+    SourceMap,
+    SourceRecorder,
+    locate_properties,
+)
 from tests.harness.conftest import ROOT
 from tests.harness.test_property_origins import DATABASE, INSTANCE, _finding, _sarif_result, _where
 

@@ -1,4 +1,4 @@
-"""harness.controls: controls on findings and the per-control roll-up (pure functions, no gate run)."""
+"""harness.verdict.controls: controls on findings and the per-control roll-up (pure functions, no gate run)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from harness.catalog import ControlMapping, Framework, ScopeEntry, Tool, load_frameworks, load_mappings
-from harness.controls import ControlResult, ControlStatus, annotate, roll_up
 from harness.model import Finding, Source, Status
+from harness.verdict.controls import ControlResult, ControlStatus, annotate, roll_up
 
 KEYS = ["aws-fsbp", "nist-800-53-r5", "pci-dss-4.0.1"]
 
@@ -125,7 +125,7 @@ def test_a_waived_finding_leaves_its_control_not_satisfied_naming_the_waiver(fra
 
 
 def test_pass_run_names_every_unsatisfied_control_first(frameworks: list[Framework]) -> None:
-    from harness.controls import render_unsatisfied  # noqa: PLC0415
+    from harness.verdict.controls import render_unsatisfied  # noqa: PLC0415
 
     framework = _framework(frameworks, "nist-800-53-r5", "SC-28", "CM-3", "AU-6")
     findings = [

@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.assembly import load_assembly
 from harness.catalog import Policy, Severity
-from harness.coverage import attribute_value, coverage_findings, unresolved_attributes
-from harness.judge import checkov_findings
 from harness.model import Status
-from harness.run_checkov import CheckovResult, CheckovRun, PolicyVerdict
-from harness.waivers import WaiverBook
-from harness.worlds import expand
+from harness.reading.assembly import load_assembly
+from harness.reading.worlds import expand
+from harness.tools.run_checkov import CheckovResult, CheckovRun, PolicyVerdict
+from harness.tools.waivers import WaiverBook
+from harness.verdict.coverage import attribute_value, coverage_findings, unresolved_attributes
+from harness.verdict.judge import checkov_findings
 from policies.lib import cfn_resolver as cfn
 
 

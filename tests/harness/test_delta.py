@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from harness.catalog import POLICIES_DIR
-from harness.mutations import MUTATIONS
+from harness.verdict.mutations import MUTATIONS
 from tests.harness.conftest import ROOT, TEMPLATE, GateRun, GateRunner, write_assembly
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,7 @@ def _assert_sarif_in_infra(run: GateRun) -> None:
     results = [(run_, r) for run_ in sarif["runs"] for r in run_["results"]]
     failing = [r for _, r in results if r["ruleId"] == "CKV_STG_RDS_1"]
     assert len(failing) == 1
-    # The line that set DeletionProtection (harness.sources): the spec line deletion_protection= reads,
+    # The line that set DeletionProtection (harness.reading.sources): the spec line deletion_protection= reads,
     # then that keyword, the line that created the construct and the template.
     places = [failing[0]["locations"][0], *failing[0]["relatedLocations"]]
     lines = [

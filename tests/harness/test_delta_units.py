@@ -17,20 +17,20 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from harness import sources
-from harness.assembly import CloudAssembly, load_assembly
-from harness.base import BOOTSTRAP, read_findings, resolve_commit, toolchain_digest, write_findings
 from harness.catalog import POLICIES_DIR, Tool, Waiver, load_waivers
-from harness.change_rules import ChangeRules, load_change_rules
-from harness.change_values import values_at
-from harness.changes import Change, change_findings, compare_assemblies
-from harness.delta import compare_findings
+from harness.comparison.base import BOOTSTRAP, read_findings, resolve_commit, toolchain_digest, write_findings
+from harness.comparison.change_rules import ChangeRules, load_change_rules
+from harness.comparison.change_values import values_at
+from harness.comparison.changes import Change, change_findings, compare_assemblies
+from harness.comparison.delta import compare_findings
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status
-from harness.reports import ReportInput
-from harness.sarif import render_sarif
-from harness.sources import SOURCES_FILE, SourceLine, SourceMap, read_source_map
-from harness.waivers import WaiverBook
+from harness.reading import sources
+from harness.reading.assembly import CloudAssembly, load_assembly
+from harness.reading.sources import SOURCES_FILE, SourceLine, SourceMap, read_source_map
+from harness.reporting.reports import ReportInput
+from harness.reporting.sarif import render_sarif
+from harness.tools.waivers import WaiverBook
 from tests.harness.conftest import ROOT
 
 TODAY = dt.date(2026, 6, 1)

@@ -1,7 +1,7 @@
 """The bytes that deploy: content hashes, CDK's fingerprint, asset manifests matched to templates.
 
-In-process over small assemblies written here (harness.assembly.load_assembly and the findings
-of harness.deployed), plus CDK itself synthesizing assets of awkward content so the reproduced
+In-process over small assemblies written here (harness.reading.assembly.load_assembly and the findings
+of harness.reading.deployed), plus CDK itself synthesizing assets of awkward content so the reproduced
 fingerprint is checked against the real one, and two gate runs for one-line harness failures.
 """
 
@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import load_assembly
-from harness.assets import Environment, image_location, s3_location
-from harness.deployed import RULE_ASSET, RULE_DEPLOYED
-from harness.deployed_findings import deployment_findings
-from harness.digests import CDK_CHUNK, cdk_file_fingerprint, digest_directory, digest_file
 from harness.errors import HarnessError
 from harness.model import Status
+from harness.reading.assembly import load_assembly
+from harness.reading.assets import Environment, image_location, s3_location
+from harness.reading.deployed import RULE_ASSET, RULE_DEPLOYED
+from harness.reading.digests import CDK_CHUNK, cdk_file_fingerprint, digest_directory, digest_file
+from harness.verdict.deployed_findings import deployment_findings
 from tests.harness.assemblies import BUCKET, file_entry, template_url, zip_entry
 from tests.harness.conftest import ROOT, checkov_bin
 
@@ -120,7 +120,7 @@ def _awkward_files(directory: Path) -> None:
 
 def test_the_fingerprint_is_cdks_own_on_assets_cdk_synthesizes(tmp_path: Path) -> None:
     """aws-cdk-lib (this very install) stages a directory and a file of awkward content; the names it gives
-    them are the fingerprints harness.digests computes."""
+    them are the fingerprints harness.reading.digests computes."""
     from aws_cdk import App, Stack  # noqa: PLC0415
     from aws_cdk import aws_s3_assets as s3_assets  # noqa: PLC0415
 
@@ -289,7 +289,9 @@ def test_a_nested_template_url_the_assembly_does_not_publish_is_not_evaluated(tm
     ((rule, message),) = _gating(root)
     assert rule == RULE_DEPLOYED and "names no asset of the assembly" in message
     _assembly(root, _nested_parent("https://s3.amazonaws.com/other-bucket/n.json", asset_path=None))
-    assert load_assembly(root).stacks[0].external_nested == ("Inner",)  # harness.content: gate:external-template
+    assert load_assembly(root).stacks[0].external_nested == (
+        "Inner",
+    )  # harness.verdict.content: gate:external-template
 
 
 def test_a_nested_template_url_naming_an_unusable_asset_says_why(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from harness.bundle import BundleInput, write_bundle
+from harness.audit.bundle import BundleInput, write_bundle
+from harness.audit.evidence import EVIDENCE_DIR, EVIDENCE_FILE, RunClock
 from harness.catalog import load_frameworks, load_mappings, load_policies
-from harness.controls import annotate, roll_up
 from harness.errors import HarnessError
-from harness.evidence import EVIDENCE_DIR, EVIDENCE_FILE, RunClock
 from harness.model import Finding, Source, Status
+from harness.verdict.controls import annotate, roll_up
 from tests.harness.conftest import ROOT, write_assembly
 
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
@@ -173,7 +173,7 @@ def test_evidence_hashes_every_file_of_the_assembly(sourced_assembly: Path, tmp_
 def test_evidence_never_opens_a_fifo(assembly: Path, tmp_path: Path) -> None:
     import os  # noqa: PLC0415
 
-    from harness.evidence import assembly_files  # noqa: PLC0415
+    from harness.audit.evidence import assembly_files  # noqa: PLC0415
 
     os.mkfifo(assembly / "pipe.json")
     outside = tmp_path / "outside.json"
@@ -184,7 +184,7 @@ def test_evidence_never_opens_a_fifo(assembly: Path, tmp_path: Path) -> None:
 
 
 def test_a_missing_organization_is_one_line(tmp_path: Path) -> None:
-    from harness.oscal.common import load_parties  # noqa: PLC0415
+    from harness.audit.oscal.common import load_parties  # noqa: PLC0415
 
     (tmp_path / "assessment.yaml").write_text("organization: {short_name: x}\n", encoding="utf-8")
     with pytest.raises(

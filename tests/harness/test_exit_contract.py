@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import harness.report_files
+import harness.reporting.report_files
 from harness.cli import main
 from tests.harness.conftest import GATE_TODAY, checkov_bin
 
@@ -23,7 +23,7 @@ def _crash(_data: object) -> str:
 def test_a_renderer_that_crashes_exits_2_with_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(harness.report_files, "render_markdown", _crash)
+    monkeypatch.setattr(harness.reporting.report_files, "render_markdown", _crash)
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / "compliance.md").write_text("# PASS\n", encoding="utf-8")  # an earlier run's report

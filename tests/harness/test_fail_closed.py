@@ -23,7 +23,7 @@ import pytest
 
 from harness.catalog import POLICIES_DIR
 from harness.errors import HarnessError
-from harness.nag import PACK_NAMES, PackRun, judge_report
+from harness.tools.nag import PACK_NAMES, PackRun, judge_report
 from tests.harness.conftest import ROOT, TEMPLATE, GateRunner, run_gate
 
 pytestmark = pytest.mark.slow
@@ -118,7 +118,7 @@ def test_missing_test_tier(gate: GateRunner, tmp_path: Path) -> None:
 # A cdk-nag pack that did not run: the gate's own process with one pack patched out or broken.
 _WITHOUT_PCI = """
 import sys
-import harness.nag as nag
+import harness.tools.nag as nag
 nag.PACKS = tuple(p for p in nag.PACKS if p.name != "PCI.DSS.321")
 from harness.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.base import read_findings, write_findings
-from harness.delta import DeltaEntry
+from harness.comparison.base import read_findings, write_findings
+from harness.comparison.delta import DeltaEntry
 from harness.model import Finding, FindingRecordError, Source, Status
 
 FINDING = Finding(

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from harness.errors import HarnessError
-from harness.nag import PACK_NAMES, add_nag_validations, judge_report, pack_runs
+from harness.tools.nag import PACK_NAMES, add_nag_validations, judge_report, pack_runs
 from infra.app_builder import add_staging_stacks, new_app
 from tests.conftest import TEMPLATE_NAME
 

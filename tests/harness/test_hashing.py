@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness import base, rules
-from harness.evidence import harness_digest
+from harness.audit.evidence import harness_digest
+from harness.comparison import base
 from harness.hashing import framed_digest, relative_posix, tree_digest
+from harness.reading import rules
 from tests.harness.conftest import ROOT
 
 

@@ -8,9 +8,9 @@ import threading
 import time
 from pathlib import Path
 
-from harness.console import Console
 from harness.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
-from harness.run_pytest import collect_pytest, read_progress, start_pytest, tiers_progress
+from harness.reporting.console import Console
+from harness.tools.run_pytest import collect_pytest, read_progress, start_pytest, tiers_progress
 
 
 def _slow_stage(heartbeat: Heartbeat, *, seconds: float, detail: str = "") -> None:

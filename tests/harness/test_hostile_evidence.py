@@ -1,7 +1,7 @@
 """A hostile assembly in the evidence path: one line, never a traceback or a crash.
 
 The evidence (evidence.json, SHA256SUMS, the statement, ``python -m harness verify``) hashes every
-file of an assembly; it walks the assembly through harness.inputs, which refuses or skips what is
+file of an assembly; it walks the assembly through harness.reading.inputs, which refuses or skips what is
 not a regular file inside it (a symbolic-link loop, a FIFO, a link out of the assembly).
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.audit.evidence import assembly_files
 from harness.cli import main
 from harness.errors import HarnessError
-from harness.evidence import assembly_files
-from harness.inputs import inside
+from harness.reading.inputs import inside
 from tests.harness.conftest import GATE_TODAY, checkov_bin
 
 

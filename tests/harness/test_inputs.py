@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import load_assembly
 from harness.errors import HarnessError
-from harness.inputs import MAX_JSON_DEPTH, read_json, read_text
+from harness.reading.assembly import load_assembly
+from harness.reading.inputs import MAX_JSON_DEPTH, read_json, read_text
 
 STACK = {"type": "aws:cloudformation:stack", "environment": "aws://unknown-account/us-east-1",
          "properties": {"templateFile": "S.template.json"}}  # fmt: skip

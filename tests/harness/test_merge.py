@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from harness.catalog import POLICIES_DIR
-from harness.merge import MergeOptions, merge, sarif_upload_problems
+from harness.merging.merge import MergeOptions, merge, sarif_upload_problems
 from harness.model import ExitCode
-from harness.mutations import MUTATIONS
+from harness.verdict.mutations import MUTATIONS
 from tests.harness.conftest import ROOT, GateRun, run_gate, write_assembly
 
 PUBLIC = next(m for m in MUTATIONS if m.name == "public")
@@ -204,7 +204,7 @@ def test_every_finding_of_both_shards_is_in_the_merged_sarif_runs_apart_by_categ
     bases = {
         base["description"]["text"] for run in sarif["runs"] for base in run.get("originalUriBaseIds", {}).values()
     }
-    # The untouched stack has no alert (its VPC's default group is closed: harness/nag_tree.py), so only
+    # The untouched stack has no alert (its VPC's default group is closed: harness/tools/nag_tree.py), so only
     # the violating shard's assembly is a base of the merged SARIF.
     assert "the cloud assembly 'violation', outside the repository" in bases
     assert sarif_upload_problems(merged.read("compliance.sarif")) == ([], [])
@@ -396,7 +396,7 @@ def test_sarif_limits_of_code_scanning_are_named() -> None:
 def test_a_sarif_over_the_limit_fails_the_merge_and_drops_nothing(
     runs: Runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("harness.merge.SARIF_MAX_RESULTS", 1)  # the public mutation: several cdk-nag results
+    monkeypatch.setattr("harness.merging.merge.SARIF_MAX_RESULTS", 1)  # the public mutation: several cdk-nag results
     out = tmp_path / "out"
     options = MergeOptions(directories=[runs.untouched.reports, runs.violation.reports], reports_dir=out, root=ROOT)
     data = merge(options)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.mutations import MUTATIONS, Mutation
+from harness.verdict.mutations import MUTATIONS, Mutation
 from tests.harness.conftest import GateRun
 
 pytestmark = pytest.mark.slow

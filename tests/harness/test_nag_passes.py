@@ -7,11 +7,11 @@ from __future__ import annotations
 import dataclasses
 import io
 
-from harness.console import Console
 from harness.model import Finding, Source, Status
-from harness.report_fields import error_input
-from harness.report_markdown import render_markdown
-from harness.reports import PASSES_UNREPORTED_LEGEND, PASSES_UNREPORTED_MARK, ReportInput
+from harness.reporting.console import Console
+from harness.reporting.report_fields import error_input
+from harness.reporting.report_markdown import render_markdown
+from harness.reporting.reports import PASSES_UNREPORTED_LEGEND, PASSES_UNREPORTED_MARK, ReportInput
 
 
 def _finding(source: Source, status: Status, rule: str) -> Finding:

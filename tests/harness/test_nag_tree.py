@@ -1,4 +1,4 @@
-"""harness.nag_tree: cdk-nag rules that read the construct tree, judged on the template under CfnInclude.
+"""harness.tools.nag_tree: cdk-nag rules that read the construct tree, judged on the template under CfnInclude.
 
 ``VPCDefaultSecurityGroupClosed`` failed every included VPC because CfnInclude has no
 ``RestrictDefaultSecurityGroupCustomResource`` child; the staging stack's default group is closed
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.nag import NagViolation
-from harness.nag_tree import default_security_group_restricted, inclusion_artifacts, rule_name
+from harness.tools.nag import NagViolation
+from harness.tools.nag_tree import default_security_group_restricted, inclusion_artifacts, rule_name
 
 VPC = "Vpc8378EB38"
 HANDLER = "CustomVpcRestrictDefaultSGCustomResourceProviderHandlerDC833E5E"

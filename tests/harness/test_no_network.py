@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.run_checkov import CHECKOV_OFFLINE_ENV, checkov_env
+from harness.tools.run_checkov import CHECKOV_OFFLINE_ENV, checkov_env
 from tests.harness.conftest import GateRunner
 
 pytestmark = pytest.mark.slow

@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from harness.assembly import StackTemplate, load_assembly
-from harness.judge import nag_findings
-from harness.nag import NagOutcome, NagViolation
-from harness.waivers import WaiverBook
+from harness.reading.assembly import StackTemplate, load_assembly
+from harness.tools.nag import NagOutcome, NagViolation
+from harness.tools.waivers import WaiverBook
+from harness.verdict.judge import nag_findings
 from tests.harness.conftest import ROOT, GateRunner
 
 PATH = "Stack/Database/Instance/Resource"

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.mutations import MUTATIONS
-from harness.policy_change import RULE_ID
+from harness.comparison.policy_change import RULE_ID
+from harness.verdict.mutations import MUTATIONS
 from tests.harness.conftest import ROOT, TEMPLATE, GateRun, GateRunner, write_assembly
 from tests.harness.test_rules import copy_rules, edit_waivers, set_spec
 

@@ -1,6 +1,6 @@
 """The line that did it: a finding about a property points at the line that set that property.
 
-Recorded at synthesis (harness.sources): each keyword argument of a construct call and, when it
+Recorded at synthesis (harness.reading.sources): each keyword argument of a construct call and, when it
 reads the spec (``spec().database.multi_az``), the ``infra/spec.toml`` line. In-process first
 (the map, the matching of a message to a keyword, the SARIF locations), then end to end: an app
 with Multi-AZ switched off in ``infra/`` and one with deletion protection switched off in
@@ -18,11 +18,9 @@ from typing import Any
 
 import pytest
 
-from harness.base import BOOTSTRAP
+from harness.comparison.base import BOOTSTRAP
 from harness.model import ExitCode, Finding, Source, Status
-from harness.reports import ReportInput
-from harness.sarif import render_sarif
-from harness.sources import (
+from harness.reading.sources import (
     SOURCES_FILE,
     PropertyOrigin,
     SourceLine,
@@ -31,6 +29,8 @@ from harness.sources import (
     locate_properties,
     read_source_map,
 )
+from harness.reporting.reports import ReportInput
+from harness.reporting.sarif import render_sarif
 from tests.harness.conftest import ROOT, GateRun, run_gate
 
 DATABASE = "infra/domains/database.py"
@@ -139,7 +139,7 @@ def _synthesize_copy(tmp_path: Path, name: str, *, edit: tuple[str, str, str]) -
     (checkout / file).write_text(text.replace(old, new), encoding="utf-8")
     outdir = tmp_path / f"{name}.out"
     done = subprocess.run(
-        [sys.executable, "-c", BOOTSTRAP, str(checkout), str(outdir), str(ROOT / "harness" / "sources.py")],
+        [sys.executable, "-c", BOOTSTRAP, str(checkout), str(outdir), str(ROOT / "harness" / "reading" / "sources.py")],
         cwd=checkout, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -195,8 +195,8 @@ def test_a_spec_value_changed_in_spec_toml_alerts_on_that_spec_line(switched_off
 def test_the_markdown_links_the_lines_that_set_the_value() -> None:
     import dataclasses  # noqa: PLC0415
 
-    from harness.report_fields import error_input  # noqa: PLC0415
-    from harness.report_markdown import render_markdown  # noqa: PLC0415
+    from harness.reporting.report_fields import error_input  # noqa: PLC0415
+    from harness.reporting.report_markdown import render_markdown  # noqa: PLC0415
 
     [located] = locate_properties([_finding("MultiAZ is false, not true")], {"asm": _map()})
     text = render_markdown(dataclasses.replace(error_input(mode="assembly", error=""), findings=[located]))

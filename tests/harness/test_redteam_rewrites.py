@@ -3,7 +3,7 @@ holds the disguises it must fail).
 
 - Multi-AZ, encryption and public access looked up in a mapping keyed by ``AWS::Region``: the stack's
   Region is pinned, so the gate's resolver determines the value, but cdk-nag failed the Fn::FindInMap it
-  cannot look up (harness/settle.py now settles a cdk-nag failure on an intrinsic as it does checkov's).
+  cannot look up (harness/verdict/settle.py now settles a cdk-nag failure on an intrinsic as it does checkov's).
 - A secret dynamic reference fed into a write-only property (the master password) stays legitimate.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from harness.mutations import _db
+from harness.verdict.mutations import _db
 from tests.harness.conftest import GateRun, run_gate, write_assembly
 
 pytestmark = pytest.mark.slow

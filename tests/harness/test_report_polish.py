@@ -10,18 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from harness import run_pytest
-from harness.attest import ATTESTATION_DIR
-from harness.bundle import CONTROLS_FILE
-from harness.console import Console
-from harness.evidence import EVIDENCE_DIR
-from harness.judge import test_findings as findings_of_tests
+from harness.audit.attest import ATTESTATION_DIR
+from harness.audit.bundle import CONTROLS_FILE
+from harness.audit.evidence import EVIDENCE_DIR
+from harness.audit.oscal import OSCAL_DIR
 from harness.model import Finding, Source, Status
-from harness.oscal import OSCAL_DIR
-from harness.report_fields import error_input
-from harness.report_markdown import render_markdown
-from harness.reports import BUNDLE_PATHS
-from harness.run_pytest import pytest_node_id
+from harness.reporting.console import Console
+from harness.reporting.report_fields import error_input
+from harness.reporting.report_markdown import render_markdown
+from harness.reporting.reports import BUNDLE_PATHS
+from harness.tools import run_pytest
+from harness.tools.run_pytest import pytest_node_id
+from harness.verdict.judge import test_findings as findings_of_tests
 from tests.harness.conftest import ROOT
 
 
@@ -69,8 +69,8 @@ def test_checkov_rows_carry_the_checks_title() -> None:
 
 
 def test_a_failing_builtin_check_says_what_it_wants(tmp_path: Path) -> None:
-    from harness.judge import WorldVerdict, _checkov_finding  # noqa: PLC0415
-    from harness.waivers import WaiverBook  # noqa: PLC0415
+    from harness.tools.waivers import WaiverBook  # noqa: PLC0415
+    from harness.verdict.judge import WorldVerdict, _checkov_finding  # noqa: PLC0415
     from tests.harness.test_one_finding_once import _stack  # noqa: PLC0415
 
     finding = _checkov_finding(

@@ -11,7 +11,7 @@ import pytest
 
 from harness.catalog import load_requirements
 from harness.model import Finding, Source, Status
-from harness.mutations import MUTATIONS
+from harness.verdict.mutations import MUTATIONS
 from tests.harness.conftest import GateRun
 
 pytestmark = pytest.mark.slow

@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from harness.catalog import Tool, Waiver, load_waivers
+from harness.comparison.policy_change import RULE_ID, policy_change_findings
 from harness.errors import HarnessError
 from harness.model import Finding, Source, Status
-from harness.policy_change import RULE_ID, policy_change_findings
-from harness.rule_ids import GATE_RULES, check_waiver_rules, nag_rules, unknown_rule
-from harness.rules import SPEC_FIXED_CONTEXT, checkout_rules, rules_diff, rules_digest, rules_files
-from harness.rules_report import render_rules_markdown
-from harness.waivers import accepted_exception
+from harness.reading.rules import SPEC_FIXED_CONTEXT, checkout_rules, rules_diff, rules_digest, rules_files
+from harness.reporting.rules_report import render_rules_markdown
+from harness.tools.waivers import accepted_exception
+from harness.verdict.rule_ids import GATE_RULES, check_waiver_rules, nag_rules, unknown_rule
 from infra.config import _FIXED_BY_SPEC, StagingDatabaseConfig
 from tests.harness.conftest import ROOT
 
@@ -82,7 +82,7 @@ def test_the_context_keys_the_spec_fixes_are_the_configs() -> None:
 
 
 def test_the_base_cache_key_holds_the_spec(tmp_path: Path) -> None:
-    from harness.base import rules_digest as cache_key  # noqa: PLC0415
+    from harness.comparison.base import rules_digest as cache_key  # noqa: PLC0415
 
     copy = copy_rules(ROOT, tmp_path / "rules")
     before = cache_key(root=copy, policies_dir=copy / "policies", tools=[], today="2026-12-07")
@@ -243,7 +243,7 @@ def _waiver(tool: Tool, rule: str) -> Waiver:
 
 @pytest.fixture(scope="module")
 def tools() -> dict[str, str]:
-    from harness.run_cfnlint import default_executable  # noqa: PLC0415
+    from harness.tools.run_cfnlint import default_executable  # noqa: PLC0415
     from tests.harness.conftest import checkov_bin  # noqa: PLC0415
 
     return {"checkov": checkov_bin(), "cfn_lint": default_executable()}
@@ -264,7 +264,7 @@ def tools() -> dict[str, str]:
     ],
 )  # fmt: skip
 def test_a_waiver_names_a_rule_that_exists(tools: dict[str, str], tool: Tool, rule: str, exists: bool) -> None:
-    from harness.nag import PACK_NAMES  # noqa: PLC0415
+    from harness.tools.nag import PACK_NAMES  # noqa: PLC0415
 
     problem = unknown_rule(
         _waiver(tool, rule), policies=["CKV_STG_RDS_6"], packs=PACK_NAMES, checkov=tools["checkov"],
@@ -277,7 +277,7 @@ def test_a_waiver_names_a_rule_that_exists(tools: dict[str, str], tool: Tool, ru
 
 def test_every_waiver_of_policies_names_a_rule_that_exists(tools: dict[str, str]) -> None:
     from harness.gate import load_catalog  # noqa: PLC0415
-    from harness.nag import PACK_NAMES  # noqa: PLC0415
+    from harness.tools.nag import PACK_NAMES  # noqa: PLC0415
 
     catalog = load_catalog()
     check_waiver_rules(catalog.waivers, policies=[p.id for p in catalog.policies],

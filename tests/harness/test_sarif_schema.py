@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from harness.catalog import POLICIES_DIR
-from harness.change_rules import load_change_rules
-from harness.delta import Comparison
+from harness.comparison.change_rules import load_change_rules
+from harness.comparison.delta import Comparison
 from harness.model import ExitCode, Finding, Source, Status
-from harness.reports import ReportInput
-from harness.sarif import render_sarif
+from harness.reporting.reports import ReportInput
+from harness.reporting.sarif import render_sarif
 from tests.harness.conftest import ROOT
 from tests.harness.sarif_schema import SCHEMA_FILES, SCHEMAS, invalid_sarif_files, sarif_problems, schema_digests
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import CloudAssembly, StackTemplate
-from harness.assets import AssetBook, Environment
 from harness.catalog import POLICIES_DIR, load_policies
-from harness.digests import DigestCache
 from harness.model import Finding, Source, Status
-from harness.settle import Settlement, load_settled_by, settle_tool_findings
+from harness.reading.assembly import CloudAssembly, StackTemplate
+from harness.reading.assets import AssetBook, Environment
+from harness.reading.digests import DigestCache
+from harness.verdict.settle import Settlement, load_settled_by, settle_tool_findings
 
 DB = "Db"
 THREW = "AwsSolutions-RDS10: The rule threw an error during validation"

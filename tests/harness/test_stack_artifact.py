@@ -1,6 +1,6 @@
 """How `cdk deploy` deploys a stack (its artifact's properties in manifest.json) is reviewed content too.
 
-harness/reviewed.py reads every property of the stack artifact against policies/registry/template.yaml
+harness/verdict/reviewed.py reads every property of the stack artifact against policies/registry/template.yaml
 ``stack_properties``: a key no one reviewed (stack tags, notification ARNs, parameters) or a reviewed key
 holding another value than the one reviewed (termination protection on, another account's execution
 role) is NOT EVALUATED under gate:unreviewed-key. In-process; the gate-level cases are in corpus_redteam.
@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import CloudAssembly, StackTemplate
-from harness.assets import AssetBook, Environment
 from harness.catalog import POLICIES_DIR
 from harness.catalog.registry import load_registry
-from harness.digests import DigestCache
 from harness.model import Status
-from harness.reviewed import RULE_KEY, unreviewed_findings
+from harness.reading.assembly import CloudAssembly, StackTemplate
+from harness.reading.assets import AssetBook, Environment
+from harness.reading.digests import DigestCache
+from harness.verdict.reviewed import RULE_KEY, unreviewed_findings
 
 
 def _synthesized_properties() -> dict[str, Any]:

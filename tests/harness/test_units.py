@@ -9,19 +9,19 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import load_assembly
 from harness.catalog import Tool, Waiver
 from harness.errors import HarnessError
 from harness.model import ExitCode, Finding, Source, Status, Subject
 from harness.proc import Completed
-from harness.report_json import render_json
-from harness.report_junit import render_junit
-from harness.report_markdown import render_markdown
-from harness.reports import ReportInput
-from harness.run_cfnlint import _parse as parse_cfnlint
-from harness.run_checkov import parse_checkov
-from harness.sarif import render_sarif
-from harness.waivers import WaiverBook, covers
+from harness.reading.assembly import load_assembly
+from harness.reporting.report_json import render_json
+from harness.reporting.report_junit import render_junit
+from harness.reporting.report_markdown import render_markdown
+from harness.reporting.reports import ReportInput
+from harness.reporting.sarif import render_sarif
+from harness.tools.run_cfnlint import _parse as parse_cfnlint
+from harness.tools.run_checkov import parse_checkov
+from harness.tools.waivers import WaiverBook, covers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -180,7 +180,7 @@ def test_reports_render_identically_and_say_why_the_gate_errored() -> None:
 
 
 def test_test_files_are_balanced_over_the_cpus() -> None:
-    from harness.run_pytest import FILE_GROUPS, FILE_WEIGHTS, TIERS, plan_groups, tier_files  # noqa: PLC0415
+    from harness.tools.run_pytest import FILE_GROUPS, FILE_WEIGHTS, TIERS, plan_groups, tier_files  # noqa: PLC0415
 
     files = [f for tier in TIERS for f in tier_files(ROOT, tier)]
     assert set(FILE_WEIGHTS) <= set(files), "a weight names a test file that no longer exists"

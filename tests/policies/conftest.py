@@ -23,7 +23,7 @@ import pytest
 
 from harness.catalog import CHECKS_DIR, OPTIONAL_FIXTURE_KINDS, POLICIES_DIR, Policy, load_policies, optional_fixture
 from harness.catalog.registry import load_registry
-from harness.run_checkov import checkov_env
+from harness.tools.run_checkov import checkov_env
 from infra.config import MIGRATION_EXAMPLE
 from tests.conftest import TEMPLATE_NAME, synth_template
 from tests.policies.registry_fixtures import RegistryFixture

@@ -21,13 +21,15 @@ from harness.catalog import (
     optional_fixture,
     policy_test_ids,
 )
-from harness.waivers import accepted_exception
+from harness.tools.waivers import accepted_exception
 from infra.stacks.staging_database import STACK_ID
 from tests.policies.conftest import STACK_FILES, ScanResults
 
 POLICIES = {p.id: p for p in load_policies()}
 IDS = sorted(POLICIES)
-WAIVERS = load_waivers()  # the gate's own exceptions: the tier judges with them (harness.waivers.accepted_exception)
+WAIVERS = (
+    load_waivers()
+)  # the gate's own exceptions: the tier judges with them (harness.tools.waivers.accepted_exception)
 NOT_EVALUATED_IDS = sorted(i for i in POLICIES if optional_fixture(i, "not-evaluated") is not None)
 
 
@@ -97,7 +99,7 @@ def test_policy_passes_on_synthesized_stack(
 ) -> None:
     """No false alarm on the compliant stack (migration off and on); and the policy really ran.
 
-    One judgement (issue 17): a result the gate waives (policies/waivers.yaml, harness.waivers) is an
+    One judgement (issue 17): a result the gate waives (policies/waivers.yaml, harness.tools.waivers) is an
     accepted exception here too; any other result but passed fails.
     """
     types = set(POLICIES[policy_id].resource_types)

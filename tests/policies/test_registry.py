@@ -16,13 +16,20 @@ from typing import Any
 
 import pytest
 
-from harness.assembly import StackTemplate
-from harness.assets import AssetBook, Environment
 from harness.catalog import POLICIES_DIR, load_policies
 from harness.catalog.registry import load_registry, schema_problems
-from harness.digests import DigestCache
-from harness.reviewed import RULE_ATTRIBUTE, RULE_KEY, RULE_PROPERTY, RULE_TYPE, attribute_uses, unreviewed_findings
-from harness.reviewed import unreviewed_paths as walk
+from harness.reading.assembly import StackTemplate
+from harness.reading.assets import AssetBook, Environment
+from harness.reading.digests import DigestCache
+from harness.verdict.reviewed import (
+    RULE_ATTRIBUTE,
+    RULE_KEY,
+    RULE_PROPERTY,
+    RULE_TYPE,
+    attribute_uses,
+    unreviewed_findings,
+)
+from harness.verdict.reviewed import unreviewed_paths as walk
 from tests.policies.conftest import ScanResults
 from tests.policies.inprocess import verdicts
 from tests.policies.registry_fixtures import RegistryFixture, fixtures
@@ -42,7 +49,7 @@ def _stack(body: dict[str, Any]) -> StackTemplate:
 
 
 def _findings(body: dict[str, Any]) -> list[tuple[str, str, str]]:
-    from harness.assembly import CloudAssembly  # noqa: PLC0415
+    from harness.reading.assembly import CloudAssembly  # noqa: PLC0415
 
     assembly = CloudAssembly(label="a", root=Path("/nonexistent"), stacks=(_stack(body),))
     return [(f.rule_id, f.logical_id, f.message) for f in unreviewed_findings([assembly], registry=REGISTRY)]

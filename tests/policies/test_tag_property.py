@@ -76,7 +76,7 @@ def test_the_tag_property_fact_is_the_schemas() -> None:
     import json  # noqa: PLC0415
 
     from harness.catalog.registry import tag_property  # noqa: PLC0415
-    from harness.schema_facts import REGION, schemas_dir  # noqa: PLC0415
+    from harness.reading.schema_facts import REGION, schemas_dir  # noqa: PLC0415
 
     root = schemas_dir()
     index = json.loads((root / "providers" / f"{REGION}.json").read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ can judge every example inline and shrink a failure like any other.
 Only the project's policies run (``CKV_STG_*``): they carry the spec's values, which is what
 the config must agree with (issue 11); checkov's built-in checks, cdk-nag and cfn-lint judge
 the default stack in the gate itself. A result the gate waives (policies/waivers.yaml, applied
-by harness.waivers.accepted_exception, the gate's own judgement) is an accepted exception here
+by harness.tools.waivers.accepted_exception, the gate's own judgement) is an accepted exception here
 too; any other result but PASSED is a failure.
 
 Fail closed: a worker that cannot start, dies, answers late, could not parse the template, or
@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.catalog import Waiver, load_waivers
-from harness.run_checkov import checkov_env, python_of
-from harness.waivers import accepted_exception
+from harness.tools.run_checkov import checkov_env, python_of
+from harness.tools.waivers import accepted_exception
 from infra.stacks.staging_database import STACK_ID
 from tests.property.synth import Synthesized
 
@@ -197,7 +197,7 @@ class PolicyScanner:
 def policy_failures(stack: Synthesized, *, scanner: PolicyScanner, waivers: Sequence[Waiver] | None = None) -> str:
     """What the project's policies fail on ``stack`` and no waiver of policies/ accepts ("" if nothing).
 
-    One judgement (issue 17): the gate's own waiver application (harness.waivers.accepted_exception), so
+    One judgement (issue 17): the gate's own waiver application (harness.tools.waivers.accepted_exception), so
     a context whose stack carries an accepted exception passes here as it passes the gate.
     """
     scan = scanner.scan(stack.template, name=stack.stack_name)

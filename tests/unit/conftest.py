@@ -18,7 +18,7 @@ def template(default_template: dict[str, Any]) -> Template:
 def app_py_synthesis(tmp_path_factory: pytest.TempPathFactory) -> AppSynthesis:
     """One cold ``python app.py`` synthesis for every test that needs one (about 2 s of CPU each):
     test_app_cli reads its log and template, test_layering the modules it loaded. The gate runs
-    both files in one pytest process (harness.run_pytest.FILE_GROUPS)."""
+    both files in one pytest process (harness.tools.run_pytest.FILE_GROUPS)."""
     return synthesize_with_app_py(tmp_path_factory.mktemp("app-py"))
 
 

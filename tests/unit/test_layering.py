@@ -58,11 +58,11 @@ def test_the_app_sources_import_nothing_of_the_gate() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        "from harness.nag import add_nag_validations\n",
+        "from harness.tools.nag import add_nag_validations\n",
         "import harness\n",
         "import policies.checks.rds as rds_checks\n",
         "def lazy():\n    from harness.catalog import load_waivers  # noqa: PLC0415\n",
-        "import importlib\nimportlib.import_module('harness.nag')\n",
+        "import importlib\nimportlib.import_module('harness.tools.nag')\n",
     ],
 )
 def test_the_source_check_catches_a_gate_import(source: str) -> None:

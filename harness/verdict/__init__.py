@@ -1,0 +1,5 @@
+"""The verdict stage: findings into one verdict: judge, coverage, content, controls, reviews, settle.
+
+It imports only the stages below it (docs/compliance-gate.md, "Layout: a ladder of stages"). Nothing
+is re-exported here, so each layer is real and every import names the module it uses.
+"""
