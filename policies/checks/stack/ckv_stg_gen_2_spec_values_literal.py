@@ -16,6 +16,7 @@ if str(Path(__file__).resolve().parents[3]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: policies.lib
 
 from policies.lib import cfn_resolver as cfn
+from policies.lib import stg_alarms
 from policies.lib import stg_policy_lib as lib
 from policies.lib.cfn_references import contains_dynamic_reference
 
@@ -91,23 +92,7 @@ SPEC_FIXED: Mapping[str, tuple[str, ...]] = {
         "DBInstanceIdentifier",
     ),
     "AWS::RDS::DBParameterGroup": ("Family", "Parameters", "DBParameterGroupName"),
-    "AWS::CloudWatch::Alarm": (
-        "Namespace",
-        "MetricName",
-        "Metrics",
-        "Dimensions",
-        "Unit",
-        "Statistic",
-        "ExtendedStatistic",
-        "Period",
-        "EvaluationPeriods",
-        "DatapointsToAlarm",
-        "Threshold",
-        "ComparisonOperator",
-        "TreatMissingData",
-        "ActionsEnabled",
-        "AlarmActions",
-    ),
+    "AWS::CloudWatch::Alarm": stg_alarms.JUDGED,  # every property that decides the alarm (CKV_STG_CW_1/2)
     "AWS::EC2::VPC": ("CidrBlock",),
     "AWS::EC2::SecurityGroup": ("SecurityGroupIngress",),
     "AWS::EC2::SecurityGroupIngress": ("CidrIp", "CidrIpv6", "SourcePrefixListId", "SourceSecurityGroupId"),
