@@ -17,11 +17,10 @@ hard-coded logical id, so the corpus follows the stack as it evolves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from harness.verdict.mutations import _db, _props, _resources
-from tests.harness.evasions import FAILED, Evasion
+from tests.harness.evasions import FAILED, Evasion, Rewrite
 
 Template = dict[str, Any]
 F = FAILED
@@ -382,13 +381,6 @@ CASES: tuple[Evasion, ...] = (
 
 
 # ------------------------------------------------------------------------------------------------ compliant rewrites
-
-
-@dataclass(frozen=True, kw_only=True)
-class Rewrite:
-    name: str
-    change: str
-    apply: Callable[[Template], None]
 
 
 def _keys_by_other_forms(t: Template) -> None:

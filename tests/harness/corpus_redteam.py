@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.verdict.mutations import _props
-from tests.harness.evasions import FAILED, NOT_EVALUATED, Evasion, Template, _db_id, _e
+from tests.harness.evasions import FAILED, NOT_EVALUATED, Evasion, Rewrite, Template, _db_id, _e
 
 CATEGORY = "held-out-style"
 SEC_1 = ("CKV_STG_SEC_1", FAILED)
@@ -166,3 +166,23 @@ CASES: tuple[Evasion, ...] = (
        {KEY}, _nothing,
        tamper=_stack_artifact(lambda p: p.update(cloudFormationExecutionRoleArn=f"arn:aws:iam::{OTHER}:role/x"))),
 )  # fmt: skip
+
+
+# Compliant rewrites the red-team pass found over-blocked (Multi-AZ, encryption and public access looked up in
+# a mapping keyed by the pinned AWS::Region: the resolver determines them, cdk-nag could not).
+def _settings_by_region(t: Template) -> None:
+    t["Mappings"] = {"ByRegion": {region: {"MultiAZ": region == "us-east-1", "Encrypted": region == "us-east-1",
+                                           "Public": region != "us-east-1"}
+                                  for region in ("us-east-1", "us-west-2", "eu-west-1")}}  # fmt: skip
+    database = _props(t, "AWS::RDS::DBInstance")
+    for prop, key in (("MultiAZ", "MultiAZ"), ("StorageEncrypted", "Encrypted"), ("PubliclyAccessible", "Public")):
+        database[prop] = {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, key]}
+
+
+COMPLIANT: tuple[Rewrite, ...] = (
+    Rewrite(
+        name="settings-looked-up-by-region",
+        change="MultiAZ, StorageEncrypted and PubliclyAccessible by Fn::FindInMap keyed by AWS::Region",
+        apply=_settings_by_region,
+    ),
+)

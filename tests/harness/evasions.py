@@ -23,6 +23,16 @@ FAILED, NOT_EVALUATED = "failed", "not-evaluated"
 
 
 @dataclass(frozen=True, kw_only=True)
+class Rewrite:
+    """The opposite of an :class:`Evasion`: a rewrite that means the same stack, which the gate must pass
+    (tests/harness/test_compliant_rewrites.py runs every corpus module's ``COMPLIANT`` in one gate run)."""
+
+    name: str
+    change: str
+    apply: Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Evasion:
     name: str
     category: str
