@@ -9,36 +9,19 @@ this venv); ``test_policy_fixtures.py`` runs the same rules inside checkov.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from harness.catalog import CHECKS_DIR, FIXTURES_DIR
+from harness.catalog import FIXTURES_DIR
 from policies.lib import cfn_resolver as cfn
 from policies.lib import stg_policy_lib as lib
+from tests.policies.inprocess import load_rule
 
 Template = dict[str, Any]
 Edit = Callable[[Template], object]  # lambdas return what dict methods return
-
-
-def load_rule(policy_id: str) -> ModuleType:
-    (path,) = CHECKS_DIR.rglob(f"{policy_id.lower()}_*.py")
-    spec = importlib.util.spec_from_file_location(f"stg_rule_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses in a rule module look their module up while being defined
-    make_check = lib.make_check
-    lib.make_check = lambda metadata, rule: None  # type: ignore[assignment]
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        lib.make_check = make_check  # type: ignore[assignment]
-    return module
 
 
 def base(policy_id: str) -> Template:
