@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.model import Subject
+from harness.model import Finding, Source, Status, Subject
 from harness.reading.assets import AssetBook, Environment, load_book
 from harness.reading.code_carriers import CodePiece, served_by, template_code
 from harness.reading.deployed import Choice, DeployNote, nested_template, root_template
@@ -78,6 +78,25 @@ class StackTemplate:
 
     def construct_path(self, logical_id: str) -> str:
         return self.construct_paths.get(logical_id, "")
+
+    def gate_finding(
+        self, *, rule: str, status: Status, title: str, remediation: str, message: str, logical_id: str = ""
+    ) -> Finding:
+        """A finding of the gate's own on this template, or on one of its resources: where it is, filled in once."""
+        return Finding(
+            source=Source.GATE,
+            rule_id=rule,
+            status=status,
+            title=title,
+            assembly=self.assembly,
+            stack=self.stack_id,
+            template=self.relpath,
+            logical_id=logical_id,
+            construct_path=self.construct_path(logical_id) if logical_id else "",
+            resource_type=self.resource_type(logical_id) if logical_id else "",
+            message=message,
+            remediation=remediation,
+        )
 
     def subject(self, logical_id: str) -> Subject:
         """The resource as a waiver sees it (a construct path two resources claim names neither)."""

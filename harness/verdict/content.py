@@ -92,19 +92,13 @@ def _section_secrets(stack: StackTemplate, policy: Policy) -> list[Finding]:
 def _finding(
     stack: StackTemplate, rule: str, message: str, logical_id: str = "", status: Status = Status.NOT_EVALUATED
 ) -> Finding:
-    return Finding(
-        source=Source.GATE,
-        rule_id=rule,
+    return stack.gate_finding(
+        rule=rule,
         status=status,
         title=RULE_TITLES[rule],
-        assembly=stack.assembly,
-        stack=stack.stack_id,
-        template=stack.relpath,
-        logical_id=logical_id,
-        construct_path=stack.construct_path(logical_id) if logical_id else "",
-        resource_type=stack.resource_type(logical_id) if logical_id else "",
-        message=message,
         remediation=REMEDIATION[rule],
+        message=message,
+        logical_id=logical_id,
     )
 
 

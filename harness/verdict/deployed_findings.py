@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from harness.model import Finding, Source, Status
+from harness.model import Finding, Status
 from harness.reading.assembly import CloudAssembly, StackTemplate
 from harness.reading.deployed import RULE_ASSET, RULE_DEPLOYED, DeployNote
 
@@ -40,19 +40,14 @@ def deployment_findings(assemblies: Sequence[CloudAssembly]) -> list[Finding]:
 
 
 def _finding(stack: StackTemplate, rule: str, message: str, logical_id: str = "", *, passed: bool = False) -> Finding:
-    return Finding(
-        source=Source.GATE,
-        rule_id=rule,
-        status=Status.PASSED if passed else Status.NOT_EVALUATED,
+    status = Status.PASSED if passed else Status.NOT_EVALUATED
+    return stack.gate_finding(
+        rule=rule,
+        status=status,
         title=RULE_TITLES[rule],
-        assembly=stack.assembly,
-        stack=stack.stack_id,
-        template=stack.relpath,
-        logical_id=logical_id,
-        construct_path=stack.construct_path(logical_id) if logical_id else "",
-        resource_type=stack.resource_type(logical_id) if logical_id else "",
-        message=message,
         remediation=REMEDIATION[rule],
+        message=message,
+        logical_id=logical_id,
     )
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from harness.catalog.registry import ANY, REGISTRY_DIR_NAME, TEMPLATE_FILE_NAME, TYPES_DIR_NAME, Node, Registry
-from harness.model import Finding, Source, Status
+from harness.model import Finding, Status
 from harness.reading.assembly import CloudAssembly, StackTemplate
 
 RULE_TYPE = "gate:unreviewed-type"
@@ -214,17 +214,11 @@ def _names(items: Sequence[str]) -> str:
 def _finding(stack: StackTemplate, rule: str, logical_id: str, message: str) -> Finding:
     resource_type = stack.resource_type(logical_id) if logical_id else ""
     file = type_file(resource_type) if rule in (RULE_TYPE, RULE_PROPERTY, RULE_ATTRIBUTE) else TEMPLATE_FILE
-    return Finding(
-        source=Source.GATE,
-        rule_id=rule,
+    return stack.gate_finding(
+        rule=rule,
         status=Status.NOT_EVALUATED,
         title=RULE_TITLES[rule],
-        assembly=stack.assembly,
-        stack=stack.stack_id,
-        template=stack.relpath,
-        logical_id=logical_id,
-        construct_path=stack.construct_path(logical_id) if logical_id else "",
-        resource_type=resource_type,
-        message=message,
         remediation=_REVIEW.format(file=file),
+        message=message,
+        logical_id=logical_id,
     )
