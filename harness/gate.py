@@ -8,25 +8,24 @@ Named stages, in order (2 CPUs are enough to overlap the external tools)::
     start_scanners     checkov (its imports started at t=0) and cfn-lint, in the background
     run_template_nag   cdk-nag over the world files via CfnInclude, while the scanners run
     collect            wait for the scanners and the tiers
-    judge              every tool's output -> findings, folded over worlds, waivers applied
+    judge              every tool's output -> findings, folded over worlds, waivers applied, settled
+                       (harness.verdict.tool_findings)
     review_deployment  the template each stack deploys (its asset), the assets it references, its code reviewed
     check_coverage     content the gate cannot see, missing verdicts, required resources
     compare_resources  with a base (--base REF / --base-assembly): what the change does to each
                        resource; replacing or removing a stateful one is a finding (harness.comparison.changes)
     locate_sources     every finding with the infra/ line that created its construct (harness.reading.sources)
     compare_findings   with a base: violations introduced, fixed, unchanged (harness.comparison.delta)
-    judge_by_base_rules with a base: the head judged again by the base's rules (harness.reading.rules); what
-                       fails there and not under the head's own rules is a policy change
-                       (harness.comparison.policy_change), exit 1 unless --accept-policy-change
+    judge_by_base_rules with a base: the head judged again by the base's rules (harness.comparison.base_rules);
+                       what passes only under the head's rules is a policy change, exit 1 unless accepted
     decide             verdict per assembly and exit code
 
 With a base, ``prepare_base`` runs first: it resolves the ref and, when the cache has no
 assembly for it, starts synthesizing it in a temporary worktree (harness.comparison.base) while the
 head's stages run.
 
-While a long stage runs (synthesis, cdk-nag, checkov, cfn-lint, the tiers, the base), a
-progress line names it at least every ``heartbeat_s`` (10 s; the tiers with tests done of
-collected): harness.heartbeat.
+While a long stage runs (synthesis, cdk-nag, checkov, cfn-lint, the tiers, the base), a progress
+line names it at least every ``heartbeat_s`` (10 s; the tiers with tests done): harness.heartbeat.
 
 Any stage that cannot prove it ran raises :class:`HarnessError`; the others are stopped.
 A verdict of PASS means every resource of every template was judged by every policy that
@@ -35,11 +34,7 @@ applies to it, on every value it can take.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import importlib.metadata
-import shlex
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.audit.evidence import gate_commands
 from harness.catalog.loaded import Catalog
 from harness.catalog.loaded import load_catalog as load_catalog  # noqa: PLC0414  (re-exported: callers import it from here)
 from harness.comparison.base import (
@@ -59,40 +55,31 @@ from harness.comparison.base import (
     rules_digest,
     write_findings,
 )
+from harness.comparison.base_rules import BaseRules, head_rules, judge_by_base_rules, locate_base_rules
 from harness.comparison.change_rules import load_change_rules
-from harness.comparison.changes import change_findings, compare_assemblies
-from harness.comparison.delta import Comparison, compare_findings
-from harness.comparison.policy_change import RulesRecord, policy_change_findings
+from harness.comparison.delta import Comparison, compare_findings, resource_comparison
+from harness.comparison.policy_change import RulesRecord
 from harness.errors import HarnessError
 from harness.heartbeat import HEARTBEAT_INTERVAL_S, Heartbeat
-from harness.model import ExitCode, Finding, RulePackRun, Source, Status, ToolRun, WaiverUse, nag_notes
+from harness.model import ExitCode, Finding, ToolRun, WaiverUse
 from harness.proc import Started
-from harness.reading.assembly import CloudAssembly, load_assembly
-from harness.reading.rules import RULE_FILES, SUPPORT_FILES, checkout_rules, rules_diff
+from harness.reading.assembly import CloudAssembly, load_assemblies
 from harness.reading.rules import rules_digest as rules_files_digest
 from harness.reading.sources import SourceMap, locate_findings, locate_properties, read_source_map
-from harness.tools.nag import PACK_LABELS, PACK_NAMES, NagOutcome, PackRun, acknowledgements_from
-from harness.tools.run_cfnlint import LintRun, cfnlint_version, collect_cfnlint, start_cfnlint
-from harness.tools.run_checkov import CheckovLauncher, CheckovRun, collect_checkov
+from harness.tools.nag import NagOutcome, acknowledgements_from
+from harness.tools.run_cfnlint import collect_cfnlint, start_cfnlint
+from harness.tools.run_checkov import CheckovLauncher, collect_checkov
 from harness.tools.run_pytest import PytestGroup, TestRun, collect_pytest, start_pytest, tiers_progress
 from harness.tools.synth import SynthesisRejectedError, synthesize
+from harness.tools.tool_runs import Collected, Scanners, nag_tool_run, scanner_tool_runs
 from harness.verdict.code_review import code_findings
 from harness.verdict.content import content_findings
-from harness.verdict.coverage import PolicyCoverage, coverage_findings, unresolved_attributes
+from harness.verdict.coverage import PolicyCoverage, coverage_findings
 from harness.verdict.deployed_findings import deployment_findings
-from harness.verdict.judge import (
-    checkov_findings,
-    included_nag_findings,
-    lint_findings,
-    nag_findings,
-    test_findings,
-    unloadable_findings,
-    waive_gate_findings,
-    waiver_findings,
-)
+from harness.verdict.judge import waive_gate_findings, waiver_findings
 from harness.verdict.reviewed import unreviewed_findings
-from harness.verdict.rule_ids import check_waiver_rules
-from harness.verdict.settle import load_settled_by, settle_tool_findings
+from harness.verdict.tool_findings import Judged, tool_findings
+from harness.verdict.verdicts import AssemblyVerdict, assembly_verdict, synthesis_rule_findings
 
 if TYPE_CHECKING:
     from harness.tools.nag_include import IncludedNag
@@ -121,14 +108,6 @@ class GateOptions:
 
 
 @dataclass(kw_only=True)
-class AssemblyVerdict:
-    label: str
-    path: str
-    exit_code: ExitCode
-    failed_rules: list[str]
-
-
-@dataclass(kw_only=True)
 class GateResult:
     mode: str  # "synth" | "assembly"
     exit_code: ExitCode
@@ -143,9 +122,7 @@ class GateResult:
     duration_s: float = 0.0
     commands: list[str] = field(default_factory=list)  # what ran, scratch paths as $GATE_SCRATCH (evidence)
     comparison: Comparison | None = None  # with a base: the delta and the resource changes
-    rules: RulesRecord | None = (
-        None  # the rules that judged; with a base, the base's too (harness.comparison.policy_change)
-    )
+    rules: RulesRecord | None = None  # the rules that judged; with a base, the base's too
 
     @property
     def failures(self) -> list[Finding]:
@@ -164,21 +141,6 @@ def run_gate(options: GateOptions, *, catalog: Catalog, progress: Progress) -> G
             run.stop()
     result.duration_s = time.monotonic() - started_at
     return result
-
-
-@dataclass(frozen=True, kw_only=True)
-class Scanners:
-    checkov: Started
-    lint: list[Started]
-    templates: list[Path]  # originals, for cfn-lint
-    expected_resources: int  # resources in the world files, for checkov's count
-
-
-@dataclass(kw_only=True)
-class Collected:
-    checkov: CheckovRun
-    lint: LintRun
-    tests: TestRun | None
 
 
 class GateRun:
@@ -203,8 +165,7 @@ class GateRun:
         self.synth_mode = not options.assemblies
         self.base_builder: BaseBuilder | None = None
         self.base: Base | None = None
-        self.base_rules: Path | None = None  # the checkout of the base's rules (harness.reading.rules)
-        self.base_rules_source = ""
+        self.base_rules: BaseRules | None = None  # with a base: its rules (harness.comparison.base_rules)
 
     def stop(self) -> None:
         self.launcher.kill()
@@ -255,19 +216,8 @@ class GateRun:
         started = self.base_builder.start()
         if started is not None:
             self.running.append(started)
-        if request.ref:  # the base's rules, read from git: the head cannot change what judges it
-            commit = self.base_builder.commit
-            self.base_rules = checkout_rules(
-                repository=self.options.root, commit=commit, dest=self.scratch / "base-rules"
-            )
-            self.base_rules_source = f"{request.ref} ({commit[:12]})"
-        elif request.rules is not None:
-            self.base_rules = request.rules.resolve()
-            self.base_rules_source = str(request.rules)
-        else:
-            self.base_rules_source = (
-                "none given (--base-assembly without --base-rules): judged by the head's rules only"
-            )
+        commit = self.base_builder.commit if request.ref else ""
+        self.base_rules = locate_base_rules(request, repository=self.options.root, commit=commit, scratch=self.scratch)
 
     def start_tiers(self) -> list[PytestGroup]:
         if not self.options.tiers:
@@ -280,7 +230,7 @@ class GateRun:
 
     def obtain_assemblies(self) -> tuple[list[CloudAssembly], dict[str, NagOutcome]]:
         if not self.synth_mode:
-            assemblies = _load_assemblies(self.options.assemblies)
+            assemblies = load_assemblies(self.options.assemblies)
             count = sum(a.resource_count for a in assemblies)
             self.progress(f"assembly: {len(assemblies)} cloud assembly(ies), {count} resources")
             return assemblies, {}
@@ -291,7 +241,7 @@ class GateRun:
             assembly, outcome = synthesize(
                 outdir, acknowledgements=acknowledgements_from(self.catalog.waivers), context=self.options.context
             )
-        self.tool_runs.append(_nag_run(began, outcome, command="python app.py (in-process synth)"))
+        self.tool_runs.append(nag_tool_run(began, outcome, command="python app.py (in-process synth)"))
         return [assembly], {assembly.label: outcome}
 
     def expand_worlds(self, assemblies: Sequence[CloudAssembly]) -> Expansion:
@@ -335,7 +285,7 @@ class GateRun:
             )
         outcomes = list(included.outcomes.values())
         self.tool_runs.append(
-            _nag_run(
+            nag_tool_run(
                 began, *outcomes, command="CfnInclude + Validations (in-process)", resources=included.resources,
                 runs=included.runs,
             )
@@ -371,43 +321,13 @@ class GateRun:
         construct_nag: dict[str, NagOutcome],
         included: IncludedNag,
         collected: Collected,
-    ) -> tuple[list[Finding], dict[tuple[str, Path, str], Status]]:
+    ) -> tuple[list[Finding], Judged]:
         """Findings of every tool, and which (check, world file, resource) got a verdict (for coverage)."""
-        # A waiver naming a rule no tool of this run has is a harness failure (harness.verdict.rule_ids), checked once the
-        # tools have proved they run: their own packages are what lists their rules.
-        check_waiver_rules(
-            self.catalog.waivers, policies=[p.id for p in self.catalog.policies],
-            requirements=[r.id for r in self.catalog.requirements], packs=PACK_NAMES, checkov=self.options.checkov,
-            cfn_lint=self.options.cfn_lint,
+        return tool_findings(
+            assemblies=assemblies, expansion=expansion, construct_nag=construct_nag, included=included,
+            collected=collected, catalog=self.catalog, book=self.book, synth_mode=self.synth_mode,
+            checkov=self.options.checkov, cfn_lint=self.options.cfn_lint,
         )  # fmt: skip
-        findings: list[Finding] = []
-        seen: set[tuple[str, str, str]] = set()
-        # The construct-level run (synthesis mode) comes first: its findings carry CDK's own
-        # acknowledgements; the template-level run adds only what it did not see.
-        for assembly in assemblies:
-            outcome = construct_nag.get(assembly.label)
-            if outcome is not None:
-                stack = assembly.stacks[0]
-                findings += nag_findings(outcome, stack=stack, world="", book=self.book, seen=seen)
-        included_findings = included_nag_findings(included.outcomes, expansion=expansion, book=self.book, seen=seen)
-        findings += unloadable_findings(included.unloadable, expansion=expansion)
-        findings += [f for f in included_findings if not self.synth_mode or f.source is Source.CDK_NAG]
-        overrides = unresolved_attributes(self.catalog.policies, expansion)
-        policies = {p.id: p for p in self.catalog.policies}
-        folding = checkov_findings(
-            collected.checkov, expansion=expansion, policies=policies, book=self.book, overrides=overrides
-        )
-        findings += folding.findings
-        findings += lint_findings(collected.lint, assemblies=assemblies, book=self.book)
-        if collected.tests is not None:
-            findings += test_findings(collected.tests, label=assemblies[0].label)
-        findings += expansion.findings
-        # A value the resolver determines is judged even where a tool could not read its written form.
-        try:
-            settled_by = load_settled_by(self.catalog.policies_dir, known=list(policies))
-        except ValueError as error:
-            raise HarnessError(str(error)) from error
-        return settle_tool_findings(findings, settled_by=settled_by, assemblies=assemblies), folding.judged
 
     def review_deployment(self, assemblies: Sequence[CloudAssembly]) -> list[Finding]:
         """What deploys: each stack's template as published, its assets, and the code it runs, reviewed."""
@@ -422,7 +342,7 @@ class GateRun:
         self,
         assemblies: Sequence[CloudAssembly],
         expansion: Expansion,
-        judged: dict[tuple[str, Path, str], Status],
+        judged: Judged,
         content: list[Finding],
     ) -> tuple[list[Finding], list[PolicyCoverage]]:
         gaps, coverage = coverage_findings(
@@ -440,31 +360,24 @@ class GateRun:
         """With a base: each resource the change adds, removes, modifies or replaces; stateful ones gate."""
         if self.base_builder is None:
             return None
-        policies_dir = self.catalog.policies_dir
-        rules = load_change_rules(policies_dir)
-        tools = [self.options.checkov, self.options.cfn_lint]
-        today = self.options.today.isoformat()
-        digest = rules_digest(root=self.options.root, policies_dir=policies_dir, tools=tools, today=today)
+        rules = load_change_rules(self.catalog.policies_dir)
+        digest = self._judging_digest()
         head = assemblies[0]
         if not self.synth_mode:  # judged exactly as a base is: the next comparison may have it as its base
             judged = locate_findings([*findings, *waiver_findings(self.book)], self._sources(head))
             self.base_builder.remember(head, judged, rules=digest)
         with self.heartbeat.stage(f"base {self.base_builder.request.label}"):
             self.base = self.base_builder.finish(judge=self._judge_base, rules=digest)
-        changes = compare_assemblies(self.base.assembly, head, rules=rules, head_sources=self._sources(head))
-        findings = change_findings(changes, rules=rules, book=self.book, head=head, base=self.base.assembly)
-        gated = sum(1 for f in findings if f.status.gates)
-        self.progress(f"changes: {len(changes)} resource(s) differ from the base; {gated} stateful one(s) gate")
-        self.tool_runs.append(
-            ToolRun(
-                source=Source.CHANGE,
-                version=f"{len(rules.policies)} change policies",
-                command=f"compare with base {self.base.label}",
-                evaluated=len(changes),
-                notes=["replacement from createOnlyProperties (cfn-lint's provider schemas); policies/stateful.yaml"],
-            )
+        comparison, run = resource_comparison(
+            self.base.assembly, head, base_label=self.base.label, rules=rules, book=self.book,
+            head_sources=self._sources(head),
+        )  # fmt: skip
+        gated = sum(1 for f in comparison.findings if f.status.gates)
+        self.progress(
+            f"changes: {len(comparison.changes)} resource(s) differ from the base; {gated} stateful one(s) gate"
         )
-        return Comparison(changes=changes, findings=findings, rules=rules)
+        self.tool_runs.append(run)
+        return comparison
 
     def locate_sources(self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]) -> list[Finding]:
         """Every finding with the infra/ line that created its construct, where the assembly carries the map."""
@@ -486,99 +399,60 @@ class GateRun:
         self, assemblies: Sequence[CloudAssembly], findings: Sequence[Finding]
     ) -> tuple[RulesRecord, list[Finding]]:
         """With a base's rules: the head judged again by them; what only the head's rules let pass gates."""
-        root = self._head_rules()
-        head_digest = rules_files_digest(root)
-        if self.base_rules is None or self.base_builder is None:
-            return RulesRecord(digest=head_digest, base_source=self.base_rules_source), []
-        base_digest = rules_files_digest(self.base_rules)
-        changes = tuple(rules_diff(base=self.base_rules, head=root))
-        record = RulesRecord(digest=head_digest, base_digest=base_digest, base_source=self.base_rules_source,
-                             changes=changes)  # fmt: skip
-        if base_digest == head_digest:  # the same rules give the same verdict
-            self.progress("rules: the head's rules are the base's")
-            return record, []
-        self.progress(f"rules: {len(changes)} change(s) against the base's rules; judging the head by the base's")
-        accept = self.options.accept_policy_change
-        try:
-            catalog = load_catalog(self.base_rules / "policies")
-        except HarnessError as error:
-            if not accept:
-                raise HarnessError(
-                    f"the base's rules ({self.base_rules_source}) cannot be loaded by this harness: {error} (a change "
-                    "of the rules' format is a policy change: land it first, or have the policy owners accept it)"
-                ) from error
-            # Accepted by the policy owners: the head's rules alone judge, and the record says why.
-            self.progress("rules: the base's rules cannot be loaded; the accepted head's rules judge alone")
-            source = f"{self.base_rules_source}; cannot be loaded by this harness: {error}"
-            return dataclasses.replace(record, base_source=source, accepted_reason=accept,
-                                       accepted=tuple(c.text for c in changes)), []  # fmt: skip
-        under_base = self._judge_by(assemblies[0], self.base_rules, catalog=catalog)
-        found = policy_change_findings(head=findings, under_base_rules=under_base, changes=changes)
-        self.progress(f"rules: {len(found)} violation(s) of the base's rules pass under the head's")
-        if accept:
-            accepted = tuple([*(c.text for c in changes), *(f"{f.rule_id} {f.logical_id}: {f.message}" for f in found)])
-            found = policy_change_findings(
-                head=findings, under_base_rules=under_base, changes=changes, accept_reason=accept
-            )
-            record = dataclasses.replace(record, accepted_reason=accept, accepted=accepted, policy_changes=len(found))
-        else:
-            record = dataclasses.replace(record, policy_changes=len(found))
-        return record, found
-
-    def _head_rules(self) -> Path:
-        """The head's rules as one checkout: its root, or (with --policies DIR) a copy with that policies/."""
         root = self.options.rules_root or self.options.root
-        if self.catalog.policies_dir.resolve() == (root / "policies").resolve():
-            return root
-        view = self.scratch / "head-rules"
-        if not view.is_dir():
-            shutil.copytree(self.catalog.policies_dir, view / "policies", ignore=shutil.ignore_patterns("__pycache__"))
-            for relpath in (*RULE_FILES, *SUPPORT_FILES):
-                if (root / relpath).is_file():
-                    (view / relpath).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(root / relpath, view / relpath)
-        return view
+        head = head_rules(root=root, policies_dir=self.catalog.policies_dir, scratch=self.scratch)
+        return judge_by_base_rules(
+            findings, head=head, base=self.base_rules if self.base_builder else None,
+            accept=self.options.accept_policy_change, progress=self.progress,
+            rejudge=lambda rules_root, catalog: self._judge_by(assemblies[0], rules_root, catalog=catalog),
+        )  # fmt: skip
 
     def _judge_by(self, head: CloudAssembly, rules_root: Path, *, catalog: Catalog) -> list[Finding]:
         """The head's findings under the rules checked out at ``rules_root`` (cached like a base's)."""
         assert self.options.base is not None
-        tools = [self.options.checkov, self.options.cfn_lint]
-        key = rules_digest(
-            root=self.options.root, policies_dir=self.catalog.policies_dir, tools=tools,
-            today=self.options.today.isoformat(),
-        ) + "-base-rules-" + rules_files_digest(rules_root).removeprefix("sha256:")[:16]  # fmt: skip
+        key = self._judging_digest() + "-base-rules-" + rules_files_digest(rules_root).removeprefix("sha256:")[:16]
         cache_file = findings_file(self.options.base.cache, head, key)
         cached = read_findings(cache_file)
         if cached is not None:
             self.progress(f"rules: {len(cached)} finding(s) of the head under the base's rules from the cache")
             return cached
-        nested = GateOptions(
-            root=self.options.root, assemblies=[head.root], checkov=self.options.checkov,
-            cfn_lint=self.options.cfn_lint, today=self.options.today, rules_root=rules_root,
+        source = self.base_rules.source if self.base_rules else ""
+        judged = locate_findings(
+            self._nested(head.root, catalog=catalog, rules_root=rules_root, prefix="base rules",
+                         what=f"judging the head by the base's rules ({source})"),
+            self._sources(head),
         )  # fmt: skip
-        try:
-            result = run_gate(nested, catalog=catalog, progress=lambda line: self.progress(f"base rules: {line}"))
-        except HarnessError as error:
-            raise HarnessError(f"judging the head by the base's rules ({self.base_rules_source}): {error}") from error
-        judged = locate_findings(result.findings, self._sources(head))
         write_findings(cache_file, judged)
         return judged
+
+    def _judging_digest(self) -> str:
+        """What judged this run (its policies, tools and date): the key of the findings cached for a base."""
+        tools = [self.options.checkov, self.options.cfn_lint]
+        today = self.options.today.isoformat()
+        return rules_digest(root=self.options.root, policies_dir=self.catalog.policies_dir, tools=tools, today=today)
 
     def _sources(self, assembly: CloudAssembly) -> SourceMap:
         return read_source_map(assembly.root)
 
     def _judge_base(self, path: Path) -> list[Finding]:
-        """The base's findings: a nested gate run in --assembly mode, same catalog, tools and date."""
+        """The base's findings: judged by the same catalog."""
+        label = self.options.base.label if self.options.base else path
+        return self._nested(
+            path, catalog=self.catalog, rules_root=None, prefix="base", what=f"judging the base {label}"
+        )
+
+    def _nested(
+        self, path: Path, *, catalog: Catalog, rules_root: Path | None, prefix: str, what: str
+    ) -> list[Finding]:
+        """The findings of a nested gate run in --assembly mode with this run's tools and date."""
         nested = GateOptions(
             root=self.options.root, assemblies=[path], checkov=self.options.checkov, cfn_lint=self.options.cfn_lint,
-            today=self.options.today,
+            today=self.options.today, rules_root=rules_root,
         )  # fmt: skip
         try:
-            result = run_gate(nested, catalog=self.catalog, progress=lambda line: self.progress(f"base: {line}"))
+            return run_gate(nested, catalog=catalog, progress=lambda line: self.progress(f"{prefix}: {line}")).findings
         except HarnessError as error:
-            label = self.options.base.label if self.options.base else path
-            raise HarnessError(f"judging the base {label}: {error}") from error
-        return result.findings
+            raise HarnessError(f"{what}: {error}") from error
 
     def decide(
         self,
@@ -587,8 +461,10 @@ class GateRun:
         collected: Collected,
         coverage: list[PolicyCoverage],
     ) -> GateResult:
-        self.tool_runs += _scanner_runs(collected, findings, policies=len(self.catalog.policies), options=self.options)
-        verdicts = [_verdict(a, findings) for a in assemblies]
+        self.tool_runs += scanner_tool_runs(
+            collected, findings=findings, policies=len(self.catalog.policies), cfn_lint=self.options.cfn_lint, tiers=self.options.tiers,
+        )  # fmt: skip
+        verdicts = [assembly_verdict(label=a.label, path=str(a.root), findings=findings) for a in assemblies]
         return GateResult(
             mode="synth" if self.synth_mode else "assembly",
             exit_code=max((v.exit_code for v in verdicts), default=ExitCode.CLEAN),
@@ -604,38 +480,13 @@ class GateRun:
 
     def commands(self) -> list[str]:
         """The commands this run started, exactly, without this machine's scratch directory (for the evidence)."""
-        from harness.audit.evidence import sanitize  # noqa: PLC0415
-        from harness.tools.run_checkov import CHECKOV_OFFLINE_ENV  # noqa: PLC0415
-
-        root, scratch = self.options.root, str(self.scratch)
-        lines = (
-            ["synthesis: harness.tools.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
-            if self.synth_mode
-            else []
-        )
-        lines.append(
-            "cdk-nag over the world files: harness.tools.nag_include.run_nag_on_targets (in-process, CfnInclude)"
-        )
-        lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
-        lines += [sanitize(shlex.join(process.argv), root=root, scratch=scratch) for process in self.running]
-        return lines
+        argvs = [process.argv for process in self.running]
+        return gate_commands(argvs, synth_mode=self.synth_mode, root=self.options.root, scratch=str(self.scratch))
 
     def rejected(self, message: str) -> GateResult:
         """The app refused by its own synthesis-time rules: a violation per offending construct; nothing else can run."""
         label = (self.options.outdir or self.options.root / "cdk.out").name
-        findings = [
-            Finding(
-                source=Source.GATE,
-                rule_id="synthesis-rule",
-                status=Status.FAILED,
-                title="the app synthesizes under its own rule aspects (required tags, no Retain)",
-                assembly=label,
-                construct_path=offence.split(" ", 1)[0],
-                message=offence,
-                remediation="fix the construct the message names; the other checks run once the app synthesizes",
-            )
-            for offence in sorted(message.split("; "))
-        ]
+        findings = synthesis_rule_findings(message, label=label)
         return GateResult(
             mode="synth",
             exit_code=ExitCode.VIOLATIONS,
@@ -647,92 +498,3 @@ class GateRun:
             ],
             catalog=self.catalog,
         )
-
-
-def _load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
-    labels: dict[str, int] = {}
-    assemblies = []
-    for path in paths:
-        label = path.resolve().name
-        labels[label] = labels.get(label, 0) + 1
-        if labels[label] > 1:
-            label = f"{label}#{labels[label]}"
-        assemblies.append(load_assembly(path, label=label))
-    return assemblies
-
-
-def _nag_run(
-    began: float, *outcomes: NagOutcome, command: str, resources: int = 0, runs: dict[str, PackRun] | None = None
-) -> ToolRun:
-    packs = sorted({p for o in outcomes for p in o.packs_in_report if p in PACK_NAMES})
-    recorded = dict(runs or {})
-    for outcome in outcomes:
-        recorded.update(outcome.runs)
-    pack_runs = [
-        RulePackRun(
-            name=name,
-            label=PACK_LABELS[name],
-            resources=recorded[name].resources if name in recorded else 0,
-            findings=sum(o.findings_of(name) for o in outcomes),
-        )
-        for name in PACK_NAMES
-    ]
-    return ToolRun(
-        source=Source.CDK_NAG,
-        version=importlib.metadata.version("cdk-nag"),
-        command=command,
-        duration_s=time.monotonic() - began,
-        evaluated=sum(len(o.violations) + len(o.suppressed) for o in outcomes),
-        notes=nag_notes(pack_runs, with_findings=packs, resources=resources),
-        packs=pack_runs,
-    )
-
-
-def _scanner_runs(
-    collected: Collected, findings: Sequence[Finding], *, policies: int, options: GateOptions
-) -> list[ToolRun]:
-    checkov, lint, tests = collected.checkov, collected.lint, collected.tests
-    runs = [
-        ToolRun(
-            source=Source.CHECKOV,
-            version=checkov.version,
-            command="checkov --framework cloudformation --skip-download, offline env, one process over every world file",
-            duration_s=checkov.duration_s,
-            evaluated=sum(1 for f in findings if f.source is Source.CHECKOV),
-        ),
-        ToolRun(
-            source=Source.PROJECT,
-            version=f"{policies} policies",
-            command="checkov --external-checks-dir policies/checks",
-            duration_s=checkov.duration_s,
-            evaluated=sum(1 for f in findings if f.source is Source.PROJECT),
-        ),
-        ToolRun(
-            source=Source.CFN_LINT,
-            version=cfnlint_version(options.cfn_lint),
-            command="cfn-lint --format json",
-            duration_s=lint.duration_s,
-            evaluated=len(lint.templates),
-        ),
-    ]
-    if tests is not None:
-        runs.append(
-            ToolRun(
-                source=Source.TESTS,
-                version=", ".join(options.tiers),
-                command="pytest",
-                duration_s=tests.duration_s,
-                evaluated=len(tests.cases),
-            )
-        )
-    return runs
-
-
-def _verdict(assembly: CloudAssembly, findings: Sequence[Finding]) -> AssemblyVerdict:
-    failed = sorted({f.rule_id for f in findings if f.status.gates and f.assembly in (assembly.label, "")})
-    return AssemblyVerdict(
-        label=assembly.label,
-        path=str(assembly.root),
-        exit_code=ExitCode.VIOLATIONS if failed else ExitCode.CLEAN,
-        failed_rules=failed,
-    )

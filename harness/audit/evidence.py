@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.hashing import sha256_file, tree_digest
 from harness.reading.inputs import regular_files
+from harness.tools.run_checkov import CHECKOV_OFFLINE_ENV
 
 EVIDENCE_DIR = "evidence"
 EVIDENCE_FILE = "evidence.json"
@@ -156,6 +158,19 @@ def sanitize(command: str, *, root: Path, scratch: str = "") -> str:
     if scratch:
         command = command.replace(scratch, SCRATCH)
     return command.replace(str(root.resolve()) + "/", "")
+
+
+def gate_commands(argvs: Sequence[Sequence[str]], *, synth_mode: bool, root: Path, scratch: str) -> list[str]:
+    """What a gate run did, in-process and as the processes it started (``argvs``), sanitized (for the evidence)."""
+    lines = (
+        ["synthesis: harness.tools.synth.synthesize (in-process, infra.app_builder + cdk-nag packs)"]
+        if synth_mode
+        else []
+    )
+    lines.append("cdk-nag over the world files: harness.tools.nag_include.run_nag_on_targets (in-process, CfnInclude)")
+    lines.append("checkov environment: " + " ".join(f"{k}={v}" for k, v in sorted(CHECKOV_OFFLINE_ENV.items())))
+    lines += [sanitize(shlex.join(argv), root=root, scratch=scratch) for argv in argvs]
+    return lines
 
 
 def build_evidence(

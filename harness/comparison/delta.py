@@ -25,9 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.comparison.change_rules import ChangeRules
-from harness.comparison.changes import Change
+from harness.comparison.changes import Change, change_findings, compare_assemblies
 from harness.markdown import cell, source_link
-from harness.model import Finding, Source
+from harness.model import Finding, Source, ToolRun
+from harness.reading.assembly import CloudAssembly
+from harness.reading.sources import SourceMap
+from harness.tools.waivers import WaiverBook
 
 NOT_COMPARED = frozenset({Source.TESTS})
 # The tests that prove the change policies (listed in the traceability matrix).
@@ -286,3 +289,20 @@ def render_delta_markdown(
         lines += [f"{_finding_row(e)} {cell(e['finding']['construct_path'])} |" for e in unchanged[:MAX_ROWS]]
         lines += [*_more(len(unchanged)), "", "</details>", ""]
     return lines
+
+
+def resource_comparison(
+    base: CloudAssembly, head: CloudAssembly, *, base_label: str, rules: ChangeRules, book: WaiverBook,
+    head_sources: SourceMap,
+) -> tuple[Comparison, ToolRun]:  # fmt: skip
+    """Each resource the change adds, removes, modifies or replaces (stateful ones gate), and the run's record."""
+    changes = compare_assemblies(base, head, rules=rules, head_sources=head_sources)
+    findings = change_findings(changes, rules=rules, book=book, head=head, base=base)
+    run = ToolRun(
+        source=Source.CHANGE,
+        version=f"{len(rules.policies)} change policies",
+        command=f"compare with base {base_label}",
+        evaluated=len(changes),
+        notes=["replacement from createOnlyProperties (cfn-lint's provider schemas); policies/stateful.yaml"],
+    )
+    return Comparison(changes=changes, findings=findings, rules=rules), run

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,17 @@ def load_assembly(root: Path, *, label: str | None = None) -> CloudAssembly:
     if assembly.resource_count == 0:
         raise HarnessError(f"empty cloud assembly {root}: its templates define no resources")
     return assembly
+
+
+def load_assemblies(paths: Sequence[Path]) -> list[CloudAssembly]:
+    """Each ``--assembly`` path, labelled by its directory's name (``name#2`` for a second of that name)."""
+    labels: Counter[str] = Counter()
+    assemblies = []
+    for path in paths:
+        label = path.resolve().name
+        labels[label] += 1
+        assemblies.append(load_assembly(path, label=label if labels[label] == 1 else f"{label}#{labels[label]}"))
+    return assemblies
 
 
 def _manifest_artifacts(manifest_path: Path) -> dict[str, Mapping[str, Any]]:
