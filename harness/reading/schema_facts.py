@@ -21,12 +21,16 @@ Per type (a fact that is false or empty is left out):
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+from harness.errors import HarnessError
 
 FACTS_FILE = Path(__file__).resolve().parents[2] / "policies" / "lib" / "cfn_types.json"
 REGION = "us-east-1"
@@ -46,10 +50,13 @@ _PRINCIPAL_NAME = re.compile(r"(?i)^(principal|principals|allowedprincipals|prin
 _MAX_DEPTH = 6
 
 
+@functools.cache
 def schemas_dir() -> Path:
-    import cfnlint  # noqa: PLC0415  (test and lint venvs only)
-
-    return Path(cfnlint.__file__).resolve().parent / "data" / "schemas"
+    """cfn-lint's copy of the provider schemas, found without importing cfn-lint (~0.6 s of CPU)."""
+    spec = importlib.util.find_spec("cfnlint")  # test and lint venvs only
+    if spec is None or spec.origin is None:
+        raise HarnessError("cfn-lint is not installed: its provider schemas (cfnlint/data/schemas) are needed")
+    return Path(spec.origin).resolve().parent / "data" / "schemas"
 
 
 def _definition(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -105,22 +105,40 @@ def counts_record(findings: Iterable[Finding]) -> dict[str, dict[str, int]]:
 
 def with_template_lines(findings: Sequence[Finding], roots: Mapping[str, str]) -> list[Finding]:
     """Each finding with the line of its logical id in its template (``roots``: assembly label -> directory)."""
-    cache: dict[str, list[str]] = {}
+    cache: dict[str, _KeyLines] = {}
     return [
-        replace(f, template_line=_template_line(Path(), roots[f.assembly], f.template, f.logical_id, cache))
+        replace(f, template_line=_template_line(roots[f.assembly], f.template, f.logical_id, cache))
         if f.template and f.logical_id and f.assembly in roots and not f.template_line
         else f
         for f in findings
     ]
 
 
-def _template_line(root: Path, assembly_root: str, template: str, logical_id: str, cache: dict[str, list[str]]) -> int:
+@dataclass(frozen=True)
+class _KeyLines:
+    """A template's lines, and the first line of each ``"Key": {`` opening (one pass: a finding is one lookup)."""
+
+    lines: list[str]
+    first: dict[str, int]
+
+
+def _template_line(assembly_root: str, template: str, logical_id: str, cache: dict[str, _KeyLines]) -> int:
     path = Path(assembly_root) / template
     key = str(path)
     if key not in cache:
         try:
-            cache[key] = path.read_text(encoding="utf-8").splitlines()
+            lines = path.read_text(encoding="utf-8").splitlines()
         except OSError:
-            cache[key] = []
-    needle = f'"{logical_id}": {{'
-    return next((i for i, line in enumerate(cache[key], start=1) if line.strip().startswith(needle)), 1)
+            lines = []
+        first: dict[str, int] = {}
+        for number, line in enumerate(lines, start=1):
+            text = line.strip()
+            end = text.find('": {')
+            if text.startswith('"') and end > 0:
+                first.setdefault(text[1:end], number)
+        cache[key] = _KeyLines(lines=lines, first=first)
+    found = cache[key].first.get(logical_id)
+    if found is not None:
+        return found
+    needle = f'"{logical_id}": {{'  # an id the index cannot hold (one containing '": {'): the plain search
+    return next((i for i, line in enumerate(cache[key].lines, start=1) if line.strip().startswith(needle)), 1)

@@ -70,8 +70,12 @@ def cfnlint_version(executable: str) -> str:
 
 
 def start_cfnlint(*, executable: str, templates: Sequence[Path], regions: Sequence[str], cwd: Path) -> list[Started]:
-    """One cfn-lint process per chunk of templates (~1.4 s of CPU each), so many templates use every core."""
-    chunks = min(os.cpu_count() or 1, max(1, len(templates) // 6))
+    """One cfn-lint process per chunk of templates (~1.4 s of CPU each), so many templates use the spare cores.
+
+    checkov and cdk-nag's Node.js each hold a core meanwhile: on 2 cores a second cfn-lint process
+    only adds its start-up (16 templates: 1.3x the gate's wall time with two, measured by
+    ``nox -s bench -- many_stacks``)."""
+    chunks = max(1, min((os.cpu_count() or 1) - 2, len(templates) // 6))
     started = []
     for index in range(chunks):
         chunk = list(templates[index::chunks])

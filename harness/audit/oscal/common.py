@@ -7,6 +7,7 @@ trestle's models are imported inside the functions: importing them costs about a
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ def new(model: Any, /, **fields: Any) -> Any:
     return model(**fields)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same subject, tool or control is named by many findings
 def stable_uuid(*parts: str) -> str:
     return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
 
