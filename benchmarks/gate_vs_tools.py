@@ -6,10 +6,13 @@ Each round runs, one after another on this machine:
   project's policies) and ``cfn-lint``, sequentially: what a developer would run by hand;
 * ``nox -s compliance -- --no-tests``, warm (venvs reused): the same template checks plus
   cdk-nag, waivers and every report;
-* ``nox -s compliance``, warm: the full gate, with the unit, snapshot and property tiers.
+* ``nox -s compliance``, warm: the full gate, with the unit, snapshot and property tiers;
+* by hand (issue 20): the bare scan and then plain ``pytest`` over the same tiers, one process,
+  the same Hypothesis profile: the same work done one step after another.
 
 Printed: the median over ``BENCH_ROUNDS`` rounds (default 3) of each, as wall time and CPU
-seconds, and the two ratios the issue sets goals for (full gate / bare scan <= 2.5). Rounds
+seconds, and the ratios the issues set goals for (full gate / bare scan <= 2.5; full gate / by
+hand <= 0.6). Rounds
 interleave the three so the shared machine's load hits all of them alike; one untimed run of
 each gate comes first (venv install after a lock change, first bytecode caches). ``BENCH_FULL=0``
 skips the full gate; ``BENCH_COLD=1`` adds one cold run of each gate (``--reuse-venv=never``:
@@ -48,6 +51,16 @@ def bare_scan(checkov: str) -> dict[str, Timing]:
     return {"synth (python app.py)": synth, "checkov": scan, "cfn-lint": lint}
 
 
+def plain_pytest() -> Timing:
+    """The gate's tiers as a developer runs them: one pytest process, no plugin switched off."""
+    from harness.tools.run_pytest import TIERS  # noqa: PLC0415
+
+    tiers = [f"tests/{tier}" for tier in TIERS]
+    return timed(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tiers], env={"HYPOTHESIS_PROFILE": "ci"}
+    )
+
+
 def gate(extra: list[str], *, cold: bool = False) -> Timing:
     nox = shutil.which("nox")
     if nox is None:
@@ -63,6 +76,23 @@ def show(label: str, timing: Timing, *, against: Timing | None = None) -> None:
         f"   {timing.wall_s / against.wall_s:5.2f}x wall  {timing.cpu_s / against.cpu_s:5.2f}x CPU" if against else ""
     )
     print(f"  {label:<34}{timing.wall_s:7.1f} s wall {timing.cpu_s:7.1f} s CPU{ratio}")
+
+
+def report(parts: dict[str, list[Timing]], gates: dict[str, list[Timing]]) -> Timing:
+    """Each step's median, the bare scan (their sum), each gate against it, and the full gate against by hand."""
+    bare = Timing(0.0, 0.0)
+    for name, timings in parts.items():
+        show(name, median(timings))
+        if not name.startswith("pytest"):
+            bare = bare + median(timings)
+    show("bare scan (one after another)", bare)
+    for label, timings in gates.items():
+        show(f"{label}", median(timings), against=bare)
+    if "pytest (the same tiers)" in parts:
+        by_hand = bare + median(parts["pytest (the same tiers)"])
+        show("by hand: bare scan, then pytest", by_hand)
+        show("full gate against by hand", median(gates["full gate (unit, snapshot, property)"]), against=by_hand)
+    return bare
 
 
 def main() -> int:
@@ -81,20 +111,16 @@ def main() -> int:
     for _ in range(ROUNDS):
         for name, timing in bare_scan(checkov).items():
             parts.setdefault(name, []).append(timing)
+        if "full gate (unit, snapshot, property)" in runs:
+            parts.setdefault("pytest (the same tiers)", []).append(plain_pytest())
         for label, extra in runs.items():
             gates[label].append(gate(extra))
-    bare = Timing(0.0, 0.0)
-    for name, timings in parts.items():
-        show(name, median(timings))
-        bare = bare + median(timings)
-    show("bare scan (one after another)", bare)
-    for label, timings in gates.items():
-        show(f"{label}", median(timings), against=bare)
+    bare = report(parts, gates)
     if os.environ.get("BENCH_COLD") == "1":
         for label, extra in runs.items():
             show(f"{label}, cold", gate(extra, cold=True), against=bare)
     print(f"  at end: {load()}")
-    print("  goals (issue 12): full gate / bare scan <= 2.5 (wall)")
+    print("  goals: full gate / bare scan <= 2.5 (issue 12); full gate / by hand <= 0.6 (issue 20), wall")
     return 0
 
 
