@@ -90,11 +90,11 @@ def collect_cfnlint(processes: Sequence[Started], *, templates: Sequence[Path], 
     for started in processes:
         done = started.wait(timeout_s=timeout_s)
         duration = max(duration, done.duration_s)
-        matches += _parse(done)
+        matches += parse_cfnlint(done)
     return LintRun(matches=matches, templates=list(templates), duration_s=duration)
 
 
-def _parse(done: Completed) -> list[LintMatch]:
+def parse_cfnlint(done: Completed) -> list[LintMatch]:
     # Exit status is a bit mask: 2 errors, 4 warnings, 8 informational; 1 (or more) means cfn-lint failed.
     if done.returncode & 1 or done.returncode > 15 or done.returncode < 0:
         raise HarnessError(f"cfn-lint crashed (exit {done.returncode}): {last_line(done.stderr or done.stdout)}")

@@ -111,7 +111,7 @@ def checkov_findings(
         judged[key] = verdict.status
         folds[(result.check_id, stack.assembly, stack.stack_id, result.logical_id)].add(verdict)
     findings = [
-        _checkov_finding(
+        checkov_finding(
             check_id,
             names[check_id],
             fold.result(),
@@ -135,7 +135,7 @@ def _checkov_verdict(result: str, suppress_comment: str, *, world: str) -> World
     return WorldVerdict(world=world, status=Status.FAILED)
 
 
-def _checkov_finding(
+def checkov_finding(
     check_id: str,
     check_name: str,
     verdict: WorldVerdict,

@@ -30,7 +30,7 @@ class Mutation:
         return mutated
 
 
-def _resources(t: Template, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+def resources_of(t: Template, resource_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for logical_id, resource in sorted(t["Resources"].items()):
         if resource.get("Type") == resource_type:
             yield logical_id, resource
@@ -39,30 +39,30 @@ def _resources(t: Template, resource_type: str) -> Iterator[tuple[str, dict[str,
 def _one(
     t: Template, resource_type: str, predicate: Callable[[dict[str, Any]], bool] = lambda r: True
 ) -> dict[str, Any]:
-    matches = [r for _, r in _resources(t, resource_type) if predicate(r)]
+    matches = [r for _, r in resources_of(t, resource_type) if predicate(r)]
     if not matches:
         raise LookupError(f"the template has no {resource_type} to mutate")
     return matches[0]
 
 
-def _props(
+def properties_of(
     t: Template, resource_type: str, predicate: Callable[[dict[str, Any]], bool] = lambda r: True
 ) -> dict[str, Any]:
     props: dict[str, Any] = _one(t, resource_type, predicate).setdefault("Properties", {})
     return props
 
 
-def _db(t: Template) -> dict[str, Any]:
-    return _props(t, "AWS::RDS::DBInstance")
+def db_instance(t: Template) -> dict[str, Any]:
+    return properties_of(t, "AWS::RDS::DBInstance")
 
 
-def _db_port(t: Template) -> int:
-    return int(_db(t).get("Port", 5432))
+def db_port(t: Template) -> int:
+    return int(db_instance(t).get("Port", 5432))
 
 
-def _db_sg(t: Template) -> dict[str, Any]:
-    port = _db_port(t)
-    return _props(
+def db_security_group(t: Template) -> dict[str, Any]:
+    port = db_port(t)
+    return properties_of(
         t,
         "AWS::EC2::SecurityGroup",
         lambda r: any(
@@ -71,7 +71,7 @@ def _db_sg(t: Template) -> dict[str, Any]:
     )
 
 
-def _set(**values: Any) -> Callable[[dict[str, Any]], None]:
+def with_values(**values: Any) -> Callable[[dict[str, Any]], None]:
     def apply(props: dict[str, Any]) -> None:
         for key, value in values.items():
             if value is None:
@@ -83,7 +83,7 @@ def _set(**values: Any) -> Callable[[dict[str, Any]], None]:
 
 
 def _on_db(**values: Any) -> Callable[[Template], None]:
-    return lambda t: _set(**values)(_db(t))
+    return lambda t: with_values(**values)(db_instance(t))
 
 
 def _retain_key(t: Template) -> None:
@@ -92,17 +92,17 @@ def _retain_key(t: Template) -> None:
 
 
 def _drop_tag(t: Template) -> None:
-    props = _db(t)
+    props = db_instance(t)
     props["Tags"] = [tag for tag in props.get("Tags", []) if tag.get("Key") != "CostCenter"]
 
 
 def _parameter(name: str, value: str) -> Callable[[Template], None]:
-    return lambda t: _props(t, "AWS::RDS::DBParameterGroup")["Parameters"].__setitem__(name, value)
+    return lambda t: properties_of(t, "AWS::RDS::DBParameterGroup")["Parameters"].__setitem__(name, value)
 
 
 def _ingress_from(cidr: str) -> Callable[[Template], None]:
     def apply(t: Template) -> None:
-        _db_sg(t)["SecurityGroupIngress"][0]["CidrIp"] = cidr
+        db_security_group(t)["SecurityGroupIngress"][0]["CidrIp"] = cidr
 
     return apply
 
@@ -112,10 +112,10 @@ def _is_metric(metric: str) -> Callable[[dict[str, Any]], bool]:
 
 
 def _cpu_threshold(t: Template) -> None:
-    _props(t, "AWS::CloudWatch::Alarm", _is_metric("CPUUtilization"))["Threshold"] = 90
+    properties_of(t, "AWS::CloudWatch::Alarm", _is_metric("CPUUtilization"))["Threshold"] = 90
 
 
-def _remove_resource(t: Template, logical_id: str) -> None:
+def remove_resource(t: Template, logical_id: str) -> None:
     """Delete a resource and replace every reference to it, so the template stays loadable."""
     del t["Resources"][logical_id]
 
@@ -136,17 +136,17 @@ def _remove_resource(t: Template, logical_id: str) -> None:
 
 
 def _remove_storage_alarm(t: Template) -> None:
-    logical_id = next(lid for lid, r in _resources(t, "AWS::CloudWatch::Alarm") if _is_metric("FreeStorageSpace")(r))
-    _remove_resource(t, logical_id)
+    logical_id = next(lid for lid, r in resources_of(t, "AWS::CloudWatch::Alarm") if _is_metric("FreeStorageSpace")(r))
+    remove_resource(t, logical_id)
 
 
 def _unsuffixed_name(t: Template) -> None:
-    db = _db(t)
+    db = db_instance(t)
     db["DBInstanceIdentifier"] = "-".join(str(db["DBInstanceIdentifier"]).split("-")[:2])
 
 
 def _wildcard_iam(t: Template) -> None:
-    policy = _props(t, "AWS::IAM::ManagedPolicy")
+    policy = properties_of(t, "AWS::IAM::ManagedPolicy")
     policy["PolicyDocument"]["Statement"][0]["Action"] = "*"
 
 
@@ -157,7 +157,9 @@ def _remove_endpoint_output(t: Template) -> None:
 
 
 def _plaintext_password(t: Template) -> None:
-    _set(ManageMasterUserPassword=None, MasterUserSecret=None, MasterUserPassword="Payments-Staging-2024!")(_db(t))
+    with_values(ManageMasterUserPassword=None, MasterUserSecret=None, MasterUserPassword="Payments-Staging-2024!")(
+        db_instance(t)
+    )
 
 
 MUTATIONS: tuple[Mutation, ...] = (

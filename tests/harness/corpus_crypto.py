@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.verdict.mutations import _db, _props, _resources
+from harness.verdict.mutations import db_instance, properties_of, resources_of
 from tests.harness.evasions import FAILED, Evasion, Rewrite
 
 Template = dict[str, Any]
@@ -27,11 +27,11 @@ F = FAILED
 
 
 def _id(t: Template, kind: str) -> str:
-    return next(lid for lid, _ in _resources(t, kind))
+    return next(lid for lid, _ in resources_of(t, kind))
 
 
 def _key(t: Template) -> dict[str, Any]:
-    return _props(t, "AWS::KMS::Key")
+    return properties_of(t, "AWS::KMS::Key")
 
 
 def _key_arn(t: Template) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _key_arn(t: Template) -> dict[str, Any]:
 
 
 def _alias_name(t: Template) -> str:
-    return str(_props(t, "AWS::KMS::Alias")["AliasName"])
+    return str(properties_of(t, "AWS::KMS::Alias")["AliasName"])
 
 
 def _db_resource(t: Template) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def _db_resource(t: Template) -> dict[str, Any]:
 
 
 def _group(t: Template) -> dict[str, Any]:
-    return _props(t, "AWS::RDS::DBParameterGroup")
+    return properties_of(t, "AWS::RDS::DBParameterGroup")
 
 
 # ------------------------------------------------------------------------------------------------ keys
@@ -85,8 +85,8 @@ def _key_default_policy(t: Template) -> None:
 
 def _alias_arn_of_another_account(t: Template) -> None:
     arn = f"arn:aws:kms:us-east-1:111122223333:{_alias_name(t)}"
-    _db(t)["PerformanceInsightsKMSKeyId"] = arn
-    _db(t)["MasterUserSecret"]["KmsKeyId"] = arn
+    db_instance(t)["PerformanceInsightsKMSKeyId"] = arn
+    db_instance(t)["MasterUserSecret"]["KmsKeyId"] = arn
 
 
 def _key_asymmetric(t: Template) -> None:
@@ -101,45 +101,47 @@ def _key_material_imported(t: Template) -> None:
 
 
 def _restored_from_snapshot(t: Template) -> None:
-    _db(t)["DBSnapshotIdentifier"] = "arn:aws:rds:us-east-1:111122223333:snapshot:payments-dev-final"
+    db_instance(t)["DBSnapshotIdentifier"] = "arn:aws:rds:us-east-1:111122223333:snapshot:payments-dev-final"
 
 
 def _restored_from_replicated_backups(t: Template) -> None:
-    _db(t)["SourceDBInstanceAutomatedBackupsArn"] = "arn:aws:rds:us-east-1:111122223333:auto-backup:ab-payments-dev"
-    _db(t)["UseLatestRestorableTime"] = True
+    db_instance(t)["SourceDBInstanceAutomatedBackupsArn"] = (
+        "arn:aws:rds:us-east-1:111122223333:auto-backup:ab-payments-dev"
+    )
+    db_instance(t)["UseLatestRestorableTime"] = True
 
 
 def _reserved_master_user(t: Template) -> None:
-    _db(t)["MasterUsername"] = "rdsadmin"
+    db_instance(t)["MasterUsername"] = "rdsadmin"
 
 
 def _backups_on_an_outpost(t: Template) -> None:
-    _db(t)["BackupTarget"] = "outposts"
+    db_instance(t)["BackupTarget"] = "outposts"
 
 
 def _point_in_time_restore(t: Template) -> None:
-    _db(t)["SourceDbiResourceId"] = "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"
-    _db(t)["UseLatestRestorableTime"] = True
+    db_instance(t)["SourceDbiResourceId"] = "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"
+    db_instance(t)["UseLatestRestorableTime"] = True
 
 
 def _major_upgrades_allowed(t: Template) -> None:
-    _db(t)["AllowMajorVersionUpgrade"] = True
+    db_instance(t)["AllowMajorVersionUpgrade"] = True
 
 
 def _extended_support_off(t: Template) -> None:
-    _db(t)["EngineLifecycleSupport"] = "open-source-rds-extended-support-disabled"
+    db_instance(t)["EngineLifecycleSupport"] = "open-source-rds-extended-support-disabled"
 
 
 def _multi_az_pinned_to_a_zone(t: Template) -> None:
-    _db(t)["AvailabilityZone"] = "us-east-1a"
+    db_instance(t)["AvailabilityZone"] = "us-east-1a"
 
 
 def _expired_certificate_authority(t: Template) -> None:
-    _db(t)["CACertificateIdentifier"] = "rds-ca-2019"
+    db_instance(t)["CACertificateIdentifier"] = "rds-ca-2019"
 
 
 def _automated_backups_deleted(t: Template) -> None:
-    _db(t)["DeleteAutomatedBackups"] = True
+    db_instance(t)["DeleteAutomatedBackups"] = True
 
 
 def _deleted_without_snapshot(t: Template) -> None:
@@ -149,7 +151,7 @@ def _deleted_without_snapshot(t: Template) -> None:
 
 
 def _master_user_authenticates_with_iam(t: Template) -> None:
-    _db(t)["MasterUserAuthenticationType"] = "iam-db-auth"
+    db_instance(t)["MasterUserAuthenticationType"] = "iam-db-auth"
 
 
 # ------------------------------------------------------------------------------------------------ parameter group
@@ -181,7 +183,7 @@ def _secret_for_the_database(t: Template, **generate: Any) -> None:
     t["Resources"]["MasterSecretRotation"] = {"Type": "AWS::SecretsManager::RotationSchedule", "Properties": {
         "SecretId": {"Ref": "MasterSecret"}, "RotationLambdaARN": {"Fn::GetAtt": [function, "Arn"]},
         "RotationRules": {"AutomaticallyAfterDays": 30}}}  # fmt: skip
-    db = _db(t)
+    db = db_instance(t)
     db.pop("ManageMasterUserPassword")
     db.pop("MasterUserSecret")
     db["MasterUserPassword"] = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": "MasterSecret"},
@@ -386,18 +388,18 @@ CASES: tuple[Evasion, ...] = (
 def _keys_by_other_forms(t: Template) -> None:
     key = _id(t, "AWS::KMS::Key")
     alias = _id(t, "AWS::KMS::Alias")
-    db = _db(t)
+    db = db_instance(t)
     db["KmsKeyId"] = {"Ref": key}
     db["PerformanceInsightsKMSKeyId"] = {"Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:"
                                                     + _alias_name(t)}  # fmt: skip
     db["MasterUserSecret"] = {"KmsKeyId": {"Ref": alias}}
-    for _, group in _resources(t, "AWS::Logs::LogGroup"):
+    for _, group in resources_of(t, "AWS::Logs::LogGroup"):
         group["Properties"]["KmsKeyId"] = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":kms:us-east-1:",
                                                              {"Ref": "AWS::AccountId"}, ":", _alias_name(t)]]}  # fmt: skip
 
 
 def _strings_for_numbers_and_booleans(t: Template) -> None:
-    db = _db(t)
+    db = db_instance(t)
     for name in ("DeletionProtection", "MultiAZ", "StorageEncrypted", "AutoMinorVersionUpgrade",
                  "ManageMasterUserPassword", "AllowMajorVersionUpgrade", "PubliclyAccessible"):  # fmt: skip
         db[name] = str(db[name]).lower()
@@ -420,7 +422,7 @@ def _reordered(t: Template) -> None:
             resource["Properties"] = reverse(resource["Properties"])
             if isinstance(resource["Properties"].get("Tags"), list):
                 resource["Properties"]["Tags"].reverse()
-    db = _db(t)
+    db = db_instance(t)
     db["EnableCloudwatchLogsExports"].reverse()
     _group(t)["Parameters"] = reverse(_group(t)["Parameters"])
     _key(t)["KeyPolicy"]["Statement"].reverse()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.verdict.mutations import _props, _resources
+from harness.verdict.mutations import properties_of, resources_of
 from tests.harness.evasions import FAILED, Evasion, Template
 
 OTHER_ACCOUNT = "111122223333"
@@ -25,7 +25,7 @@ CATEGORY = "behaviour-monitoring"
 
 
 def _alarm(t: Template, metric: str) -> dict[str, Any]:
-    return _props(t, "AWS::CloudWatch::Alarm", lambda r: r.get("Properties", {}).get("MetricName") == metric)
+    return properties_of(t, "AWS::CloudWatch::Alarm", lambda r: r.get("Properties", {}).get("MetricName") == metric)
 
 
 def _cpu(t: Template) -> dict[str, Any]:
@@ -37,11 +37,13 @@ def _storage(t: Template) -> dict[str, Any]:
 
 
 def _group(t: Template, suffix: str) -> dict[str, Any]:
-    return _props(t, "AWS::Logs::LogGroup", lambda r: str(r.get("Properties", {}).get("LogGroupName")).endswith(suffix))
+    return properties_of(
+        t, "AWS::Logs::LogGroup", lambda r: str(r.get("Properties", {}).get("LogGroupName")).endswith(suffix)
+    )
 
 
 def _flow_log(t: Template) -> dict[str, Any]:
-    return _props(t, "AWS::EC2::FlowLog")
+    return properties_of(t, "AWS::EC2::FlowLog")
 
 
 def _extra_dimension(t: Template) -> None:
@@ -101,7 +103,7 @@ def _foreign_delivery_role(t: Template) -> None:
 
 
 def _flow_log_on_a_subnet(t: Template) -> None:
-    subnet = next(lid for lid, _ in _resources(t, "AWS::EC2::Subnet"))
+    subnet = next(lid for lid, _ in resources_of(t, "AWS::EC2::Subnet"))
     _flow_log(t).update({"ResourceType": "Subnet", "ResourceId": {"Ref": subnet}})
 
 

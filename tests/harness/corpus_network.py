@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.verdict.mutations import _db, _db_port, _resources
+from harness.verdict.mutations import db_instance, db_port, resources_of
 from policies.lib import stg_policy_lib as lib
 from tests.harness.evasions import FAILED, Evasion, Template
 
@@ -40,11 +40,11 @@ def _add(t: Template, logical_id: str, resource_type: str, **properties: Any) ->
 
 def _each(t: Template, resource_type: str) -> list[tuple[str, dict[str, Any]]]:
     """(logical id, Properties) of every resource of a type, sorted by logical id."""
-    return [(lid, r.get("Properties", {})) for lid, r in _resources(t, resource_type)]
+    return [(lid, r.get("Properties", {})) for lid, r in resources_of(t, resource_type)]
 
 
 def _vpc(t: Template) -> str:
-    return next(lid for lid, _ in _resources(t, "AWS::EC2::VPC"))
+    return next(lid for lid, _ in resources_of(t, "AWS::EC2::VPC"))
 
 
 def _tier(t: Template, name: str) -> list[str]:
@@ -69,7 +69,7 @@ def _group(t: Template, description_word: str) -> str:
 
 
 def _database_group(t: Template) -> str:
-    return str(_db(t)["VPCSecurityGroups"][0]["Fn::GetAtt"][0])
+    return str(db_instance(t)["VPCSecurityGroups"][0]["Fn::GetAtt"][0])
 
 
 def _internet_gateway(t: Template) -> str:
@@ -173,9 +173,9 @@ def _endpoint_service_to_the_database(t: Template) -> None:
                                  {"Key": "access_logs.s3.enabled", "Value": "true"},
                                  {"Key": "access_logs.s3.bucket", "Value": "logs-staging-main"}])  # fmt: skip
     _add(t, "ForwarderTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", TargetType="ip", Protocol="TCP",
-         Port=_db_port(t), VpcId=_ref(_vpc(t)), Targets=[{"Id": "10.1.10.10", "Port": _db_port(t)}])  # fmt: skip
+         Port=db_port(t), VpcId=_ref(_vpc(t)), Targets=[{"Id": "10.1.10.10", "Port": db_port(t)}])  # fmt: skip
     _add(t, "ForwarderListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn=_ref("Forwarder"), Protocol="TLS",
-         Port=_db_port(t), Certificates=[{"CertificateArn": ACM}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+         Port=db_port(t), Certificates=[{"CertificateArn": ACM}], SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
          DefaultActions=[{"Type": "forward", "TargetGroupArn": _ref("ForwarderTargets")}])  # fmt: skip
     # Acceptance required: every consumer the owner accepts (any account) reaches the database through it.
     _add(
@@ -188,7 +188,7 @@ def _endpoint_service_to_the_database(t: Template) -> None:
 
 
 def _lattice_resource_gateway(t: Template) -> None:
-    database = next(lid for lid, _ in _resources(t, "AWS::RDS::DBInstance"))
+    database = next(lid for lid, _ in resources_of(t, "AWS::RDS::DBInstance"))
     _add(t, "Gateway", "AWS::VpcLattice::ResourceGateway", Name="gateway-staging-main", VpcIdentifier=_ref(_vpc(t)),
          SubnetIds=[_ref(s) for s in _tier(t, "app")], SecurityGroupIds=[_getatt(_group(t, "Secrets Manager"), "GroupId")])  # fmt: skip
     _add(t, "DatabaseResource", "AWS::VpcLattice::ResourceConfiguration", Name="database-staging-main",
@@ -256,7 +256,7 @@ def _network_acl_blocks_the_application(t: Template) -> None:
         _add(t, f"DatabaseAclVpc{egress}", "AWS::EC2::NetworkAclEntry", NetworkAclId=_ref("DatabaseAcl"), RuleNumber=100,
              Protocol=6, RuleAction="allow", Egress=egress, CidrBlock="10.1.0.0/16", PortRange={"From": 0, "To": 65535})  # fmt: skip
     _add(t, "DatabaseAclDeny", "AWS::EC2::NetworkAclEntry", NetworkAclId=_ref("DatabaseAcl"), RuleNumber=10, Protocol=6,
-         RuleAction="deny", Egress=False, CidrBlock="10.1.1.0/24", PortRange={"From": _db_port(t), "To": _db_port(t)})  # fmt: skip
+         RuleAction="deny", Egress=False, CidrBlock="10.1.1.0/24", PortRange={"From": db_port(t), "To": db_port(t)})  # fmt: skip
 
 
 def _default_acl_blocks_the_application(t: Template) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.verdict.mutations import _props
+from harness.verdict.mutations import properties_of
 from tests.harness.evasions import FAILED, NOT_EVALUATED, Evasion, Rewrite, Template, _db_id, _e
 
 CATEGORY = "held-out-style"
@@ -54,20 +54,20 @@ def _secret_printed_by_an_output(t: Template) -> None:
 
 
 def _secret_in_a_tag(t: Template) -> None:
-    topic = _props(t, "AWS::SNS::Topic")
+    topic = properties_of(t, "AWS::SNS::Topic")
     topic.setdefault("Tags", []).append(
         {"Key": "debug", "Value": "{{resolve:secretsmanager:rds!db-1234:SecretString:password}}"}
     )
 
 
 def _secret_in_a_description(t: Template) -> None:
-    group = _props(t, "AWS::EC2::SecurityGroup")
+    group = properties_of(t, "AWS::EC2::SecurityGroup")
     group["GroupDescription"] = "{{resolve:ssm-secure:/staging/db/master-password:1}}"
 
 
 def _deny_publish(principal: object, action: str) -> Callable[[Template], None]:
     def apply(t: Template) -> None:
-        policy = _props(t, "AWS::SNS::TopicPolicy")
+        policy = properties_of(t, "AWS::SNS::TopicPolicy")
         policy["PolicyDocument"]["Statement"].append(
             {"Sid": "Quiet", "Effect": "Deny", "Principal": principal, "Action": action, "Resource": "*"}
         )
@@ -76,7 +76,7 @@ def _deny_publish(principal: object, action: str) -> Callable[[Template], None]:
 
 
 def _key_statements(t: Template) -> list[dict[str, Any]]:
-    statements: list[dict[str, Any]] = _props(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    statements: list[dict[str, Any]] = properties_of(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
     return statements
 
 
@@ -94,7 +94,7 @@ def _key_for_another_accounts_cloudwatch(t: Template) -> None:
 
 
 def _monitoring_role(t: Template) -> dict[str, Any]:
-    role_id = str(_props(t, "AWS::RDS::DBInstance")["MonitoringRoleArn"]["Fn::GetAtt"][0])
+    role_id = str(properties_of(t, "AWS::RDS::DBInstance")["MonitoringRoleArn"]["Fn::GetAtt"][0])
     role: dict[str, Any] = t["Resources"][role_id]["Properties"]
     return role
 
@@ -110,11 +110,11 @@ def _monitoring_policy_denies_logs(t: Template) -> None:
 
 
 def _port_moved_without_its_rules(t: Template) -> None:
-    _props(t, "AWS::RDS::DBInstance")["Port"] = "5433"
+    properties_of(t, "AWS::RDS::DBInstance")["Port"] = "5433"
 
 
 def _one_subnet_admitted_over_udp(t: Template) -> None:
-    group_id = _props(t, "AWS::RDS::DBInstance")["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
+    group_id = properties_of(t, "AWS::RDS::DBInstance")["VPCSecurityGroups"][0]["Fn::GetAtt"][0]
     t["Resources"][group_id]["Properties"]["SecurityGroupIngress"][-1]["IpProtocol"] = "udp"
 
 
@@ -174,7 +174,7 @@ def _settings_by_region(t: Template) -> None:
     t["Mappings"] = {"ByRegion": {region: {"MultiAZ": region == "us-east-1", "Encrypted": region == "us-east-1",
                                            "Public": region != "us-east-1"}
                                   for region in ("us-east-1", "us-west-2", "eu-west-1")}}  # fmt: skip
-    database = _props(t, "AWS::RDS::DBInstance")
+    database = properties_of(t, "AWS::RDS::DBInstance")
     for prop, key in (("MultiAZ", "MultiAZ"), ("StorageEncrypted", "Encrypted"), ("PubliclyAccessible", "Public")):
         database[prop] = {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, key]}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.verdict.mutations import _db, _db_sg
+from harness.verdict.mutations import db_instance, db_security_group
 from tests.harness.evasions import NOT_EVALUATED, Evasion, Template, _add, _db_id, _e, _first, _parameter
 
 TYPE = ("gate:unreviewed-type", NOT_EVALUATED)
@@ -73,16 +73,16 @@ def _peering_to_a_third_vpc(t: Template) -> None:
 
 
 def _kerberos_login(t: Template) -> None:
-    _db(t)["Domain"] = "d-0123456789"
-    _db(t)["DomainIAMRoleName"] = "rds-directory-access"
+    db_instance(t)["Domain"] = "d-0123456789"
+    db_instance(t)["DomainIAMRoleName"] = "rds-directory-access"
 
 
 def _option_group(t: Template) -> None:
-    _db(t)["OptionGroupName"] = "og-payments-with-extras"
+    db_instance(t)["OptionGroupName"] = "og-payments-with-extras"
 
 
 def _ingress_from_another_accounts_group(t: Template) -> None:
-    rules = _db_sg(t)["SecurityGroupIngress"]
+    rules = db_security_group(t)["SecurityGroupIngress"]
     rules[0] = {**rules[0], "SourceSecurityGroupOwnerId": "999988887777"}
 
 
@@ -94,19 +94,19 @@ def _code_from_a_layer(t: Template) -> None:
 def _hidden_in_the_else_branch(t: Template) -> None:
     flag = _parameter(t, "Mode", AllowedValues=["a", "b"], Default="a")
     t.setdefault("Conditions", {})["IsA"] = {"Fn::Equals": [flag, "a"]}
-    _db(t)["MultiAZ"] = {"Fn::If": ["IsA", True, {"Ref": "AWS::NoValue"}]}
-    _db(t)["StorageThroughput"] = {"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, 125]}
+    db_instance(t)["MultiAZ"] = {"Fn::If": ["IsA", True, {"Ref": "AWS::NoValue"}]}
+    db_instance(t)["StorageThroughput"] = {"Fn::If": ["IsA", {"Ref": "AWS::NoValue"}, 125]}
 
 
 def _rules_from_a_parameter(t: Template) -> None:
     rules = _parameter(t, "IngressRules", Type="CommaDelimitedList", Default="10.1.0.0/24")
-    _db_sg(t)["SecurityGroupIngress"] = {"Fn::If": ["Never", [], rules]}
+    db_security_group(t)["SecurityGroupIngress"] = {"Fn::If": ["Never", [], rules]}
     t.setdefault("Conditions", {})["Never"] = {"Fn::Equals": ["a", "b"]}
 
 
 def _vpc_range_as_a_source(t: Template) -> None:
     vpc = _first(t, "AWS::EC2::VPC")
-    rules = _db_sg(t)["SecurityGroupIngress"]
+    rules = db_security_group(t)["SecurityGroupIngress"]
     rules.append({**rules[0], "CidrIp": {"Fn::GetAtt": [vpc, "CidrBlock"]}})
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.verdict.mutations import _db, _db_sg, _props, _resources, _set
+from harness.verdict.mutations import db_instance, db_security_group, properties_of, resources_of, with_values
 
 Template = dict[str, Any]
 FAILED, NOT_EVALUATED = "failed", "not-evaluated"
@@ -49,7 +49,7 @@ class Evasion:
 
 
 def _first(t: Template, kind: str) -> str:
-    return next(lid for lid, _ in _resources(t, kind))
+    return next(lid for lid, _ in resources_of(t, kind))
 
 
 def _db_id(t: Template) -> str:
@@ -61,7 +61,7 @@ def _key_id(t: Template) -> str:
 
 
 def _db_sg_id(t: Template) -> str:
-    target = _db_sg(t)
+    target = db_security_group(t)
     return str(next(lid for lid, r in t["Resources"].items() if r.get("Properties") is target))
 
 
@@ -126,7 +126,10 @@ def _serverless_transform(t: Template) -> None:
 
 
 def _include_transform(t: Template) -> None:
-    _db(t)["Fn::Transform"] = {"Name": "AWS::Include", "Parameters": {"Location": "s3://bucket/db-overrides.yaml"}}
+    db_instance(t)["Fn::Transform"] = {
+        "Name": "AWS::Include",
+        "Parameters": {"Location": "s3://bucket/db-overrides.yaml"},
+    }
 
 
 def _language_extensions(t: Template) -> None:
@@ -156,22 +159,22 @@ def _topic_custom_resource(t: Template) -> None:
 
 
 def _class_from_allowed_values(t: Template) -> None:
-    _db(t)["DBInstanceClass"] = _parameter(t, "DbClass", Default="db.t3.medium",
+    db_instance(t)["DBInstanceClass"] = _parameter(t, "DbClass", Default="db.t3.medium",
                                            AllowedValues=["db.t3.medium", "db.m5.large"])  # fmt: skip
 
 
 def _unconstrained_deletion_protection(t: Template) -> None:
-    _db(t)["DeletionProtection"] = _parameter(t, "Protect", Default="true")
+    db_instance(t)["DeletionProtection"] = _parameter(t, "Protect", Default="true")
 
 
 def _multi_az_if(t: Template) -> None:
     env = _parameter(t, "Env", Default="staging", AllowedValues=["staging", "sandbox"])
     _condition(t, "IsStaging", {"Fn::Equals": [env, "staging"]})
-    _db(t)["MultiAZ"] = {"Fn::If": ["IsStaging", True, False]}
+    db_instance(t)["MultiAZ"] = {"Fn::If": ["IsStaging", True, False]}
 
 
 def _conditional_cpu_alarm(t: Template) -> None:
-    alarm = next(r for _, r in _resources(t, "AWS::CloudWatch::Alarm")
+    alarm = next(r for _, r in resources_of(t, "AWS::CloudWatch::Alarm")
                  if r["Properties"].get("MetricName") == "CPUUtilization")  # fmt: skip
     alarm["Condition"] = _undecidable(t)
 
@@ -183,20 +186,20 @@ def _conditional_open_ingress(t: Template) -> None:
 
 
 def _split_select_class(t: Template) -> None:
-    _db(t)["DBInstanceClass"] = {"Fn::Select": [1, {"Fn::Split": [",", "db.t3.medium,db.m5.large"]}]}
+    db_instance(t)["DBInstanceClass"] = {"Fn::Select": [1, {"Fn::Split": [",", "db.t3.medium,db.m5.large"]}]}
 
 
 def _joined_engine_version(t: Template) -> None:
-    _db(t)["EngineVersion"] = {"Fn::Join": [".", ["13", "7"]]}
+    db_instance(t)["EngineVersion"] = {"Fn::Join": [".", ["13", "7"]]}
 
 
 def _imported_key(t: Template) -> None:
-    _db(t)["KmsKeyId"] = {"Fn::ImportValue": "shared-platform-key-arn"}
+    db_instance(t)["KmsKeyId"] = {"Fn::ImportValue": "shared-platform-key-arn"}
 
 
 def _sub_with_parameter(t: Template) -> None:
     minor = _parameter(t, "Minor", Default="23", AllowedValues=["23", "7"])
-    _db(t)["EngineVersion"] = {"Fn::Sub": ["13.${M}", {"M": minor}]}
+    db_instance(t)["EngineVersion"] = {"Fn::Sub": ["13.${M}", {"M": minor}]}
 
 
 # ------------------------------------------------------------------------------------------------ coverage
@@ -222,16 +225,16 @@ def _aurora_cluster(t: Template) -> None:
 
 
 def _database_removed(t: Template) -> None:
-    from harness.verdict.mutations import _remove_resource  # noqa: PLC0415
+    from harness.verdict.mutations import remove_resource  # noqa: PLC0415
 
-    _remove_resource(t, _db_id(t))
+    remove_resource(t, _db_id(t))
 
 
 # ------------------------------------------------------------------------------------------------ network
 
 
 def _inline_ipv6(t: Template) -> None:
-    _db_sg(t)["SecurityGroupIngress"].append(
+    db_security_group(t)["SecurityGroupIngress"].append(
         {"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "CidrIpv6": "::/0"}
     )
 
@@ -245,19 +248,19 @@ def _prefix_list(t: Template) -> None:
 
 
 def _source_security_group(t: Template) -> None:
-    endpoint_sg = next(lid for lid, r in _resources(t, "AWS::EC2::SecurityGroup") if lid != _db_sg_id(t))
-    _db_sg(t)["SecurityGroupIngress"].append({"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
+    endpoint_sg = next(lid for lid, r in resources_of(t, "AWS::EC2::SecurityGroup") if lid != _db_sg_id(t))
+    db_security_group(t)["SecurityGroupIngress"].append({"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432,
                                               "SourceSecurityGroupId": {"Fn::GetAtt": [endpoint_sg, "GroupId"]}})  # fmt: skip
 
 
 def _default_group_ingress(t: Template) -> None:
     vpc = _first(t, "AWS::EC2::VPC")
     _add(t, "DefaultOpen", _ingress({"Fn::GetAtt": [vpc, "DefaultSecurityGroup"]}, CidrIp="0.0.0.0/0"))
-    _set(VPCSecurityGroups=[{"Fn::GetAtt": [vpc, "DefaultSecurityGroup"]}])(_db(t))
+    with_values(VPCSecurityGroups=[{"Fn::GetAtt": [vpc, "DefaultSecurityGroup"]}])(db_instance(t))
 
 
 def _foreign_database_group(t: Template) -> None:
-    _db(t)["VPCSecurityGroups"] = ["sg-0123456789abcdef0"]
+    db_instance(t)["VPCSecurityGroups"] = ["sg-0123456789abcdef0"]
 
 
 def _classic_db_security_group(t: Template) -> None:
@@ -267,7 +270,7 @@ def _classic_db_security_group(t: Template) -> None:
 
 def _proxy(t: Template, **properties: Any) -> dict[str, Any]:
     """An RDS proxy in front of the database, in the database's subnets: a second door into it."""
-    subnets = [{"Ref": lid} for lid, _ in _resources(t, "AWS::EC2::Subnet")][:2]
+    subnets = [{"Ref": lid} for lid, _ in resources_of(t, "AWS::EC2::Subnet")][:2]
     return {"Type": "AWS::RDS::DBProxy", "Properties": {
         "DBProxyName": "proxy-staging-main", "EngineFamily": "POSTGRESQL", "RequireTLS": True,
         "RoleArn": {"Fn::GetAtt": [_first(t, "AWS::IAM::Role"), "Arn"]}, "VpcSubnetIds": subnets,
@@ -292,7 +295,7 @@ def _proxy_open_to_the_dev_vpc(t: Template) -> None:
 
 
 def _log_group_without_key(t: Template) -> None:
-    _props(t, "AWS::Logs::LogGroup").pop("KmsKeyId", None)
+    properties_of(t, "AWS::Logs::LogGroup").pop("KmsKeyId", None)
 
 
 def _log_group_on_a_second_key(t: Template) -> None:
@@ -301,11 +304,11 @@ def _log_group_on_a_second_key(t: Template) -> None:
     second = copy.deepcopy(t["Resources"][_key_id(t)])
     second.get("Metadata", {}).pop("aws:cdk:path", None)
     _add(t, "SecondKey", second)
-    _props(t, "AWS::Logs::LogGroup")["KmsKeyId"] = {"Fn::GetAtt": ["SecondKey", "Arn"]}
+    properties_of(t, "AWS::Logs::LogGroup")["KmsKeyId"] = {"Fn::GetAtt": ["SecondKey", "Arn"]}
 
 
 def _aws_managed_performance_insights_key(t: Template) -> None:
-    _db(t)["PerformanceInsightsKMSKeyId"] = "alias/aws/rds"
+    db_instance(t)["PerformanceInsightsKMSKeyId"] = "alias/aws/rds"
 
 
 def _unencrypted_queue(t: Template) -> None:
@@ -317,18 +320,20 @@ def _unreviewed_keyed_type(t: Template) -> None:
 
 
 def _master_secret_default_key(t: Template) -> None:
-    _db(t)["MasterUserSecret"] = {}
+    db_instance(t)["MasterUserSecret"] = {}
 
 
 # ------------------------------------------------------------------------------------------------ resource policies
 
 
 def _key_for_another_account(t: Template) -> None:
-    _props(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"].append(_statement({"AWS": "arn:aws:iam::111122223333:root"}))
+    properties_of(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"].append(
+        _statement({"AWS": "arn:aws:iam::111122223333:root"})
+    )
 
 
 def _endpoint_on_the_default_policy(t: Template) -> None:
-    _props(t, "AWS::EC2::VPCEndpoint").pop("PolicyDocument")  # AWS's default: everyone, everything
+    properties_of(t, "AWS::EC2::VPCEndpoint").pop("PolicyDocument")  # AWS's default: everyone, everything
 
 
 def _gateway_endpoint_without_policy(t: Template) -> None:
@@ -339,7 +344,7 @@ def _gateway_endpoint_without_policy(t: Template) -> None:
 
 
 def _topic_open_to_all(t: Template) -> None:
-    policy = _props(t, "AWS::SNS::TopicPolicy")["PolicyDocument"]
+    policy = properties_of(t, "AWS::SNS::TopicPolicy")["PolicyDocument"]
     policy["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sns:Publish", "Resource": "*"})
 
 
@@ -351,7 +356,7 @@ def _lambda_permission_for_everyone(t: Template) -> None:
 
 def _key_principal_from_parameter(t: Template) -> None:
     partner = _parameter(t, "Partner", Default="111122223333")
-    _props(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"].append(
+    properties_of(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"].append(
         _statement({"AWS": {"Fn::Sub": ["arn:aws:iam::${P}:root", {"P": partner}]}})
     )
 
@@ -365,7 +370,7 @@ def _literal_secret(t: Template) -> None:
 
 
 def _password_in_environment(t: Template) -> None:
-    function = _props(t, "AWS::Lambda::Function")
+    function = properties_of(t, "AWS::Lambda::Function")
     function["Environment"] = {"Variables": {"DB_PASSWORD": "hunter2-staging"}}
     function["KmsKeyArn"] = _key_arn(t)
 
@@ -383,7 +388,7 @@ def _credentials_in_output(t: Template) -> None:
 
 
 def _key_in_a_tag(t: Template) -> None:
-    _db(t)["Tags"].append({"Key": "deploy-key", "Value": "AKIAIOSFODNN7EXAMPLE"})
+    db_instance(t)["Tags"].append({"Key": "deploy-key", "Value": "AKIAIOSFODNN7EXAMPLE"})
 
 
 def _password_in_an_ssm_parameter(t: Template) -> None:
@@ -393,18 +398,18 @@ def _password_in_an_ssm_parameter(t: Template) -> None:
 
 
 def _password_under_a_tag_key(t: Template) -> None:
-    _db(t)["Tags"].append({"Key": "db_password", "Value": "Payments-Staging-2024!"})
+    db_instance(t)["Tags"].append({"Key": "db_password", "Value": "Payments-Staging-2024!"})
 
 
 # ------------------------------------------------------------------------------------------------ spec values
 
 
 def _class_parameter_with_only_the_right_value(t: Template) -> None:
-    _db(t)["DBInstanceClass"] = _parameter(t, "DbClass", Default="db.t3.medium", AllowedValues=["db.t3.medium"])
+    db_instance(t)["DBInstanceClass"] = _parameter(t, "DbClass", Default="db.t3.medium", AllowedValues=["db.t3.medium"])
 
 
 def _threshold_parameter(t: Template) -> None:
-    alarm = _props(t, "AWS::CloudWatch::Alarm", lambda r: r["Properties"].get("MetricName") == "CPUUtilization")
+    alarm = properties_of(t, "AWS::CloudWatch::Alarm", lambda r: r["Properties"].get("MetricName") == "CPUUtilization")
     alarm["Threshold"] = _parameter(t, "CpuThreshold", Default="80", AllowedValues=["80"])
 
 
@@ -415,7 +420,7 @@ HANDLER_PATH = "StagingDatabase/Custom::VpcRestrictDefaultSGCustomResourceProvid
 
 
 def _helper_lambda(t: Template, path: str) -> dict[str, Any]:
-    handler = next(r for _, r in _resources(t, "AWS::Lambda::Function"))
+    handler = next(r for _, r in resources_of(t, "AWS::Lambda::Function"))
     clone = copy.deepcopy(handler)
     clone["Metadata"] = {"aws:cdk:path": path}
     return clone
@@ -439,13 +444,13 @@ def _instance_under_the_waived_database(t: Template) -> None:
 def _inline_checkov_skip(t: Template) -> None:
     resource = t["Resources"][_db_id(t)]
     resource.setdefault("Metadata", {})["checkov"] = {"skip": [{"id": "CKV_STG_RDS_1", "comment": "trust me"}]}
-    _db(t)["DeletionProtection"] = False
+    db_instance(t)["DeletionProtection"] = False
 
 
 def _inline_cfn_lint_ignore(t: Template) -> None:
     resource = t["Resources"][_db_id(t)]
     resource.setdefault("Metadata", {})["cfn-lint"] = {"config": {"ignore_checks": ["W3691"]}}
-    _db(t)["EngineVersion"] = "13.7"
+    db_instance(t)["EngineVersion"] = "13.7"
 
 
 def _e(name: str, category: str, disguise: str, expected: set[tuple[str, str]], apply: Callable[[Template], None],

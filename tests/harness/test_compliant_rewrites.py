@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import tests.harness.evasions  # noqa: F401  (first: it registers the corpus modules, which import it back)
-from harness.verdict.mutations import _db, _props, _resources
+from harness.verdict.mutations import db_instance, properties_of, resources_of
 from tests.harness import corpus_crypto, corpus_redteam
 from tests.harness.conftest import GateRun, run_gate, write_assembly
 from tests.harness.evasions import Rewrite
@@ -27,15 +27,15 @@ Template = dict[str, Any]
 
 
 def _id(t: Template, kind: str) -> str:
-    return next(lid for lid, _ in _resources(t, kind))
+    return next(lid for lid, _ in resources_of(t, kind))
 
 
 def _alarms(t: Template) -> list[dict[str, Any]]:
-    return [r["Properties"] for _, r in _resources(t, "AWS::CloudWatch::Alarm")]
+    return [r["Properties"] for _, r in resources_of(t, "AWS::CloudWatch::Alarm")]
 
 
 def _log_groups(t: Template) -> list[dict[str, Any]]:
-    return [r["Properties"] for _, r in _resources(t, "AWS::Logs::LogGroup")]
+    return [r["Properties"] for _, r in resources_of(t, "AWS::Logs::LogGroup")]
 
 
 # Lists whose order CloudFormation ignores (a set of subnets, tags, actions, rules, statements).
@@ -70,19 +70,19 @@ def _strings_for_scalars(t: Template) -> None:
         alarm["ActionsEnabled"] = "true"
     for group in _log_groups(t):
         group["RetentionInDays"] = str(group["RetentionInDays"])
-    db = _db(t)
+    db = db_instance(t)
     db["Port"] = "5432"
     for name in ("DeletionProtection", "MultiAZ", "StorageEncrypted", "EnableIAMDatabaseAuthentication",
                  "CopyTagsToSnapshot", "PubliclyAccessible"):  # fmt: skip
         db[name] = str(db[name]).lower()
     for name in ("BackupRetentionPeriod", "MonitoringInterval", "MaxAllocatedStorage"):
         db[name] = str(db[name])
-    _props(t, "AWS::EC2::FlowLog")["MaxAggregationInterval"] = "60"
-    _props(t, "AWS::KMS::Key")["EnableKeyRotation"] = "true"
+    properties_of(t, "AWS::EC2::FlowLog")["MaxAggregationInterval"] = "60"
+    properties_of(t, "AWS::KMS::Key")["EnableKeyRotation"] = "true"
 
 
 def _names_built_with_join_and_sub(t: Template) -> None:
-    identifier = str(_db(t)["DBInstanceIdentifier"])
+    identifier = str(db_instance(t)["DBInstanceIdentifier"])
     kind, env, suffix = identifier.split("-", 2)
     for group in _log_groups(t):
         name = str(group["LogGroupName"])
@@ -96,16 +96,16 @@ def _names_built_with_join_and_sub(t: Template) -> None:
         alarm["Dimensions"] = [{"Name": "DBInstanceIdentifier", "Value": {"Fn::Join": ["-", [kind, env, suffix]]}}]
         name = str(alarm["AlarmName"]).removesuffix(f"-{env}-{suffix}")
         alarm["AlarmName"] = {"Fn::Sub": [f"{name}-${{Env}}-{suffix}", {"Env": env}]}
-    flow_log = _props(t, "AWS::EC2::FlowLog")
+    flow_log = properties_of(t, "AWS::EC2::FlowLog")
     flow_log["LogGroupName"] = "/aws/vpc/flowlogs-staging-main"  # the group by its name, not its Ref
-    topic = str(_props(t, "AWS::SNS::Topic")["TopicName"])
+    topic = str(properties_of(t, "AWS::SNS::Topic")["TopicName"])
     for alarm in _alarms(t):
         alarm["AlarmActions"] = [{"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + topic}]
 
 
 def _numbers_built_with_join(t: Template) -> None:
     """Values a tool cannot read as written (an intrinsic), which the resolver determines."""
-    db = _db(t)
+    db = db_instance(t)
     for name in ("BackupRetentionPeriod", "MonitoringInterval", "Port", "AllocatedStorage"):
         db[name] = {"Fn::Join": ["", [str(db[name])]]}
     for name in ("DeletionProtection", "MultiAZ", "StorageEncrypted"):
@@ -114,13 +114,13 @@ def _numbers_built_with_join(t: Template) -> None:
 
 def _key_by_ref_and_by_arn(t: Template) -> None:
     key = _id(t, "AWS::KMS::Key")
-    db = _db(t)
+    db = db_instance(t)
     arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/${{{key}}}"}
     db["KmsKeyId"] = arn
     db["PerformanceInsightsKMSKeyId"] = {"Ref": key}
     db["MasterUserSecret"] = {"KmsKeyId": {"Ref": key}}
-    _props(t, "AWS::SNS::Topic")["KmsMasterKeyId"] = {"Ref": key}
-    _props(t, "AWS::KMS::Alias")["TargetKeyId"] = {"Ref": key}
+    properties_of(t, "AWS::SNS::Topic")["KmsMasterKeyId"] = {"Ref": key}
+    properties_of(t, "AWS::KMS::Alias")["TargetKeyId"] = {"Ref": key}
     for group in _log_groups(t):
         group["KmsKeyId"] = {
             "Fn::Sub": f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:${{AWS::AccountId}}:key/${{{key}}}"
@@ -129,7 +129,7 @@ def _key_by_ref_and_by_arn(t: Template) -> None:
 
 def _added_tagged_alarm(t: Template) -> None:
     cpu = next(
-        r for _, r in _resources(t, "AWS::CloudWatch::Alarm") if r["Properties"]["MetricName"] == "CPUUtilization"
+        r for _, r in resources_of(t, "AWS::CloudWatch::Alarm") if r["Properties"]["MetricName"] == "CPUUtilization"
     )
     added = copy.deepcopy(cpu)
     added["Properties"].update({

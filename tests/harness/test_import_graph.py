@@ -85,3 +85,15 @@ def test_no_private_name_is_imported_from_another_harness_module() -> None:
         if imported.startswith("_") and not imported.startswith("__")
     ]
     assert private == []
+
+
+def test_no_private_harness_name_is_imported_by_tests_benchmarks_or_sessions() -> None:
+    """A test that needs a helper uses its public name: a private one may change without notice."""
+    harness = _modules(HARNESS)
+    private = []
+    for folder in ("tests", "benchmarks", "nox_sessions", "scripts"):
+        for name, path in _modules(ROOT / folder).items():
+            for target, imported in _imports(name, path, {**harness, name: path}):
+                if imported.startswith("_") and not imported.startswith("__"):
+                    private.append(f"{path.relative_to(ROOT)} imports {imported} from {target}")
+    assert private == []

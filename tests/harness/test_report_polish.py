@@ -70,10 +70,10 @@ def test_checkov_rows_carry_the_checks_title() -> None:
 
 def test_a_failing_builtin_check_says_what_it_wants(tmp_path: Path) -> None:
     from harness.tools.waivers import WaiverBook  # noqa: PLC0415
-    from harness.verdict.judge import WorldVerdict, _checkov_finding  # noqa: PLC0415
+    from harness.verdict.judge import WorldVerdict, checkov_finding  # noqa: PLC0415
     from tests.harness.test_one_finding_once import _stack  # noqa: PLC0415
 
-    finding = _checkov_finding(
+    finding = checkov_finding(
         "CKV_AWS_16", "Ensure all data stored in the RDS is securely encrypted at rest",
         WorldVerdict(world="", status=Status.FAILED), stack=_stack(tmp_path / "asm"), logical_id="Db1", policy=None,
         book=WaiverBook(waivers=[], today=dt.date(2026, 6, 1)),
