@@ -310,7 +310,7 @@ class GateRun:
             tiers = ", ".join(self.options.tiers)
             self.heartbeat.background = None  # the tiers are the stage now: their progress is its detail
             with self.heartbeat.stage(f"tests ({tiers})", detail=lambda: tiers_progress(groups)):
-                tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml")
+                tests = collect_pytest(groups, junit_xml=reports_dir / "tests.junit.xml", root=self.options.root)
             self.progress(f"tests: {len(tests.cases)} test(s), {tests.count('failed') + tests.count('error')} failing")
         return Collected(checkov=checkov, lint=lint, tests=tests)
 

@@ -5,15 +5,20 @@ process per CPU, heaviest first onto the least loaded process (longest-processin
 first), each process with its own ``--basetemp``; their JUnit files are merged into
 ``reports/tests.junit.xml``. Balancing by file rather than by tier matters: the property
 tier alone is about half of the work, so one process per tier left a CPU idle at the end.
+Each run records what each file took (``.cache/test-durations.json``, like pytest-split's
+durations file) and the next run balances by it; the static FILE_WEIGHTS fill in the rest (a
+fresh clone, a new file). The split decides only which process runs a file, never a result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,19 +52,21 @@ class TestRun:
 # CPU seconds per test file on the 2-core reference machine (HYPOTHESIS_PROFILE=ci), past
 # what every pytest process pays to start (~1.5 s): only used to balance the processes, so
 # a stale figure costs balance, never correctness. Files not listed weigh DEFAULT_FILE_WEIGHT.
-FILE_WEIGHTS = {
-    "tests/property/test_template_properties.py": 15.0,  # ~50 synthesized examples, ~7 judged by checkov
-    "tests/property/test_config_properties.py": 4.5,  # thousands of config examples, app.py in-process
-    "tests/property/test_properties_catch_bugs.py": 3.3,
-    "tests/unit/test_app_cli.py": 3.5,  # cold app.py processes
+FILE_WEIGHTS = {  # measured on 2026-12-07 (reports/tests.junit.xml of a gate run)
+    "tests/property/test_template_properties.py": 16.3,  # ~56 synthesized examples, ~15 judged by checkov
+    "tests/property/test_config_properties.py": 8.6,  # thousands of config examples, app.py in-process
+    "tests/property/test_properties_catch_bugs.py": 1.6,
+    "tests/unit/test_app_cli.py": 2.9,  # cold app.py processes
+    "tests/unit/test_cdk_json_keys.py": 1.1,
     "tests/unit/test_layering.py": 0.3,
     "tests/unit/test_migration.py": 1.2,
-    "tests/unit/test_tags_and_naming.py": 1.0,
+    "tests/unit/test_tags_and_naming.py": 2.1,
     "tests/unit/test_determinism.py": 1.0,
     "tests/snapshot/test_templates.py": 1.0,
     "tests/snapshot/test_snapshot_catches_changes.py": 1.0,
 }
 DEFAULT_FILE_WEIGHT = 0.5
+DURATIONS_FILE = Path(".cache") / "test-durations.json"  # under the checkout's root, ignored by git
 # Files sharing one costly session fixture run in one process, or each process would pay it:
 # test_app_cli and test_layering share one cold `python app.py` synthesis (tests/unit/conftest.py).
 FILE_GROUPS = (("tests/unit/test_app_cli.py", "tests/unit/test_layering.py"),)
@@ -82,18 +89,23 @@ def tier_files(root: Path, tier: str) -> list[str]:
     return sorted(path.relative_to(root).as_posix() for path in found)
 
 
-def plan_groups(files: Sequence[str], *, processes: int) -> list[tuple[str, ...]]:
+def plan_groups(
+    files: Sequence[str], *, processes: int, measured: Mapping[str, float] | None = None
+) -> list[tuple[str, ...]]:
     """Longest-processing-time-first split of the test files over ``processes`` pytest processes.
 
-    The files of one FILE_GROUPS entry move together. Deterministic: ties are broken by file
-    name, and each process gets its files in name order.
+    A file weighs what ``measured`` (the last run: :func:`read_durations`) says, else its
+    FILE_WEIGHTS entry, else DEFAULT_FILE_WEIGHT. The files of one FILE_GROUPS entry move
+    together. Deterministic: ties are broken by file name, and each process gets its files in
+    name order.
     """
+    weights = {**FILE_WEIGHTS, **(measured or {})}
     units = [tuple(g) for g in FILE_GROUPS if set(g) <= set(files)]
     grouped = {f for unit in units for f in unit}
     units += [(f,) for f in files if f not in grouped]
 
     def weight(unit: tuple[str, ...]) -> float:
-        return sum(FILE_WEIGHTS.get(f, DEFAULT_FILE_WEIGHT) for f in unit)
+        return sum(weights.get(f, DEFAULT_FILE_WEIGHT) for f in unit)
 
     buckets: list[list[str]] = [[] for _ in range(max(1, min(processes, len(units))))]
     loads = [0.0] * len(buckets)
@@ -109,7 +121,46 @@ def _tier_of(file: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
 
 
-def start_pytest(*, root: Path, tiers: Sequence[str], scratch: Path, processes: int | None = None) -> list[PytestGroup]:
+def read_durations(path: Path) -> dict[str, float]:
+    """Seconds per test file of the last run (:func:`write_durations`); {} when there is none.
+
+    Only a hint for the split: an unreadable or malformed file balances by FILE_WEIGHTS instead.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(file): float(seconds)
+        for file, seconds in data.items()
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and 0 <= seconds < 1e6
+    }
+
+
+def write_durations(path: Path, run: TestRun, *, root: Path) -> None:
+    """What each test file took in ``run`` (setup, call and teardown, as JUnit counts them), for the next split."""
+    per_file: dict[str, float] = {}
+    for case in run.cases:
+        file = pytest_node_id(case.nodeid, root=root).partition("::")[0]
+        per_file[file] = per_file.get(file, 0.0) + case.duration_s
+    text = json.dumps({f: round(s, 2) for f, s in sorted(per_file.items())}, indent=1) + "\n"
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs balance next time, nothing else
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+
+
+def start_pytest(
+    *,
+    root: Path,
+    tiers: Sequence[str],
+    scratch: Path,
+    processes: int | None = None,
+) -> list[PytestGroup]:
+    """One pytest process per CPU over the tiers' files, split by what each file took last time (DURATIONS_FILE)."""
     missing = [t for t in tiers if not (root / "tests" / t).is_dir()]
     if missing:
         raise HarnessError(f"test tier(s) {', '.join(missing)} missing: no tests/{missing[0]}/ directory")
@@ -127,7 +178,9 @@ def start_pytest(*, root: Path, tiers: Sequence[str], scratch: Path, processes: 
     shutil.copyfile(Path(__file__).with_name("pytest_progress.py"), plugins / f"{PROGRESS_PLUGIN}.py")
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(plugins), env.get("PYTHONPATH", "")) if p)
     groups = []
-    for index, group in enumerate(plan_groups(files, processes=processes or os.cpu_count() or 1)):
+    for index, group in enumerate(
+        plan_groups(files, processes=processes or os.cpu_count() or 1, measured=read_durations(root / DURATIONS_FILE))
+    ):
         junit_xml = scratch / f"pytest-{index}.junit.xml"
         group_tiers = tuple(t for t in tiers if any(_tier_of(f) == t for f in group))
         # No xdist or typeguard plugin: unused here, and importing them is ~0.15 s of CPU per process.
@@ -168,7 +221,10 @@ def tiers_progress(groups: Sequence[PytestGroup]) -> str:
     return f"{done} of {total} test(s) done" + (f" ({waiting} process(es) still collecting)" if waiting else "")
 
 
-def collect_pytest(groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s: float = 900) -> TestRun:
+def collect_pytest(
+    groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s: float = 900, root: Path | None = None
+) -> TestRun:
+    """Wait for the processes; their cases, merged into ``junit_xml`` (and, with ``root``, each file's duration)."""
     cases: list[TestCase] = []
     duration = 0.0
     suites = ET.Element("testsuites", name="test-tiers")
@@ -190,7 +246,10 @@ def collect_pytest(groups: Sequence[PytestGroup], *, junit_xml: Path, timeout_s:
     junit_xml.write_text(
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n", encoding="utf-8"
     )
-    return TestRun(cases=sorted(cases, key=lambda c: c.nodeid), duration_s=duration)
+    run = TestRun(cases=sorted(cases, key=lambda c: c.nodeid), duration_s=duration)
+    if root is not None:
+        write_durations(root / DURATIONS_FILE, run, root=root)
+    return run
 
 
 def pytest_node_id(junit_id: str, *, root: Path) -> str:

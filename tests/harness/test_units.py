@@ -19,7 +19,7 @@ from harness.reporting.report_junit import render_junit
 from harness.reporting.report_markdown import render_markdown
 from harness.reporting.reports import ReportInput
 from harness.reporting.sarif import render_sarif
-from harness.tools.run_cfnlint import _parse as parse_cfnlint
+from harness.tools.run_cfnlint import parse_cfnlint
 from harness.tools.run_checkov import parse_checkov
 from harness.tools.waivers import WaiverBook, covers
 
@@ -194,3 +194,40 @@ def test_test_files_are_balanced_over_the_cpus() -> None:
     assert plan_groups(files, processes=1) == [tuple(sorted(files))]
     assert plan_groups(["tests/unit/test_a.py"], processes=8) == [("tests/unit/test_a.py",)]
     assert plan_groups(files, processes=2) == two  # deterministic
+
+
+def test_the_last_runs_durations_balance_the_next_split(tmp_path: Path) -> None:
+    from harness.tools.run_pytest import TestCase, TestRun, plan_groups, read_durations, write_durations  # noqa: PLC0415
+
+    root = tmp_path
+    for name in ("a", "b", "c"):
+        (root / "tests" / "unit").mkdir(parents=True, exist_ok=True)
+        (root / "tests" / "unit" / f"test_{name}.py").write_text("", encoding="utf-8")
+    run = TestRun(
+        cases=[
+            TestCase(nodeid="tests.unit.test_a::test_one", tier="unit", outcome="passed", duration_s=6.0),
+            TestCase(nodeid="tests.unit.test_a::test_two", tier="unit", outcome="failed", duration_s=4.0),
+            TestCase(nodeid="tests.unit.test_b::test_one", tier="unit", outcome="passed", duration_s=5.0),
+            TestCase(nodeid="tests.unit.test_c::test_one", tier="unit", outcome="passed", duration_s=4.5),
+        ]
+    )
+    durations = root / ".cache" / "test-durations.json"
+    write_durations(durations, run, root=root)
+    measured = read_durations(durations)
+    assert measured == {"tests/unit/test_a.py": 10.0, "tests/unit/test_b.py": 5.0, "tests/unit/test_c.py": 4.5}
+    files = ["tests/unit/test_a.py", "tests/unit/test_b.py", "tests/unit/test_c.py"]
+    # Unmeasured, all weigh the same: a and c share a process. Measured, a (10 s) runs alone.
+    assert plan_groups(files, processes=2) == [("tests/unit/test_a.py", "tests/unit/test_c.py"), ("tests/unit/test_b.py",)]
+    assert plan_groups(files, processes=2, measured=measured) == [
+        ("tests/unit/test_a.py",),
+        ("tests/unit/test_b.py", "tests/unit/test_c.py"),
+    ]
+
+
+@pytest.mark.parametrize("content", ["not json", "[1, 2]", '{"tests/unit/test_a.py": "slow", "b": true, "c": -1}'])
+def test_an_unreadable_durations_file_balances_by_the_static_weights(tmp_path: Path, content: str) -> None:
+    from harness.tools.run_pytest import read_durations  # noqa: PLC0415
+
+    (tmp_path / "d.json").write_text(content, encoding="utf-8")
+    assert read_durations(tmp_path / "d.json") == {}
+    assert read_durations(tmp_path / "missing.json") == {}
