@@ -217,7 +217,10 @@ def test_the_last_runs_durations_balance_the_next_split(tmp_path: Path) -> None:
     assert measured == {"tests/unit/test_a.py": 10.0, "tests/unit/test_b.py": 5.0, "tests/unit/test_c.py": 4.5}
     files = ["tests/unit/test_a.py", "tests/unit/test_b.py", "tests/unit/test_c.py"]
     # Unmeasured, all weigh the same: a and c share a process. Measured, a (10 s) runs alone.
-    assert plan_groups(files, processes=2) == [("tests/unit/test_a.py", "tests/unit/test_c.py"), ("tests/unit/test_b.py",)]
+    assert plan_groups(files, processes=2) == [
+        ("tests/unit/test_a.py", "tests/unit/test_c.py"),
+        ("tests/unit/test_b.py",),
+    ]
     assert plan_groups(files, processes=2, measured=measured) == [
         ("tests/unit/test_a.py",),
         ("tests/unit/test_b.py", "tests/unit/test_c.py"),
