@@ -49,6 +49,13 @@ T = TypeVar("T")
 
 LOGGER = logging.getLogger("stg_policy_lib")
 VERDICTS_ENV = "STG_POLICY_VERDICTS"
+# Properties the service reads without regard to case ("Postgres" creates a postgres instance; cfn-lint
+# lowercases them before its own RDS rules): the policies compare them in lower case, or a spelling
+# the service accepts would fail (over-blocking) while the same instance spelled in lower case passes.
+CASE_INSENSITIVE: dict[str, tuple[str, ...]] = {
+    "AWS::RDS::DBInstance": ("Engine",),
+    "AWS::RDS::DBCluster": ("Engine",),
+}
 
 
 _TEMPLATE_CACHE: dict[tuple[str, float], Template] = {}
@@ -223,9 +230,16 @@ class Context:
         return result
 
     def props(self, logical_id: str) -> Any:
-        """A resource's Properties, resolved (literals, symbols, unknowns), once per resource. Shared: read only."""
+        """A resource's Properties, resolved (literals, symbols, unknowns), once per resource. Shared: read only.
+
+        A value the service reads without regard to case (CASE_INSENSITIVE) is judged in lower case.
+        """
         if logical_id not in self._props:
-            self._props[logical_id] = self.resolver.value(dict(properties(self.template, logical_id)))
+            resolved = self.resolver.value(dict(properties(self.template, logical_id)))
+            folded = CASE_INSENSITIVE.get(str(resource(self.template, logical_id).get("Type", "")), ())
+            if isinstance(resolved, Mapping) and any(isinstance(resolved.get(k), str) for k in folded):
+                resolved = {k: v.lower() if k in folded and isinstance(v, str) else v for k, v in resolved.items()}
+            self._props[logical_id] = resolved
         return self._props[logical_id]
 
     def value(self, logical_id: str, path: str) -> Any:

@@ -179,10 +179,19 @@ def _settings_by_region(t: Template) -> None:
         database[prop] = {"Fn::FindInMap": ["ByRegion", {"Ref": "AWS::Region"}, key]}
 
 
+def _engine_capitalised(t: dict[str, Any]) -> None:
+    properties_of(t, "AWS::RDS::DBInstance")["Engine"] = "Postgres"
+
+
 COMPLIANT: tuple[Rewrite, ...] = (
     Rewrite(
         name="settings-looked-up-by-region",
         change="MultiAZ, StorageEncrypted and PubliclyAccessible by Fn::FindInMap keyed by AWS::Region",
         apply=_settings_by_region,
+    ),
+    Rewrite(
+        name="engine-spelled-with-a-capital",
+        change='Engine "Postgres": RDS reads the engine name without regard to case (so does cfn-lint)',
+        apply=_engine_capitalised,
     ),
 )

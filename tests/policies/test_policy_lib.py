@@ -271,3 +271,21 @@ def test_known_types() -> None:
 
 def test_current_template_path_outside_checkov_is_none() -> None:
     assert lib.current_template_path() is None
+
+
+def test_a_value_the_service_reads_without_case_is_judged_in_lower_case() -> None:
+    template = {
+        "Parameters": {"Engine": {"Type": "String", "Default": "PostGres"}},
+        "Resources": {
+            "Db": {"Type": "AWS::RDS::DBInstance", "Properties": {"Engine": "Postgres", "DBName": "Ledger"}},
+            "Db2": {"Type": "AWS::RDS::DBInstance", "Properties": {"Engine": {"Ref": "Engine"}}},
+            "Other": {"Type": "AWS::RDS::DBInstance", "Properties": {"Engine": "MySQL"}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "Postgres"}},
+        },
+    }
+    ctx = _context(template, world={"parameters": {"Engine": "PostGres"}, "conditions": {}})  # its deploy-time world
+    assert ctx.value("Db", "Engine") == "postgres"
+    assert ctx.value("Db", "DBName") == "Ledger"  # only the listed properties fold
+    assert ctx.value("Db2", "Engine") == "postgres"  # through a parameter's world, too
+    assert ctx.value("Other", "Engine") == "mysql"  # still not postgres: RDS_18 fails it
+    assert ctx.value("Topic", "TopicName") == "Postgres"
