@@ -179,15 +179,25 @@ def collect_checkov(
     )
 
 
+class _Resolved(dict[str, Path]):
+    """Each file name resolved once: checkov names the same few world files in thousands of results."""
+
+    def __call__(self, name: str) -> Path:
+        if name not in self:
+            self[name] = Path(name).resolve()
+        return self[name]
+
+
 def read_verdicts(path: Path) -> dict[tuple[str, Path, str], PolicyVerdict]:
     """The verdicts the project's Python policies appended (absent file: none were recorded)."""
     verdicts: dict[tuple[str, Path, str], PolicyVerdict] = {}
     if not path.exists():
         return verdicts
+    resolved = _Resolved()
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             entry = json.loads(line)
-            key = (str(entry["policy"]), Path(str(entry["file"])).resolve(), str(entry["logical_id"]))
+            key = (str(entry["policy"]), resolved(str(entry["file"])), str(entry["logical_id"]))
             verdicts[key] = PolicyVerdict(status=str(entry["status"]), reason=str(entry.get("reason") or ""))
         except (ValueError, KeyError, TypeError) as error:
             raise HarnessError(f"policy verdict line {number} of {path} is malformed: {error}") from error
@@ -226,6 +236,7 @@ def parse_checkov(done: Completed, *, expected_resources: int, command: str = "c
             f"checkov counted {summary.get('resource_count')} resources, the templates define {expected_resources}"
         )
     results: list[CheckovResult] = []
+    resolved = _Resolved()
     for bucket in ("passed_checks", "failed_checks", "skipped_checks"):
         for record in (report.get("results") or {}).get(bucket) or []:
             resource = str(record.get("resource", ""))
@@ -238,7 +249,7 @@ def parse_checkov(done: Completed, *, expected_resources: int, command: str = "c
                     result=str(check_result.get("result", "")),
                     resource_type=resource_type,
                     logical_id=logical_id,
-                    template=Path(str(record.get("file_abs_path", ""))).resolve(),
+                    template=resolved(str(record.get("file_abs_path", ""))),
                     suppress_comment=str(check_result.get("suppress_comment") or ""),
                     severity=str(record.get("severity") or ""),
                     guideline=str(record.get("guideline") or ""),
