@@ -849,3 +849,6 @@ EVASIONS += corpus_monitoring.CASES
 from tests.harness import corpus_redteam  # noqa: E402  (issue 16: held-out-style classes a red-team pass found)
 
 EVASIONS += corpus_redteam.CASES
+from tests.harness import corpus_second_pass  # noqa: E402  (a second red-team pass: caught, kept caught)
+
+EVASIONS += corpus_second_pass.CASES

@@ -78,6 +78,7 @@ def test_every_class_has_at_least_two_disguises() -> None:
     expected |= {"network-tiers", "network-paths", "reachability"}  # tests/harness/corpus_network.py
     expected |= {"behaviour-monitoring"}  # tests/harness/corpus_monitoring.py
     expected |= {"held-out-style"}  # tests/harness/corpus_redteam.py
+    expected |= {"held-out-style (second pass)"}  # tests/harness/corpus_second_pass.py
     assert set(counts) == expected
     assert all(count >= 2 for count in counts.values()), counts
 
